@@ -1,0 +1,223 @@
+"""DatasetRecord: the validated dataset document shared by every store and route."""
+
+from __future__ import annotations
+
+import math
+import uuid as uuidlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from lookup_events.errors import InvalidDataset
+from lookup_events.uris import base_uri_of
+
+REQUIRED_KEYS = (
+    "uuid",
+    "base_uri",
+    "uri",
+    "name",
+    "type",
+    "readme",
+    "manifest",
+    "creator_username",
+    "frozen_at",
+    "annotations",
+    "tags",
+)
+OPTIONAL_KEYS = ("created_at", "number_of_items", "size_in_bytes")
+
+# NOTE(dev): admin metadata keys other than these (dtoolcore_version, anything a
+# future dtoolcore adds) are kept in ``extra`` and shown in search results, as
+# 0.18 did for CLI-indexed datasets.
+_RECORD_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetEntry:
+    """What list, lookup and search return for one dataset (no README or manifest)."""
+
+    uri: str
+    base_uri: str
+    uuid: str
+    name: str
+    creator_username: str
+    frozen_at: float
+    created_at: float
+    number_of_items: int | None = None
+    size_in_bytes: int | None = None
+    type: str = "dataset"
+    tags: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_list_item(self) -> JSONDict:
+        """Return the item shape of ``/dataset/list`` and the dserver routes."""
+        return {
+            "base_uri": self.base_uri,
+            "created_at": self.created_at,
+            "creator_username": self.creator_username,
+            "frozen_at": self.frozen_at,
+            "name": self.name,
+            "number_of_items": self.number_of_items,
+            "size_in_bytes": self.size_in_bytes,
+            "uri": self.uri,
+            "uuid": self.uuid,
+        }
+
+    def as_search_item(self) -> JSONDict:
+        """Return the item shape of 0.18's ``/dataset/search``: adds tags, type, extras."""
+        item = dict(self.extra)
+        item.update(self.as_list_item())
+        item["tags"] = list(self.tags)
+        item["type"] = self.type
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRecord:
+    """One registered dataset: admin metadata, README text, manifest, annotations, tags."""
+
+    entry: DatasetEntry
+    readme: str
+    manifest: JSONDict
+    annotations: JSONDict
+
+    @property
+    def uri(self) -> str:
+        """The dataset URI, the record's key."""
+        return self.entry.uri
+
+    def as_info(self) -> JSONDict:
+        """Return the full dataset-info document (the register body's shape)."""
+        info = self.entry.as_search_item()
+        info.update(readme=self.readme, manifest=self.manifest, annotations=self.annotations)
+        return info
+
+
+def record_from_info(info: Mapping[str, Any]) -> DatasetRecord:
+    """Validate a dataset-info document and build the record it describes.
+
+    Accepts the 0.18 register body (string timestamps, README text), the
+    form of the dtool-lookup-server README (numeric timestamps, README as an
+    object, ``dtoolcore_version``) and what ``read_dataset`` produces.
+
+    Raises:
+        InvalidDataset: with the reason, for anything a store must not keep.
+    """
+    missing = [key for key in REQUIRED_KEYS if key not in info]
+    if missing:
+        raise InvalidDataset(f"missing required keys: {', '.join(missing)}")
+    if info["type"] != "dataset":
+        raise InvalidDataset(f"type is {info['type']!r}, not 'dataset' (not frozen)")
+    uri, base_uri = _text(info, "uri"), _text(info, "base_uri")
+    if base_uri.endswith("/"):
+        raise InvalidDataset("base_uri must not end with '/'")
+    if base_uri_of(uri) != base_uri:
+        raise InvalidDataset(f"uri {uri!r} does not lie directly under base_uri {base_uri!r}")
+    manifest = _mapping(info, "manifest")
+    frozen_at = _timestamp(info, "frozen_at")
+    entry = DatasetEntry(
+        uri=uri,
+        base_uri=base_uri,
+        uuid=_uuid(info["uuid"]),
+        name=_text(info, "name"),
+        creator_username=_text(info, "creator_username"),
+        frozen_at=frozen_at,
+        created_at=_timestamp(info, "created_at") if info.get("created_at") else frozen_at,
+        number_of_items=_count(info, "number_of_items", len(_items(manifest))),
+        size_in_bytes=_count(info, "size_in_bytes", _total_size(manifest)),
+        tags=_tags(info["tags"]),
+        extra=_extra(info),
+    )
+    return DatasetRecord(
+        entry=entry,
+        readme=readme_text(info["readme"]),
+        manifest=manifest,
+        annotations=_mapping(info, "annotations"),
+    )
+
+
+def readme_text(readme: Any) -> str:
+    """Return README text; a parsed README (an object) is dumped back to YAML."""
+    if readme is None:
+        return ""
+    if isinstance(readme, str):
+        return readme
+    return yaml.safe_dump(readme, sort_keys=False, default_flow_style=False)
+
+
+def _text(info: Mapping[str, Any], key: str) -> str:
+    value = info[key]
+    if not isinstance(value, str) or not value:
+        raise InvalidDataset(f"{key} must be a non-empty string")
+    return value
+
+
+def _uuid(value: Any) -> str:
+    text = str(value)
+    try:
+        parsed = uuidlib.UUID(text)
+    except ValueError:
+        raise InvalidDataset(f"uuid {text!r} is not a UUID") from None
+    if len(text) != 36:
+        raise InvalidDataset(f"uuid {text!r} is not in the 36-character form")
+    return str(parsed)
+
+
+def _timestamp(info: Mapping[str, Any], key: str) -> float:
+    value = info[key]
+    if isinstance(value, bool):
+        raise InvalidDataset(f"{key} must be a number of seconds since the epoch")
+    try:
+        stamp = float(value)
+    except (TypeError, ValueError):
+        raise InvalidDataset(f"{key} must be a number of seconds since the epoch") from None
+    if not math.isfinite(stamp):
+        raise InvalidDataset(f"{key} must be a finite number")
+    return stamp
+
+
+def _mapping(info: Mapping[str, Any], key: str) -> JSONDict:
+    value = info[key]
+    if not isinstance(value, Mapping):
+        raise InvalidDataset(f"{key} must be an object")
+    return dict(value)
+
+
+def _items(manifest: Mapping[str, Any]) -> Mapping[str, Any]:
+    items = manifest.get("items", {})
+    if not isinstance(items, Mapping):
+        raise InvalidDataset("manifest.items must be an object")
+    return items
+
+
+def _total_size(manifest: Mapping[str, Any]) -> int:
+    items = _items(manifest).values()
+    sizes = (item.get("size_in_bytes") for item in items if isinstance(item, Mapping))
+    return sum(size for size in sizes if isinstance(size, int) and not isinstance(size, bool))
+
+
+def _count(info: Mapping[str, Any], key: str, default: int) -> int:
+    value = info.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidDataset(f"{key} must be a non-negative integer")
+    return value
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(tag, str) for tag in value):
+        raise InvalidDataset("tags must be a list of strings")
+    return tuple(dict.fromkeys(value))
+
+
+def _extra(info: Mapping[str, Any]) -> JSONDict:
+    return {
+        key: value
+        for key, value in info.items()
+        if key not in _RECORD_KEYS and isinstance(value, str | int | float | bool | None)
+    }

@@ -1,0 +1,96 @@
+"""Read a dataset's current state from its storage (dtoolcore, any storage broker)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import dtoolcore
+
+from lookup_events.errors import DatasetNotFound, InvalidDataset, StorageUnavailable
+from lookup_events.uris import base_uri_of, normalise_uri
+
+_TRANSIENT = (ConnectionError, TimeoutError)
+
+
+def memoize_broker_lookup() -> None:
+    """Cache dtoolcore's storage-broker lookup (idempotent).
+
+    NOTE(dev): ``DataSet.from_uri`` scans every installed entry point three
+    times per dataset, about 95% of its run time; the set of installed
+    brokers cannot change while we run, so one scan serves them all.
+    """
+    lookup = dtoolcore._generate_storage_broker_lookup
+    if not hasattr(lookup, "cache_info"):
+        dtoolcore._generate_storage_broker_lookup = functools.lru_cache(maxsize=1)(lookup)
+
+
+def read_dataset(uri: str) -> dict[str, Any]:
+    """Return the dataset-info document of the frozen dataset at ``uri``.
+
+    Raises:
+        DatasetNotFound: nothing (no admin metadata) is at ``uri``.
+        InvalidDataset: it is a proto dataset, or its metadata is unreadable.
+        StorageUnavailable: the storage could not be reached; try again later.
+    """
+    memoize_broker_lookup()
+    uri = normalise_uri(uri)
+    try:
+        if not dtoolcore._is_dataset(uri, None):
+            raise DatasetNotFound(f"no dataset at {uri}")
+        dataset = dtoolcore.DataSet.from_uri(uri)
+        info: dict[str, Any] = dict(dataset._admin_metadata)
+        info.update(
+            uri=uri,
+            base_uri=base_uri_of(uri),
+            readme=dataset.get_readme_content(),
+            manifest=dataset._manifest,
+            annotations={
+                name: dataset.get_annotation(name) for name in dataset.list_annotation_names()
+            },
+            tags=list(dataset.list_tags()),
+        )
+    except DatasetNotFound:
+        raise
+    except Exception as ex:
+        if _is_transient(ex):
+            raise StorageUnavailable(f"cannot read {uri}: {ex}") from ex
+        raise _classify(uri, ex) from ex
+    return info
+
+
+def _classify(uri: str, ex: Exception) -> Exception:
+    if isinstance(ex, dtoolcore.DtoolCoreTypeError):
+        return InvalidDataset(f"{uri} is not a frozen dataset")
+    if isinstance(ex, FileNotFoundError | dtoolcore.DtoolCoreKeyError):
+        return DatasetNotFound(f"no dataset at {uri}")
+    return InvalidDataset(f"cannot read {uri}: {type(ex).__name__}: {ex}")
+
+
+def _is_transient(ex: Exception) -> bool:
+    """Tell whether a read failed for a reason that may go away (network, throttling)."""
+    if isinstance(ex, _TRANSIENT):
+        return True
+    names = {cls.__name__ for cls in type(ex).__mro__}
+    if names & {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
+        return True
+    response = getattr(ex, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        code = response.get("Error", {}).get("Code", "")
+        return bool(status >= 500 or code in {"SlowDown", "Throttling", "RequestTimeout"})
+    return False
+
+
+def list_dataset_uris(base_uri: str) -> Iterator[str]:
+    """Yield the URI of every dataset (frozen or not) in ``base_uri``."""
+    memoize_broker_lookup()
+    base_uri = normalise_uri(base_uri)
+    broker = dtoolcore._get_storage_broker(base_uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
+    try:
+        uris = broker.list_dataset_uris(base_uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
+    except _TRANSIENT as ex:
+        raise StorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
+    for uri in uris:
+        yield normalise_uri(uri)

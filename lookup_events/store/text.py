@@ -1,0 +1,92 @@
+"""Free text: MongoDB ``$text`` search rules, shared by every dataset store.
+
+A search string is split into terms, ``"quoted phrases"`` and ``-exclusions``.
+Terms are OR-ed; if there are phrases, every phrase must match and the plain
+terms no longer widen the match (MongoDB behaves so); an excluded term or
+phrase removes a dataset. A string with nothing positive in it matches
+nothing, as in MongoDB. Any text is valid: nothing a user types is syntax
+the database sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lookup_events.model import DatasetRecord
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """A parsed free-text search: each term and phrase is a tuple of words."""
+
+    terms: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    excluded: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def matches_nothing(self) -> bool:
+        """True when nothing positive is asked for."""
+        return not self.terms and not self.phrases
+
+
+def words(text: str) -> list[str]:
+    """Split text into lower-case words, as the indexes tokenise it."""
+    return _WORD.findall(text.lower())
+
+
+def parse_free_text(text: str) -> TextQuery:
+    """Parse a search string by MongoDB ``$search`` rules."""
+    terms: list[str] = []
+    phrases: list[tuple[str, ...]] = []
+    excluded: list[tuple[str, ...]] = []
+    for negated, quoted, bare in _PIECE.findall(text):
+        if quoted or (negated and not bare):
+            phrase = tuple(words(quoted))
+            target = excluded if negated else phrases
+            if phrase:
+                target.append(phrase)
+        elif bare.startswith("-"):
+            excluded.extend((word,) for word in words(bare[1:]))
+        else:
+            terms.extend(words(bare))
+    return TextQuery(tuple(dict.fromkeys(terms)), tuple(phrases), tuple(excluded))
+
+
+def searchable_text(record: DatasetRecord) -> str:
+    """Return every searchable string of a record, words separated by spaces.
+
+    Indexed: name, creator, UUID, URI, README, tags, annotation values (at
+    any depth), manifest relpaths, and extra admin metadata values.
+    Punctuation becomes a space, so ``U00096.3.rev.1.bt2`` is found by
+    ``U00096`` in every backend.
+    """
+    entry = record.entry
+    parts: list[str] = [entry.name, entry.creator_username, entry.uuid, entry.uri, record.readme]
+    parts.extend(entry.tags)
+    parts.extend(_strings(record.annotations))
+    parts.extend(_strings(dict(entry.extra)))
+    items = record.manifest.get("items", {})
+    if isinstance(items, Mapping):
+        parts.extend(
+            item["relpath"]
+            for item in items.values()
+            if isinstance(item, Mapping) and isinstance(item.get("relpath"), str)
+        )
+    return " ".join(" ".join(_WORD.findall(part)) for part in parts if part)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
