@@ -1,0 +1,116 @@
+"""DatasetRecord validation: what a store may keep, and why the rest is refused."""
+
+import copy
+
+import pytest
+import yaml
+
+from lookup_events.errors import InvalidDataset
+from lookup_events.model import record_from_info
+
+UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
+
+
+def info(**changes):
+    body = {
+        "base_uri": "s3://snow-white",
+        "uuid": UUID,
+        "uri": f"s3://snow-white/{UUID}",
+        "name": "my-dataset",
+        "type": "dataset",
+        "readme": "---\ndescription: test dataset",
+        "manifest": {
+            "dtoolcore_version": "3.7.0",
+            "hash_function": "md5sum_hexdigest",
+            "items": {
+                "e4cc3a7dc281c3d89ed4553293c4b4b110dc9bf3": {
+                    "hash": "d89117c9da2cc34586e183017cb14851",
+                    "relpath": "U00096.3.rev.1.bt2",
+                    "size_in_bytes": 5741810,
+                    "utc_timestamp": 1536832115.0,
+                }
+            },
+        },
+        "creator_username": "olssont",
+        "frozen_at": "1536238185.881941",
+        "annotations": {"software": "bowtie2", "n": 5, "nested": {"a": [1, "x"]}},
+        "tags": ["rnaseq"],
+    }
+    body.update(changes)
+    return body
+
+
+def test_0_18_body_with_string_timestamps():
+    record = record_from_info(info())
+    assert record.entry.frozen_at == 1536238185.881941
+    assert record.entry.created_at == record.entry.frozen_at
+    assert record.readme == "---\ndescription: test dataset"
+
+
+def test_sizes_derive_from_the_manifest_when_absent():
+    record = record_from_info(info())
+    assert record.entry.number_of_items == 1
+    assert record.entry.size_in_bytes == 5741810
+
+
+def test_given_sizes_win():
+    record = record_from_info(info(number_of_items=47, size_in_bytes=12))
+    assert (record.entry.number_of_items, record.entry.size_in_bytes) == (47, 12)
+
+
+def test_seed_readme_form_numeric_timestamps_and_readme_object():
+    body = info(
+        frozen_at=1536238185.881941, created_at=1536236399.19497, dtoolcore_version="3.7.0"
+    )
+    body["readme"] = {"description": "test dataset", "project": "dtool-lookup"}
+    record = record_from_info(body)
+    assert record.entry.created_at == 1536236399.19497
+    assert yaml.safe_load(record.readme) == body["readme"]
+    assert record.entry.as_search_item()["dtoolcore_version"] == "3.7.0"
+
+
+def test_annotation_values_keep_their_json_types():
+    record = record_from_info(info())
+    assert record.annotations == {"software": "bowtie2", "n": 5, "nested": {"a": [1, "x"]}}
+
+
+def test_duplicate_tags_collapse_in_order():
+    assert record_from_info(info(tags=["b", "a", "b"])).entry.tags == ("b", "a")
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"type": "protodataset"}, "not frozen"),
+        ({"uuid": "af6727bf"}, "not a UUID"),
+        ({"uuid": "af6727bf29c743ddb42fa5d7ede28337"}, "36-character"),
+        ({"base_uri": "s3://snow-white/"}, "must not end with '/'"),
+        ({"uri": "s3://mr-men/" + UUID}, "does not lie directly under"),
+        ({"frozen_at": "yesterday"}, "seconds since the epoch"),
+        ({"frozen_at": "nan"}, "finite"),
+        ({"frozen_at": True}, "seconds since the epoch"),
+        ({"manifest": []}, "manifest must be an object"),
+        ({"annotations": "x"}, "annotations must be an object"),
+        ({"tags": "fruit"}, "tags must be a list"),
+        ({"tags": ["ok", 3]}, "tags must be a list"),
+        ({"name": ""}, "name must be a non-empty string"),
+        ({"number_of_items": -1}, "non-negative integer"),
+        ({"size_in_bytes": "5"}, "non-negative integer"),
+    ],
+)
+def test_invalid_documents_are_refused_with_a_reason(changes, reason):
+    with pytest.raises(InvalidDataset, match=reason):
+        record_from_info(info(**changes))
+
+
+def test_missing_keys_are_named():
+    body = info()
+    del body["readme"], body["tags"]
+    with pytest.raises(InvalidDataset, match="missing required keys: readme, tags"):
+        record_from_info(body)
+
+
+def test_as_info_round_trips():
+    record = record_from_info(info(dtoolcore_version="3.19.0"))
+    again = record_from_info(copy.deepcopy(record.as_info()))
+    assert again == record
