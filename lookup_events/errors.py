@@ -5,6 +5,10 @@ class InvalidDataset(ValueError):
     """The dataset (or the dataset-info body describing it) is not valid."""
 
 
+class NotFrozen(InvalidDataset):
+    """The dataset is a proto dataset: not frozen (yet)."""
+
+
 class DocumentTooLarge(InvalidDataset):
     """The dataset's metadata exceeds what the store accepts."""
 
@@ -29,8 +33,16 @@ class PermissionDenied(PermissionError):
     """The user lacks the permission the action needs."""
 
 
+class InvalidEvent(ValueError):
+    """A queue message or storage notification cannot be understood."""
+
+
 class StoreUnavailable(ConnectionError):
     """The database cannot be reached right now; retrying may succeed."""
+
+
+class QueueUnavailable(ConnectionError):
+    """The event queue's broker cannot be reached right now; retrying may succeed."""
 
 
 class StorageUnavailable(ConnectionError):

@@ -8,7 +8,12 @@ from typing import Any
 
 import dtoolcore
 
-from lookup_events.errors import DatasetNotFound, InvalidDataset, StorageUnavailable
+from lookup_events.errors import (
+    DatasetNotFound,
+    InvalidDataset,
+    NotFrozen,
+    StorageUnavailable,
+)
 from lookup_events.uris import base_uri_of, normalise_uri
 
 _TRANSIENT = (ConnectionError, TimeoutError)
@@ -31,7 +36,8 @@ def read_dataset(uri: str) -> dict[str, Any]:
 
     Raises:
         DatasetNotFound: nothing (no admin metadata) is at ``uri``.
-        InvalidDataset: it is a proto dataset, or its metadata is unreadable.
+        NotFrozen: it is a proto dataset.
+        InvalidDataset: its metadata is unreadable.
         StorageUnavailable: the storage could not be reached; try again later.
     """
     memoize_broker_lookup()
@@ -62,7 +68,7 @@ def read_dataset(uri: str) -> dict[str, Any]:
 
 def _classify(uri: str, ex: Exception) -> Exception:
     if isinstance(ex, dtoolcore.DtoolCoreTypeError):
-        return InvalidDataset(f"{uri} is not a frozen dataset")
+        return NotFrozen(f"{uri} is not a frozen dataset")
     if isinstance(ex, FileNotFoundError | dtoolcore.DtoolCoreKeyError):
         return DatasetNotFound(f"no dataset at {uri}")
     return InvalidDataset(f"cannot read {uri}: {type(ex).__name__}: {ex}")
@@ -84,13 +90,21 @@ def _is_transient(ex: Exception) -> bool:
 
 
 def list_dataset_uris(base_uri: str) -> Iterator[str]:
-    """Yield the URI of every dataset (frozen or not) in ``base_uri``."""
+    """Yield the URI of every dataset (frozen or not) in ``base_uri``.
+
+    Raises:
+        StorageUnavailable: the base URI cannot be listed (missing directory,
+            unreachable or unknown bucket, no storage broker for its scheme).
+    """
     memoize_broker_lookup()
     base_uri = normalise_uri(base_uri)
-    broker = dtoolcore._get_storage_broker(base_uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
+    config_path = dtoolcore.utils.DEFAULT_CONFIG_PATH
     try:
-        uris = broker.list_dataset_uris(base_uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
-    except _TRANSIENT as ex:
-        raise StorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
+        broker = dtoolcore._get_storage_broker(base_uri, config_path)
+        uris = broker.list_dataset_uris(base_uri, config_path)
+    except Exception as ex:
+        # NOTE(dev): a base URI that cannot be listed says nothing about its
+        # datasets; callers must not read it as "empty" (and delete records).
+        raise StorageUnavailable(f"cannot list {base_uri}: {type(ex).__name__}: {ex}") from ex
     for uri in uris:
         yield normalise_uri(uri)

@@ -1,0 +1,26 @@
+"""The ``dtool-lookup`` command line (click); ``main`` is the console script."""
+
+from __future__ import annotations
+
+import click
+
+from lookup_events.cli.base_uris import base_uri_group
+from lookup_events.cli.configuration import config_group, db_group
+from lookup_events.cli.context import CliContext
+from lookup_events.cli.group import LookupGroup
+from lookup_events.cli.serve import serve
+from lookup_events.cli.users import user_group
+
+
+@click.group(cls=LookupGroup, aliases={"base_uri": "base-uri"})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Look up dtool datasets: manage users, base URIs and the server."""
+    cli = ctx.ensure_object(CliContext)
+    ctx.call_on_close(cli.close)
+
+
+for _command in (user_group, base_uri_group, config_group, db_group, serve):
+    main.add_command(_command)
+
+__all__ = ["main"]

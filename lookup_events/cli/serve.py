@@ -1,0 +1,98 @@
+"""``dtool-lookup serve``: the API under gunicorn, ready to use on a laptop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from lookup_events.cli.context import CliContext, migrate, pass_cli
+from lookup_events.config import Settings
+from lookup_events.keys import with_embedded_keys
+from lookup_events.registrar import Registrar
+from lookup_events.store import Stores, open_stores
+
+GRACEFUL_TIMEOUT = 5
+
+
+class ApiServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn serving the API; each worker opens its own stores after the fork."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        self._stores: Stores | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our options; gunicorn's own command line is not read."""
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("worker_exit", self._close_stores)
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1
+            # NOTE(dev): its default path is one per user ($HOME/.gunicorn), which
+            # every `serve` on the machine would fight over.
+            self.cfg.set("control_socket_disable", True)
+
+    def load(self) -> Any:
+        """Build the API app in a worker process."""
+        from lookup_api.app import create_app  # noqa: PLC0415  (only `serve` needs the API)
+
+        self._stores = open_stores(self._settings)
+        registrar = Registrar(self._stores.admin, self._stores.datasets)
+        return create_app(self._settings, self._stores, registrar)
+
+    def _close_stores(self, server: Any, worker: Any) -> None:
+        if self._stores is not None:
+            self._stores.close()
+            self._stores = None
+
+
+def bind_address(host: str, port: int) -> str:
+    """Return gunicorn's bind string for ``host`` and ``port`` (IPv6 in brackets)."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+@click.command("serve")
+@click.option("--host", help="Address to bind to (default: DTOOL_LOOKUP_HOST or 127.0.0.1).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (default: DTOOL_LOOKUP_PORT or 5000).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Threads per worker process.",
+)
+@pass_cli
+def serve(cli: CliContext, host: str | None, port: int | None, workers: int, threads: int) -> None:
+    """Serve the API, creating the database and a key pair if there are none."""
+    settings = with_embedded_keys(cli.settings)
+    migrate(settings)
+    address = bind_address(host or settings.host, settings.port if port is None else port)
+    _greet(settings, address)
+    options = {
+        "bind": address,
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "proc_name": "dtool-lookup",
+    }
+    ApiServer(settings, options).run()
+
+
+def _greet(settings: Settings, address: str) -> None:
+    click.echo(f"dtool-lookup serving http://{address} (data in {settings.data_dir})")
+    click.echo("To get an admin token, run with the same environment:")
+    click.echo("  dtool-lookup user add --is-admin NAME")
+    click.echo("  dtool-lookup user token NAME")

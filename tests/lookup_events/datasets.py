@@ -1,0 +1,54 @@
+"""Real dtool datasets on disk, made with dtoolcore, for reader, registrar and CLI tests."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dtoolcore
+
+from lookup_events.uris import normalise_uri
+
+README = "---\ndescription: apples and pears\nproject: orchard\n"
+
+
+def make_dataset(
+    base: Path,
+    name: str,
+    *,
+    readme: str = README,
+    items: Mapping[str, bytes] | None = None,
+    tags: Sequence[str] = (),
+    annotations: Mapping[str, Any] | None = None,
+    creator: str = "grumpy",
+    freeze: bool = True,
+) -> str:
+    """Create a dataset in ``base`` and return its normalised URI."""
+    base.mkdir(parents=True, exist_ok=True)
+    proto = dtoolcore.create_proto_dataset(
+        name, str(base), readme_content=readme, creator_username=creator
+    )
+    with tempfile.TemporaryDirectory() as staging:
+        for relpath, content in (items if items is not None else {"a.txt": b"apple"}).items():
+            source = Path(staging) / relpath.replace("/", "_")
+            source.write_bytes(content)
+            proto.put_item(str(source), relpath)
+    for tag in tags:
+        proto.put_tag(tag)
+    for key, value in (annotations or {}).items():
+        proto.put_annotation(key, value)
+    if freeze:
+        proto.freeze()
+    return normalise_uri(str(base / name))
+
+
+def corrupt(base: Path, name: str, relpath: str) -> None:
+    """Overwrite a metadata file of dataset ``name`` with text that is not JSON."""
+    (base / name / relpath).write_text("{not json")
+
+
+def set_readme(base: Path, name: str, readme: str) -> None:
+    """Replace the README of a frozen dataset, as ``dtool readme write`` does."""
+    dtoolcore.DataSet.from_uri(str(base / name)).put_readme(readme)
