@@ -7,13 +7,14 @@ validated and stored the same way whichever door it came through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lookup_events.errors import (
     DatasetNotFound,
     InvalidDataset,
+    NotFrozen,
     StorageUnavailable,
     StoreUnavailable,
     UnknownBaseURI,
@@ -66,10 +67,32 @@ class Registrar:
             InvalidDataset: the document does not describe a frozen dataset.
             UnknownBaseURI: its base URI is not registered.
         """
+        record = self.validate(info)
+        return Registered(record, self._datasets.upsert(record))
+
+    def validate(self, info: Mapping[str, Any]) -> DatasetRecord:
+        """Build the record of a dataset-info document, checking its base URI is registered.
+
+        Raises:
+            InvalidDataset: the document does not describe a frozen dataset.
+            UnknownBaseURI: its base URI is not registered.
+        """
         record = record_from_info(info)
         if self._admin.get_base_uri(record.entry.base_uri) is None:
             raise UnknownBaseURI(f"base URI {record.entry.base_uri!r} is not registered")
-        return Registered(record, self._datasets.upsert(record))
+        return record
+
+    def read(self, uri: str) -> DatasetRecord:
+        """Read the dataset at ``uri`` from its storage and validate it (no write)."""
+        return self.validate(self._read(uri))
+
+    def forget(self, uri: str) -> bool:
+        """Delete the record of ``uri`` without checking storage (the caller did)."""
+        return self._datasets.delete(normalise_uri(uri))
+
+    def store_many(self, records: Sequence[DatasetRecord]) -> int:
+        """Upsert validated records in one transaction; return how many."""
+        return self._datasets.upsert_many(records) if records else 0
 
     def register_uri(self, uri: str) -> Registered:
         """Read the dataset at ``uri`` from its storage and register it."""
@@ -92,13 +115,18 @@ class Registrar:
         return self._datasets.delete(uri)
 
     def index_base_uri(self, base_uri: str) -> Iterator[IndexOutcome]:
-        """Register every frozen dataset in ``base_uri``, continuing past failures."""
+        """Register every frozen dataset in ``base_uri``, continuing past failures.
+
+        Proto datasets are skipped silently, as 0.18's ``base_uri index`` did.
+        """
         base_uri = normalise_uri(base_uri)
         if self._admin.get_base_uri(base_uri) is None:
             raise UnknownBaseURI(f"Base URI '{base_uri}' not registered")
         for uri in self._list(base_uri):
             try:
                 yield IndexOutcome(uri, registered=self.register_uri(uri))
+            except NotFrozen:
+                continue
             except (InvalidDataset, DatasetNotFound, UnknownBaseURI) as ex:
                 yield IndexOutcome(uri, error=str(ex))
             except (StorageUnavailable, StoreUnavailable):
