@@ -1,0 +1,95 @@
+"""Stores: open the admin and dataset stores named by the settings.
+
+``open_stores`` is the one place a backend is chosen from a URL, so callers
+never name an implementation. ``upgrade_database`` applies the Alembic
+migrations shipped in ``store/migrations``; it is idempotent and safe when
+several processes start at once (PostgreSQL advisory lock; SQLite write lock).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, exc, func, select
+from sqlalchemy.engine import make_url
+
+from lookup_events.config import Settings
+from lookup_events.errors import StoreUnavailable
+from lookup_events.store.base import AdminStore, DatasetStore
+from lookup_events.store.sql_admin import SqlAdminStore
+from lookup_events.store.sql_datasets import SqlDatasetStore
+from lookup_events.store.sql_engine import make_engine, sql_url, writer
+
+__all__ = ["Stores", "open_stores", "upgrade_database"]
+
+MIGRATIONS = "lookup_events.store:migrations"
+# NOTE(dev): any constant works as long as every process uses the same one.
+_MIGRATION_LOCK_KEY = 0x64746F6F6C  # "dtool"
+_MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+_ALEMBIC_LOCK = threading.Lock()
+
+
+@dataclass
+class Stores:
+    """The two stores a process works with."""
+
+    admin: AdminStore
+    datasets: DatasetStore
+
+    def close(self) -> None:
+        """Release both stores' connections."""
+        self.datasets.close()
+        self.admin.close()
+
+
+def open_stores(settings: Settings) -> Stores:
+    """Open the admin store and the dataset store named by ``settings``.
+
+    Raises:
+        ValueError: a URL names a backend this build cannot open.
+    """
+    admin_url = settings.database_url
+    dataset_url = settings.dataset_store_url or admin_url
+    for url in (admin_url, dataset_url):
+        if url.startswith(_MONGO_SCHEMES):
+            raise ValueError(
+                "a MongoDB dataset store is not available in this version; "
+                "use an SQL URL (sqlite:///... or postgresql://...)"
+            )
+    admin_engine = make_engine(admin_url)
+    dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
+    return Stores(admin=SqlAdminStore(admin_engine), datasets=SqlDatasetStore(dataset_engine))
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``).
+
+    Raises:
+        StoreUnavailable: the database cannot be reached.
+    """
+    parsed = make_url(sql_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        with writer(engine).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+            _upgrade(connection)
+    except exc.SQLAlchemyError as ex:
+        raise StoreUnavailable(f"cannot migrate the database: {ex}") from ex
+    finally:
+        engine.dispose()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    # NOTE(dev): Alembic's ``context`` and ``op`` are module globals: one at a time.
+    with _ALEMBIC_LOCK:
+        command.upgrade(config, "head")

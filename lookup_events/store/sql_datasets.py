@@ -1,0 +1,307 @@
+"""SqlDatasetStore: dataset records in SQLite (FTS5) or PostgreSQL (tsvector).
+
+Reads use SQLAlchemy Core and read only the entry columns for lists;
+README, manifest and annotations are read by ``get`` alone. Filters,
+counts and facets run over covering indexes (see ``sql_schema``).
+
+Caching: each write bumps the ``datasets`` revision in its own transaction.
+``search`` and ``summary`` first read that revision (a primary-key lookup
+on a raw connection, microseconds) and answer from a ``RevisionCache``
+keyed by ``(revision, query, page, sort)``; a miss runs the SQL, and the
+total count is cached per ``(revision, query)`` so other pages of the same
+query skip it. A write from any process therefore invalidates every cache
+at the next read, and a steady read load never counts 100,000 rows twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from lookup_events.errors import InvalidDataset
+from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.base import (
+    DATASET_SORT_FIELDS,
+    PageRequest,
+    ResultPage,
+    SearchQuery,
+    SortKey,
+    Summary,
+)
+from lookup_events.store.sql_engine import (
+    PlannerStatistics,
+    RevisionCache,
+    RevisionReader,
+    bump_revision,
+    is_sqlite,
+    translate_errors,
+    writer,
+)
+from lookup_events.store.sql_query import order_by
+from lookup_events.store.sql_schema import DATASETS_REVISION, dataset_tags, datasets
+from lookup_events.store.sql_summary import summarise
+from lookup_events.store.sql_text import postgres_match, sqlite_match
+from lookup_events.store.text import parse_free_text, searchable_text
+
+_ENTRY_COLUMNS = (
+    datasets.c.uri,
+    datasets.c.base_uri,
+    datasets.c.uuid,
+    datasets.c.name,
+    datasets.c.creator_username,
+    datasets.c.frozen_at,
+    datasets.c.created_at,
+    datasets.c.number_of_items,
+    datasets.c.size_in_bytes,
+    datasets.c.type,
+    datasets.c.tags,
+    datasets.c.extra,
+)
+_RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
+_GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
+_ID_BY_URI = select(datasets.c.id, datasets.c.uri).where(datasets.c.uri.in_(bindparam("uris")))
+# NOTE(dev): executemany derives the SET clause from the keys of the parameters.
+_UPDATE = update(datasets).where(datasets.c.id == bindparam("row_id"))
+_IN_CHUNK = 500
+_Where = list[ColumnElement[bool]]
+
+
+class SqlDatasetStore:
+    """DatasetStore on an SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._cache = RevisionCache()
+        self._revisions = RevisionReader(engine)
+        self._match = sqlite_match if is_sqlite(engine) else postgres_match
+        self._statistics = PlannerStatistics(self._writer)
+
+    @translate_errors(InvalidDataset)
+    def upsert(self, record: DatasetRecord) -> bool:
+        """Insert or replace the record for ``record.uri``; True if it was new."""
+        with self._writer.begin() as conn:
+            bump_revision(conn, DATASETS_REVISION)
+            created = _write(conn, [record]) == 1
+        self._statistics.wrote(1)
+        return created
+
+    @translate_errors(InvalidDataset)
+    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
+        """Insert or replace several records in one transaction; return how many."""
+        unique = list({record.uri: record for record in records}.values())
+        if not unique:
+            return 0
+        with self._writer.begin() as conn:
+            bump_revision(conn, DATASETS_REVISION)
+            _write(conn, unique)
+        self._statistics.wrote(len(unique))
+        return len(unique)
+
+    @translate_errors(InvalidDataset)
+    def delete(self, uri: str) -> bool:
+        """Delete the record for ``uri``; True if there was one."""
+        with self._writer.begin() as conn:
+            bump_revision(conn, DATASETS_REVISION)
+            return conn.execute(delete(datasets).where(datasets.c.uri == uri)).rowcount > 0
+
+    @translate_errors(InvalidDataset)
+    def delete_base_uri(self, base_uri: str) -> int:
+        """Delete every record in ``base_uri``; return how many."""
+        with self._writer.begin() as conn:
+            bump_revision(conn, DATASETS_REVISION)
+            statement = delete(datasets).where(datasets.c.base_uri == base_uri)
+            return int(conn.execute(statement).rowcount)
+
+    @translate_errors(InvalidDataset)
+    def get(self, uri: str) -> DatasetRecord | None:
+        """Return the full record for ``uri``, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(_GET, {"uri": uri}).first()
+        if row is None:
+            return None
+        return DatasetRecord(_entry(row), row.readme, row.manifest, row.annotations)
+
+    @translate_errors(InvalidDataset)
+    def search(
+        self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of entries matching ``query`` (registration order by default)."""
+        key = ("search", query, page, tuple(sort))
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached = self._cache.get(revision, key)
+        if cached is not None:
+            return ResultPage(list(cached[0]), cached[1])
+        ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
+        where = self._where(query)
+        if where is None:
+            return ResultPage([], 0)
+        statement = select(*_ENTRY_COLUMNS).where(*where).order_by(*ordering)
+        with self._engine.connect() as conn:
+            rows = conn.execute(statement.limit(page.size).offset(page.offset)).all()
+            total = _page_total(page, len(rows))
+            if total is None:
+                total = self._count(conn, revision, query, where)
+        entries = [_entry(row) for row in rows]
+        self._cache.put(revision, key, (tuple(entries), total), weight=len(entries) + 1)
+        return ResultPage(entries, total)
+
+    def _count(self, conn: Connection, revision: int, query: SearchQuery, where: _Where) -> int:
+        key = ("count", query)
+        cached = self._cache.get(revision, key)
+        if cached is None:
+            cached = int(conn.scalar(select(func.count()).where(*where)) or 0)
+            self._cache.put(revision, key, cached)
+        return int(cached)
+
+    def _where(self, query: SearchQuery) -> _Where | None:
+        """Return the WHERE clauses of ``query``, or None if it matches nothing."""
+        if not query.base_uris:
+            return None
+        where: _Where = [datasets.c.base_uri.in_(query.base_uris)]
+        if query.creator_usernames:
+            where.append(datasets.c.creator_username.in_(query.creator_usernames))
+        if query.uuids:
+            where.append(datasets.c.uuid.in_(query.uuids))
+        for tag in dict.fromkeys(query.tags):
+            tagged = (dataset_tags.c.dataset_id == datasets.c.id) & (dataset_tags.c.tag == tag)
+            where.append(exists().where(tagged))
+        if query.free_text is not None:
+            text_query = parse_free_text(query.free_text)
+            if text_query.matches_nothing:
+                return None
+            where.append(self._match(text_query))
+        return where
+
+    @translate_errors(InvalidDataset)
+    def summary(self, base_uris: Iterable[str]) -> Summary:
+        """Return facet counts over the datasets in ``base_uris``."""
+        wanted = tuple(sorted(set(base_uris)))
+        if not wanted:
+            return Summary()
+        key = ("summary", wanted)
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached = self._cache.get(revision, key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        with self._engine.connect() as conn:
+            result = summarise(conn, wanted)
+        self._cache.put(revision, key, result)
+        return result
+
+    @translate_errors(InvalidDataset)
+    def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
+        """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
+        query = select(datasets.c.uri, datasets.c.frozen_at).where(datasets.c.base_uri == base_uri)
+        with self._engine.connect() as conn:
+            return {uri: float(frozen_at) for uri, frozen_at in conn.execute(query)}
+
+    def close(self) -> None:
+        """Release connections."""
+        self._revisions.close()
+        self._engine.dispose()
+
+
+def _page_total(page: PageRequest, found: int) -> int | None:
+    """Return the total when one page shows it (a short page), else None."""
+    if 0 < found < page.size or (page.offset == 0 and found < page.size):
+        return page.offset + found
+    return None
+
+
+def _entry(row: Any) -> DatasetEntry:  # a Row of _ENTRY_COLUMNS
+    return DatasetEntry(
+        uri=row.uri,
+        base_uri=row.base_uri,
+        uuid=row.uuid,
+        name=row.name,
+        creator_username=row.creator_username,
+        frozen_at=row.frozen_at,
+        created_at=row.created_at,
+        number_of_items=row.number_of_items,
+        size_in_bytes=row.size_in_bytes,
+        type=row.type,
+        tags=tuple(row.tags),
+        extra=row.extra,
+    )
+
+
+def _values(record: DatasetRecord) -> dict[str, Any]:
+    entry = record.entry
+    return {
+        "uri": entry.uri,
+        "base_uri": entry.base_uri,
+        "uuid": entry.uuid,
+        "name": entry.name,
+        "creator_username": entry.creator_username,
+        "frozen_at": entry.frozen_at,
+        "created_at": entry.created_at,
+        "number_of_items": entry.number_of_items,
+        "size_in_bytes": entry.size_in_bytes,
+        "type": entry.type,
+        "tags": list(entry.tags),
+        "extra": dict(entry.extra),
+        "readme": record.readme,
+        "manifest": record.manifest,
+        "annotations": record.annotations,
+        "search_text": searchable_text(record),
+    }
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    """Split ``values`` so no statement exceeds the drivers' parameter limits."""
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _existing_ids(conn: Connection, uris: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(uris):
+        found.update((uri, row_id) for row_id, uri in conn.execute(_ID_BY_URI, {"uris": chunk}))
+    return found
+
+
+def _tag_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "dataset_id": ids[record.uri],
+            "tag": tag,
+            "base_uri": record.entry.base_uri,
+            "size_in_bytes": record.entry.size_in_bytes,
+        }
+        for record in records
+        for tag in record.entry.tags
+    ]
+
+
+def _write(conn: Connection, records: list[DatasetRecord]) -> int:
+    """Insert or replace ``records`` (unique URIs); return how many were new."""
+    existing = _existing_ids(conn, [record.uri for record in records])
+    new = [_values(r) for r in records if r.uri not in existing]
+    old = [{**_values(r), "row_id": existing[r.uri]} for r in records if r.uri in existing]
+    ids = dict(existing)
+    if new:
+        returning = insert(datasets).returning(datasets.c.id, sort_by_parameter_order=True)
+        inserted = conn.execute(returning, new).scalars().all()
+        ids.update(zip((row["uri"] for row in new), inserted, strict=True))
+    if old:
+        conn.execute(_UPDATE, old)
+        for chunk in _chunks([row["row_id"] for row in old]):
+            conn.execute(delete(dataset_tags).where(dataset_tags.c.dataset_id.in_(chunk)))
+    tags = _tag_rows(records, ids)
+    if tags:
+        conn.execute(insert(dataset_tags), tags)
+    return len(new)

@@ -1,0 +1,173 @@
+"""SQL schema of both stores: SQLAlchemy 2 typed models, one metadata.
+
+Registration order is the ``id`` of each table. The free-text index lives
+outside these models because it differs per dialect (an FTS5 table on
+SQLite, a generated ``tsvector`` column on PostgreSQL); the migrations
+create it and Alembic autogenerate is told to ignore it (``FTS_OBJECTS``).
+
+``revisions`` holds one counter per store, bumped in the same transaction
+as every write of that store; readers key their in-process caches on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Objects of the free-text index, made by the migrations, unknown to the models.
+FTS_TABLE = "dataset_fts"
+PG_SEARCH_COLUMN = "search_vector"
+PG_SEARCH_INDEX = "ix_datasets_search_vector"
+FTS_OBJECTS = frozenset({FTS_TABLE, PG_SEARCH_COLUMN, PG_SEARCH_INDEX})
+
+DATASETS_REVISION = "datasets"
+ADMIN_REVISION = "admin"
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the hand-made free-text objects out of Alembic autogenerate."""
+    return name is None or (name not in FTS_OBJECTS and not name.startswith(FTS_TABLE))
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the metadata of every table."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def _string(length: int) -> TypeEngine[str]:
+    # NOTE(dev): byte-order collation on PostgreSQL, so sorting matches SQLite and MongoDB.
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def _permission_table(name: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        Column(
+            "base_uri_id",
+            ForeignKey("base_uris.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        ),
+    )
+
+
+search_permissions = _permission_table("search_permissions")
+register_permissions = _permission_table("register_permissions")
+
+
+class UserRow(Base):
+    """A registered user."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(_string(255), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BaseURIRow(Base):
+    """A registered base URI."""
+
+    __tablename__ = "base_uris"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base_uri: Mapped[str] = mapped_column(_string(1024), unique=True)
+
+
+class DatasetRow(Base):
+    """One registered dataset, keyed on its URI."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        # Covering indexes: filters and counts by base URI and creator, the
+        # summary's GROUP BYs, and every sort field.
+        Index("ix_datasets_base_uri_id", "base_uri", "id"),
+        Index("ix_datasets_creator_username", "creator_username", "base_uri", "size_in_bytes"),
+        Index("ix_datasets_facets", "base_uri", "creator_username", "size_in_bytes"),
+        Index("ix_datasets_name", "name"),
+        Index("ix_datasets_frozen_at", "frozen_at"),
+        Index("ix_datasets_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(_string(2048), unique=True)
+    base_uri: Mapped[str] = mapped_column(_string(1024))
+    uuid: Mapped[str] = mapped_column(_string(36), index=True)
+    name: Mapped[str] = mapped_column(_string(1024))
+    type: Mapped[str] = mapped_column(_string(64), default="dataset")
+    creator_username: Mapped[str] = mapped_column(_string(255))
+    frozen_at: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[float] = mapped_column(Double)
+    number_of_items: Mapped[int | None] = mapped_column(BigInteger)
+    size_in_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+    readme: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSON)
+    search_text: Mapped[str] = mapped_column(Text)
+
+
+class DatasetTagRow(Base):
+    """One tag of one dataset, for tag filters and tag facets.
+
+    The dataset's base URI and size are copied here so the per-tag summary
+    reads one covering index instead of joining every dataset row.
+    """
+
+    __tablename__ = "dataset_tags"
+    __table_args__ = (
+        Index("ix_dataset_tags_facets", "tag", "base_uri", "size_in_bytes", "dataset_id"),
+    )
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    base_uri: Mapped[str] = mapped_column(_string(1024))
+    size_in_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RevisionRow(Base):
+    """A store's write counter; caches are keyed on it."""
+
+    __tablename__ = "revisions"
+
+    name: Mapped[str] = mapped_column(_string(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+users = cast(Table, UserRow.__table__)
+base_uris = cast(Table, BaseURIRow.__table__)
+datasets = cast(Table, DatasetRow.__table__)
+dataset_tags = cast(Table, DatasetTagRow.__table__)
+revisions = cast(Table, RevisionRow.__table__)

@@ -1,0 +1,70 @@
+"""Free-text matching in SQL: SQLite FTS5 and PostgreSQL ``tsvector``.
+
+Both build on ``store.text.parse_free_text``: terms OR-ed, phrases AND-ed
+(terms then no longer widen), exclusions removed. No user text is ever
+query syntax: FTS5 gets every word double-quoted (words are ``\\w+`` so a
+quote cannot occur in them), PostgreSQL gets each term and phrase as a
+bound parameter of ``plainto_tsquery`` / ``phraseto_tsquery``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, bindparam, column, func, literal_column, select, table
+
+from lookup_events.store.sql_schema import FTS_TABLE, PG_SEARCH_COLUMN, datasets
+from lookup_events.store.text import TextQuery
+
+_ENGLISH: ColumnElement[str] = literal_column("'english'::regconfig")
+
+
+def fts5_expression(query: TextQuery) -> str:
+    """Return the FTS5 MATCH string for a parsed query with something positive."""
+    if query.phrases:
+        positive = " AND ".join(_quoted(phrase) for phrase in query.phrases)
+    else:
+        positive = " OR ".join(_quoted((term,)) for term in query.terms)
+    if not query.excluded:
+        return positive
+    negative = " OR ".join(_quoted(phrase) for phrase in query.excluded)
+    return f"({positive}) NOT ({negative})"
+
+
+def _quoted(words: tuple[str, ...]) -> str:
+    return '"' + " ".join(word.replace('"', '""') for word in words) + '"'
+
+
+def sqlite_match(query: TextQuery) -> ColumnElement[bool]:
+    """Return a WHERE clause keeping datasets that match on SQLite."""
+    fts = table(FTS_TABLE, column("rowid"))
+    matching = select(fts.c.rowid).where(
+        literal_column(FTS_TABLE).match(bindparam(None, fts5_expression(query), unique=True))
+    )
+    return datasets.c.id.in_(matching.scalar_subquery())
+
+
+def postgres_match(query: TextQuery) -> ColumnElement[bool]:
+    """Return a WHERE clause keeping datasets that match on PostgreSQL."""
+    if query.phrases:
+        parts = [_tsquery("phraseto_tsquery", words) for words in query.phrases]
+        positive = _combine("tsquery_and", parts)
+    else:
+        positive = _combine("tsquery_or", [_tsquery("plainto_tsquery", (t,)) for t in query.terms])
+    if query.excluded:
+        excluded = [_tsquery("phraseto_tsquery", words) for words in query.excluded]
+        positive = func.tsquery_and(positive, func.tsquery_not(_combine("tsquery_or", excluded)))
+    vector: ColumnElement[object] = literal_column(f"{datasets.name}.{PG_SEARCH_COLUMN}")
+    return vector.bool_op("@@")(positive)
+
+
+def _tsquery(function: str, words: tuple[str, ...]) -> ColumnElement[object]:
+    call: ColumnElement[object] = getattr(func, function)(
+        _ENGLISH, bindparam(None, " ".join(words), unique=True)
+    )
+    return call
+
+
+def _combine(function: str, parts: list[ColumnElement[object]]) -> ColumnElement[object]:
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = getattr(func, function)(combined, part)  # a tsquery, like its parts
+    return combined
