@@ -1,0 +1,63 @@
+"""Composition: build the Falcon app from settings and stores (STYLE 1).
+
+``create_app`` is pure: it takes every collaborator. ``get_app`` reads the
+environment, prepares keys and the database, and calls it; ``wsgi.py`` holds
+the one line a WSGI server imports.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from lookup_api import legacy
+from lookup_api.access import Access
+from lookup_api.auth import Authenticator, TokenVerifier
+from lookup_api.catalog import Catalog
+from lookup_api.errors import PROJECT_EXCEPTIONS, handle_project_error, serialize_error
+from lookup_api.validation import PathGuard
+from lookup_events.config import Settings
+from lookup_events.keys import with_embedded_keys
+from lookup_events.registrar import Registrar
+from lookup_events.store import Stores, open_stores, upgrade_database
+from lookup_events.versions import component_versions
+
+_MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+
+WSGIApp = falcon.App[falcon.Request, falcon.Response]
+
+
+def create_app(settings: Settings, stores: Stores, registrar: Registrar | None = None) -> WSGIApp:
+    """Return the WSGI app serving the API over ``stores``."""
+    registrar = registrar or Registrar(stores.admin, stores.datasets)
+    verifier = TokenVerifier(settings.jwt_public_key, settings.jwt_algorithm, settings.jwt_leeway)
+    default_user = settings.default_user if settings.disable_jwt_authorisation else None
+    access = Access(Authenticator(verifier, default_user), stores.admin)
+    catalog = Catalog(stores.datasets, registrar)
+
+    app: WSGIApp = falcon.App(middleware=[cors_middleware(settings), PathGuard()])
+    app.req_options.keep_blank_qs_values = True
+    app.set_error_serializer(serialize_error)
+    app.add_error_handler(PROJECT_EXCEPTIONS, handle_project_error)
+    routes = legacy.routes(access, catalog, stores.admin, settings, component_versions())
+    for template, resource in routes:
+        app.add_route(template, resource)
+    return app
+
+
+def get_app() -> WSGIApp:
+    """Build the app from the environment (the WSGI entry point's factory)."""
+    settings = with_embedded_keys(Settings.from_env())
+    for url in dict.fromkeys((settings.database_url, settings.dataset_store_url)):
+        if url and not url.startswith(_MONGO_SCHEMES):
+            upgrade_database(url)
+    return create_app(settings, open_stores(settings))
+
+
+# NOTE(dev): falcon 4.4 types CORSMiddleware over ASGI request types only.
+def cors_middleware(settings: Settings) -> falcon.CORSMiddleware:  # type: ignore[type-arg]
+    """Return the CORS policy: origins from settings, ``X-Pagination`` exposed."""
+    origins = settings.cors_origins
+    allow: str | tuple[str, ...] = "*" if not origins or "*" in origins else origins
+    return falcon.CORSMiddleware(
+        allow_origins=allow, expose_headers=list(settings.cors_expose_headers) or None
+    )

@@ -1,0 +1,167 @@
+"""Bearer tokens: read the header, verify the JWT, return the identity (``sub``).
+
+Statuses and ``msg`` texts are those of flask-jwt-extended 4 (what 0.18 ran):
+401 for a missing header, a wrong scheme or an expired token, 422 for the
+rest. Verified tokens are cached until they expire: RS256 verification costs
+tens of microseconds and every request carries a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+import jwt
+from jwt.algorithms import get_default_algorithms
+from jwt.types import Options
+
+from lookup_api.errors import TokenError
+
+log = logging.getLogger(__name__)
+
+HEADER_NAME = "Authorization"
+HEADER_TYPE = "Bearer"
+IDENTITY_CLAIM = "sub"
+_EXPECTED = f"Expected '{HEADER_NAME}: {HEADER_TYPE} <JWT>'"
+_NOT_CONFIGURED = "This server has no usable public key to verify tokens with"
+_DECODE_OPTIONS: Options = {
+    # NOTE(dev): 0.18 ignored aud and iss, and a non-string sub is an unknown user
+    # (401 later), not a malformed token.
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+}
+
+
+def bearer_token(req: falcon.Request) -> str:
+    """Return the token of an ``Authorization: Bearer <JWT>`` header.
+
+    Raises:
+        TokenError: 401 when missing or of another scheme, 422 when malformed.
+    """
+    header = (req.get_header(HEADER_NAME) or "").strip().strip(",")
+    if not header:
+        raise TokenError(401, f"Missing {HEADER_NAME} Header")
+    fields = [field.split() for field in re.split(r",\s*", header)]
+    bearer = [field for field in fields if field and field[0] == HEADER_TYPE]
+    if len(bearer) != 1:
+        raise TokenError(
+            401, f"Missing '{HEADER_TYPE}' type in '{HEADER_NAME}' header. {_EXPECTED}"
+        )
+    if len(bearer[0]) != 2:
+        raise TokenError(422, f"Bad {HEADER_NAME} header. {_EXPECTED}")
+    return bearer[0][1]
+
+
+class TokenVerifier:
+    """Verifies tokens with one public key and remembers the good ones."""
+
+    def __init__(
+        self,
+        public_key: str,
+        algorithm: str = "RS256",
+        leeway: int = 0,
+        *,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._algorithm = algorithm
+        self._leeway = leeway
+        self._clock = clock
+        self._key = _prepare_key(public_key, algorithm)
+        self._cache: OrderedDict[str, tuple[object, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def identity(self, token: str) -> object:
+        """Return the ``sub`` claim of a valid access token (any JSON type).
+
+        Raises:
+            TokenError: the token is not acceptable, with 0.18's status and text.
+        """
+        cached = self._cached(token)
+        if cached is not None:
+            return cached[0]
+        claims = self._decode(token)
+        if IDENTITY_CLAIM not in claims:
+            raise TokenError(422, f"Missing claim: {IDENTITY_CLAIM}")
+        if claims.get("type", "access") == "refresh":
+            raise TokenError(422, "Only non-refresh tokens are allowed")
+        expires = claims.get("exp")
+        until = float(expires) + self._leeway if isinstance(expires, int | float) else float("inf")
+        self._remember(token, claims[IDENTITY_CLAIM], until)
+        return claims[IDENTITY_CLAIM]
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        if self._key is None:  # NOTE(dev): logged once, when the verifier was built
+            raise TokenError(401, _NOT_CONFIGURED)
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                leeway=self._leeway,
+                options=_DECODE_OPTIONS,
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError(401, "Token has expired") from None
+        except jwt.InvalidTokenError as ex:
+            raise TokenError(422, str(ex)) from None
+        if not isinstance(claims, dict):  # pragma: no cover - PyJWT returns a dict
+            raise TokenError(422, "Invalid payload")
+        return claims
+
+    def _cached(self, token: str) -> tuple[object, float] | None:
+        with self._lock:
+            entry = self._cache.get(token)
+            if entry is None:
+                return None
+            if self._clock() >= entry[1]:
+                del self._cache[token]
+                return None
+            self._cache.move_to_end(token)
+            return entry
+
+    def _remember(self, token: str, identity: object, until: float) -> None:
+        with self._lock:
+            self._cache[token] = (identity, until)
+            self._cache.move_to_end(token)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+
+class Authenticator:
+    """Turns a request into the caller's identity, or refuses it."""
+
+    def __init__(self, verifier: TokenVerifier, default_user: str | None = None) -> None:
+        self._verifier = verifier
+        self._default_user = default_user
+
+    def identity(self, req: falcon.Request) -> object:
+        """Return who the request acts as (the token's ``sub``).
+
+        With ``default_user`` set (DISABLE_JWT_AUTHORISATION), no token is
+        needed and every request acts as that user.
+        """
+        if self._default_user is not None:
+            return self._default_user
+        return self._verifier.identity(bearer_token(req))
+
+
+def _prepare_key(public_key: str, algorithm: str) -> Any:
+    """Parse the key once; None (and a log line) when it cannot verify anything."""
+    if not public_key.strip():
+        log.error("no JWT public key is configured: every authenticated request will be refused")
+        return None
+    try:
+        return get_default_algorithms()[algorithm].prepare_key(public_key)
+    except (KeyError, ValueError, TypeError, jwt.InvalidKeyError) as ex:
+        log.error("JWT public key unusable for %s (%s): requests will be refused", algorithm, ex)
+        return None

@@ -1,0 +1,132 @@
+"""Catalog: the dataset store as one user may see it, and registration over HTTP."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lookup_api.access import require_register, require_search, searchable
+from lookup_events.errors import DatasetNotFound, InvalidDataset
+from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
+from lookup_events.registrar import Registered, Registrar
+from lookup_events.store.base import (
+    DatasetStore,
+    PageRequest,
+    ResultPage,
+    SearchQuery,
+    SortKey,
+    Summary,
+    User,
+)
+from lookup_events.uris import base_uri_of, normalise_uri
+
+_NOTHING: ResultPage[DatasetEntry] = ResultPage(items=[], total=0)
+
+
+class Catalog:
+    """Reads datasets within a user's search permissions; registers through the registrar."""
+
+    def __init__(self, datasets: DatasetStore, registrar: Registrar) -> None:
+        self._datasets = datasets
+        self._registrar = registrar
+
+    def summary(self, user: User) -> Summary:
+        """Return facet counts over every dataset the user may search."""
+        base_uris = searchable(user)
+        return self._datasets.summary(base_uris) if base_uris else Summary()
+
+    def search(
+        self,
+        user: User,
+        criteria: Mapping[str, Any],
+        page: PageRequest,
+        sort: Sequence[SortKey] = (),
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of the datasets matching a search body (0.18 semantics)."""
+        requested = criteria.get("base_uris")
+        query = SearchQuery(
+            base_uris=searchable(user, requested),
+            free_text=criteria.get("free_text"),
+            creator_usernames=tuple(criteria.get("creator_usernames") or ()),
+            uuids=tuple(canonical_uuid(text) for text in criteria.get("uuids") or ()),
+            tags=tuple(criteria.get("tags") or ()),
+        )
+        return self._run(query, page, sort)
+
+    def lookup(
+        self, user: User, uuid: str, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return every copy of the dataset ``uuid`` the user may see."""
+        query = SearchQuery(base_uris=searchable(user), uuids=(canonical_uuid(uuid),))
+        return self._run(query, page, sort)
+
+    def record(self, user: User, uri: str | None) -> DatasetRecord:
+        """Return the full record at ``uri`` if the user may search its base URI.
+
+        Raises:
+            PermissionDenied: no search permission on the URI's base URI.
+            DatasetNotFound: no URI given, or nothing registered there.
+        """
+        if not uri:
+            raise DatasetNotFound("no dataset URI given")
+        require_search(user, base_uri_of(uri))
+        record = self._datasets.get(uri)
+        if record is None:
+            raise DatasetNotFound(f"no dataset registered at {uri!r}")
+        return record
+
+    def register(self, user: User, info: Mapping[str, Any]) -> Registered:
+        """Validate the dataset info, check the register permission, store it.
+
+        Raises:
+            InvalidDataset: the info does not describe a frozen dataset (first).
+            PermissionDenied: no register permission on its base URI.
+            UnknownBaseURI: the base URI is not registered.
+        """
+        record = record_from_info(info)
+        require_register(user, record.entry.base_uri)
+        return self._registrar.register_info(info)
+
+    def put(self, user: User, uri: str, info: Mapping[str, Any]) -> Registered:
+        """Register the dataset info as the dataset at ``uri`` (dserver's PUT).
+
+        Raises:
+            PermissionDenied: no register permission on the URI's base URI (first).
+            InvalidDataset: the info names another URI, or is not a frozen dataset.
+        """
+        require_register(user, base_uri_of(uri))
+        if normalise_uri(str(info.get("uri", ""))) != uri:
+            raise InvalidDataset(f"the body's uri is not the dataset URI {uri!r} of the path")
+        return self.register(user, info)
+
+    def delete(self, user: User, uri: str) -> bool:
+        """Forget the dataset at ``uri`` (idempotent); True if there was one.
+
+        Raises:
+            PermissionDenied: no register permission on the URI's base URI.
+        """
+        require_register(user, base_uri_of(uri))
+        return self._registrar.forget(uri)
+
+    def _run(
+        self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        if not query.base_uris:
+            return _NOTHING
+        return self._datasets.search(query, page, sort)
+
+
+def canonical_uuid(text: str) -> str:
+    """Return the canonical spelling of a UUID; other text is kept as it is."""
+    try:
+        return str(uuidlib.UUID(text))
+    except ValueError:
+        return text
+
+
+def entries(page: ResultPage[DatasetEntry], search: bool = False) -> Sequence[dict[str, Any]]:
+    """Return the JSON items of a page: 0.18's list or search shape."""
+    if search:
+        return [entry.as_search_item() for entry in page.items]
+    return [entry.as_list_item() for entry in page.items]

@@ -1,0 +1,123 @@
+"""Dataset routes of dtool-lookup-server 0.18: ``/dataset/*``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from lookup_api import schemas
+from lookup_api.access import Access
+from lookup_api.catalog import Catalog, entries
+from lookup_api.paging import page_request, paginate
+from lookup_api.validation import validated_body
+from lookup_events.store.base import Summary
+
+
+def summary_body(summary: Summary) -> dict[str, Any]:
+    """Return 0.18's summary object: counts plus sorted name lists."""
+    return {
+        "number_of_datasets": summary.number_of_datasets,
+        "creator_usernames": sorted(summary.datasets_per_creator),
+        "base_uris": sorted(summary.datasets_per_base_uri),
+        "datasets_per_creator": dict(summary.datasets_per_creator),
+        "datasets_per_base_uri": dict(summary.datasets_per_base_uri),
+        "tags": sorted(summary.datasets_per_tag),
+        "datasets_per_tag": dict(summary.datasets_per_tag),
+    }
+
+
+class DatasetResource:
+    """Base of the dataset resources: the caller and the catalog."""
+
+    def __init__(self, access: Access, catalog: Catalog) -> None:
+        self._access = access
+        self._catalog = catalog
+
+
+class SummaryResource(DatasetResource):
+    """``GET /dataset/summary``: facet counts over the datasets the caller may see."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the summary."""
+        user = self._access.user(req)
+        resp.media = summary_body(self._catalog.summary(user))
+
+
+class ListResource(DatasetResource):
+    """``GET /dataset/list``: every dataset the caller may see, a page at a time."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return one page of datasets."""
+        page = page_request(req)
+        user = self._access.user(req)
+        result = self._catalog.search(user, {}, page)
+        paginate(resp, page, result)
+        resp.media = entries(result)
+
+
+class LookupResource(DatasetResource):
+    """``GET /dataset/lookup/{uuid}``: every copy of one dataset."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uuid: str) -> None:
+        """Return one page of the dataset's copies."""
+        page = page_request(req)
+        user = self._access.user(req)
+        result = self._catalog.lookup(user, uuid, page)
+        paginate(resp, page, result)
+        resp.media = entries(result)
+
+
+class SearchResource(DatasetResource):
+    """``POST /dataset/search``: datasets matching a query body."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return one page of matching datasets."""
+        criteria = validated_body(req, schemas.SEARCH)
+        page = page_request(req)
+        user = self._access.user(req)
+        result = self._catalog.search(user, criteria, page)
+        paginate(resp, page, result)
+        resp.media = entries(result, search=True)
+
+
+class RegisterResource(DatasetResource):
+    """``POST /dataset/register``: store a dataset's metadata."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Register the dataset described by the body."""
+        info = validated_body(req, schemas.REGISTER)
+        user = self._access.user(req)
+        registered = self._catalog.register(user, info)
+        resp.status = falcon.HTTP_201
+        resp.media = {"uri": registered.record.uri}
+
+
+class ReadmeResource(DatasetResource):
+    """``POST /dataset/readme``: the README text of one dataset."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the README as a JSON string."""
+        body = validated_body(req, schemas.URI)
+        user = self._access.user(req)
+        resp.media = self._catalog.record(user, body.get("uri")).readme
+
+
+class ManifestResource(DatasetResource):
+    """``POST /dataset/manifest``: the manifest of one dataset."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the manifest object."""
+        body = validated_body(req, schemas.URI)
+        user = self._access.user(req)
+        resp.media = self._catalog.record(user, body.get("uri")).manifest
+
+
+class AnnotationsResource(DatasetResource):
+    """``POST /dataset/annotations``: the annotations of one dataset."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the annotations object."""
+        body = validated_body(req, schemas.URI)
+        user = self._access.user(req)
+        resp.media = self._catalog.record(user, body.get("uri")).annotations
