@@ -1,0 +1,1 @@
+"""API benchmark: seed synthetic datasets, serve with gunicorn, load with wrk."""

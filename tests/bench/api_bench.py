@@ -1,0 +1,189 @@
+"""Benchmark the lookup API against a bare Falcon app (issue 2's targets).
+
+Run: ``.venv/bin/python -m tests.bench.api_bench --sizes 10000,100000
+--backends sqlite,postgres --duration 5 --connections 8``. See README.md here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from lookup_events.config import Settings
+from lookup_events.keys import with_embedded_keys
+from lookup_events.tokens import issue_token
+from tests.bench.loaders import Loader, check_bounds, probe, select_loader
+from tests.bench.report import Group, Measurement, Report, render_markdown
+from tests.bench.seeding import BACKENDS, seed, temporary_database
+from tests.bench.server import gunicorn, server_environment
+from tests.bench.synthetic import Corpus
+from tests.bench.workload import Target, api_targets, bare_target
+
+USERNAME = "bench-user"
+API_APP = "lookup_api.wsgi:app"
+BARE_APP = "tests.bench.bare_app:app"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+TOKEN_LIFETIME_S = 24 * 3600
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to benchmark and how hard."""
+
+    sizes: tuple[int, ...] = (10_000, 100_000)
+    backends: tuple[str, ...] = BACKENDS
+    duration: float = 5.0
+    connections: int = 8
+    loader: str = "auto"
+    postgres_url: str = DEFAULT_POSTGRES_URL
+    seed: int = 2026
+
+
+@dataclass(frozen=True)
+class Session:
+    """What every group of one run shares: loader, credentials, scratch space."""
+
+    options: Options
+    loader: Loader
+    public_key: str
+    headers: Mapping[str, str]
+    scratch: Path
+    progress: Progress
+
+
+def run_benchmark(options: Options, progress: Progress = lambda message: None) -> Report:
+    """Seed, serve and load every backend at every size; return the report."""
+    check_bounds(options.duration, options.connections)
+    loader = select_loader(options.loader)
+    with tempfile.TemporaryDirectory(prefix="dtool-lookup-bench-") as folder:
+        scratch = Path(folder)
+        keys = with_embedded_keys(Settings(data_dir=scratch / "keys").completed())
+        token = issue_token(keys.jwt_private_key, USERNAME, expires_in=TOKEN_LIFETIME_S)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        session = Session(options, loader, keys.jwt_public_key, headers, scratch, progress)
+        report = Report(
+            loader=f"{loader.name} ({loader.version()})",
+            connections=options.connections,
+            duration=options.duration,
+            machine=describe_machine(),
+        )
+        for backend in options.backends:
+            for size in options.sizes:
+                report.groups.append(run_group(session, backend, size))
+    return report
+
+
+def run_group(session: Session, backend: str, size: int) -> Group:
+    """Seed one fresh database, then measure the baseline and the API on it."""
+    options = session.options
+    workdir = session.scratch / f"{backend}-{size}"
+    workdir.mkdir()
+    with temporary_database(backend, workdir, options.postgres_url) as url:
+        session.progress(f"{backend} N={size:,}: seeding")
+        seeded = seed(url, workdir, Corpus(size, options.seed), USERNAME)
+        session.progress(f"{backend} N={size:,}: seeded in {seeded.seconds:.1f} s")
+        env = server_environment(
+            {
+                "DTOOL_LOOKUP_DATABASE_URL": url,
+                "JWT_PUBLIC_KEY": session.public_key,
+                "DTOOL_LOOKUP_DATA_DIR": str(workdir),
+            }
+        )
+        with gunicorn(BARE_APP, env, workdir) as server:
+            bare = measure(session, server.port, bare_target())
+            bare_rss, _ = server.worker_memory_mb()
+        with gunicorn(API_APP, env, workdir) as server:
+            targets = api_targets(Corpus(size, options.seed))
+            measurements = [measure(session, server.port, target) for target in targets]
+            rss, peak = server.worker_memory_mb()
+    return Group(backend, size, seeded, bare, bare_rss, measurements, rss, peak)
+
+
+def measure(session: Session, port: int, target: Target) -> Measurement:
+    """Probe (and warm up) one endpoint, then load it for the set duration."""
+    options = session.options
+    checked = probe(port, target, session.headers)
+    session.progress(
+        f"  {target.endpoint}: probe statuses {dict(checked.statuses)}, "
+        f"first answer has {checked.first_items} items; loading"
+    )
+    result = session.loader.run(
+        port, target, session.headers, options.duration, options.connections
+    )
+    session.progress(
+        f"  {target.endpoint}: {result.requests_per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms"
+    )
+    return Measurement(target.endpoint, result, checked)
+
+
+def describe_machine() -> str:
+    """Describe the CPU count and load, which shape every figure."""
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} CPUs, load average {load:.2f} at start, Python "
+        f"{platform.python_version()}; figures taken while the machine may be shared"
+    )
+
+
+def _int_list(_ctx: object, _param: object, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in value.split(",") if part)
+    except ValueError:
+        raise click.BadParameter("give comma-separated integers, e.g. 10000,100000") from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("sizes must be positive")
+    return sizes
+
+
+def _backend_list(_ctx: object, _param: object, value: str) -> tuple[str, ...]:
+    backends = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = set(backends) - set(BACKENDS)
+    if unknown or not backends:
+        raise click.BadParameter(f"choose from {', '.join(BACKENDS)}")
+    return backends
+
+
+@click.command()
+@click.option("--sizes", default="10000,100000", callback=_int_list, help="Dataset counts.")
+@click.option("--backends", default="sqlite,postgres", callback=_backend_list)
+@click.option("--duration", default=5.0, show_default=True, help="Seconds per endpoint.")
+@click.option("--connections", default=8, show_default=True, help="Concurrent connections.")
+@click.option("--loader", type=click.Choice(["auto", "wrk", "python"]), default="auto")
+@click.option("--postgres-url", default=DEFAULT_POSTGRES_URL, show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), help="Also write the Markdown here.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Raw results.")
+def main(
+    *,
+    sizes: tuple[int, ...],
+    backends: tuple[str, ...],
+    duration: float,
+    connections: int,
+    loader: str,
+    postgres_url: str,
+    output: Path | None,
+    json_path: Path | None,
+) -> None:
+    """Seed synthetic datasets, serve the API with gunicorn and load it."""
+    options = Options(sizes, backends, duration, connections, loader, postgres_url)
+    report = run_benchmark(options, progress=lambda message: click.echo(message, err=True))
+    markdown = render_markdown(report)
+    click.echo(markdown)
+    if output is not None:
+        output.write_text(markdown)
+    if json_path is not None:
+        json_path.write_text(json.dumps(dataclasses.asdict(report), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

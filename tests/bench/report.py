@@ -1,0 +1,176 @@
+"""Benchmark results, the issue's performance targets, and the Markdown table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from tests.bench.loaders import LoadResult, Probe
+
+RSS_LIMIT_MB = 150.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One endpoint's load run and the probe before it."""
+
+    endpoint: str
+    result: LoadResult
+    probe: Probe
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """How long seeding took: everything, and the part inside ``upsert_many``."""
+
+    datasets: int
+    seconds: float
+    store_seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Datasets seeded per second, wall clock."""
+        return self.datasets / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Group:
+    """Everything measured for one backend at one size, with its own baseline."""
+
+    backend: str
+    size: int
+    seed: SeedResult
+    bare: Measurement
+    bare_rss_mb: float
+    measurements: list[Measurement]
+    rss_mb: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole benchmark run."""
+
+    loader: str
+    connections: int
+    duration: float
+    machine: str
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One target of the issue: a description and a check on a measurement."""
+
+    text: str
+    met: Callable[[LoadResult, float], bool]
+
+
+GOALS: dict[str, Goal] = {
+    "GET /dataset/lookup/<uuid>": Goal("≥ 50% of bare req/s", lambda r, pct: pct >= 50.0),
+    "GET /dataset/list?page=P": Goal("≥ 50% of bare req/s", lambda r, pct: pct >= 50.0),
+    "POST /dataset/search": Goal("p99 < 50 ms", lambda r, pct: r.p99_ms < 50.0),
+    "GET /dataset/summary": Goal("p99 < 250 ms", lambda r, pct: r.p99_ms < 250.0),
+}
+
+
+def percent_of(result: LoadResult, bare: LoadResult) -> float:
+    """Return the run's req/s as a percentage of the baseline's."""
+    base = bare.requests_per_second
+    return 100.0 * result.requests_per_second / base if base > 0 else 0.0
+
+
+def verdict(measurement: Measurement, bare: LoadResult, rss_mb: float) -> tuple[str, str]:
+    """Return the target text and ``pass`` or ``FAIL: <why>`` for one measurement."""
+    goal = GOALS.get(measurement.endpoint)
+    result = measurement.result
+    failures = []
+    if (
+        not measurement.probe.all_ok
+        or result.non_2xx
+        or result.socket_errors
+        or not result.requests
+    ):
+        failures.append("errors")
+    if goal is not None and not goal.met(result, percent_of(result, bare)):
+        failures.append("target")
+    if rss_mb >= RSS_LIMIT_MB:
+        failures.append("RSS")
+    text = f"{goal.text if goal else '-'}; RSS < {RSS_LIMIT_MB:.0f} MB"
+    return text, "FAIL: " + ", ".join(failures) if failures else "pass"
+
+
+_HEADER = (
+    "| backend | N | endpoint | req/s | % of bare | p50 ms | p99 ms | errors "
+    "| worker RSS MB | target | result |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|"
+)
+
+
+def _errors(measurement: Measurement) -> str:
+    probe_bad = sum(n for status, n in measurement.probe.statuses.items() if status != 200)
+    result = measurement.result
+    return str(probe_bad + result.non_2xx + result.socket_errors)
+
+
+def _row(group: Group, measurement: Measurement, rss_mb: float, target: str, outcome: str) -> str:
+    result = measurement.result
+    pct = percent_of(result, group.bare.result)
+    cells = (
+        group.backend,
+        f"{group.size:,}",
+        f"`{measurement.endpoint}`",
+        f"{result.requests_per_second:,.0f}",
+        f"{pct:.0f}%",
+        f"{result.p50_ms:.1f}",
+        f"{result.p99_ms:.1f}",
+        _errors(measurement),
+        f"{rss_mb:.0f}",
+        target,
+        outcome,
+    )
+    return "| " + " | ".join(cells) + " |"
+
+
+def results_table(groups: Sequence[Group]) -> str:
+    """Return the Markdown table of every endpoint, baselines included."""
+    lines = [_HEADER]
+    for group in groups:
+        lines.append(_row(group, group.bare, group.bare_rss_mb, "baseline", "-"))
+        for measurement in group.measurements:
+            target, outcome = verdict(measurement, group.bare.result, group.rss_mb)
+            lines.append(_row(group, measurement, group.rss_mb, target, outcome))
+    return "\n".join(lines)
+
+
+def seeding_table(groups: Sequence[Group]) -> str:
+    """Return the Markdown table of seeding times and worker memory."""
+    lines = [
+        "| backend | N | seed s | datasets/s | in upsert_many s | worker RSS MB | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group in groups:
+        seed = group.seed
+        lines.append(
+            f"| {group.backend} | {group.size:,} | {seed.seconds:.1f} | {seed.rate:,.0f} "
+            f"| {seed.store_seconds:.1f} | {group.rss_mb:.0f} | {group.peak_rss_mb:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    """Return the whole report as Markdown."""
+    return (
+        "## API benchmark\n\n"
+        f"Loader: **{report.loader}**, {report.connections} connections, "
+        f"{report.duration:g} s per endpoint; gunicorn, 1 sync worker, 127.0.0.1.\n"
+        f"Machine: {report.machine}.\n\n"
+        f"{results_table(report.groups)}\n\n"
+        f"{seeding_table(report.groups)}\n"
+    )
+
+
+def all_answered(report: Report) -> bool:
+    """Tell whether every probed and loaded request answered 2xx."""
+    measurements = [m for g in report.groups for m in [g.bare, *g.measurements]]
+    return all(_errors(m) == "0" and m.result.requests > 0 for m in measurements)

@@ -1,0 +1,69 @@
+"""Fresh databases for the benchmark, seeded in batches through the real stores."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from lookup_events.config import Settings
+from lookup_events.model import record_from_info
+from lookup_events.store import open_stores, upgrade_database
+from tests.bench.report import SeedResult
+from tests.bench.synthetic import BASE_URIS, Corpus
+
+BATCH_SIZE = 1000
+BACKENDS = ("sqlite", "postgres")
+
+
+@contextlib.contextmanager
+def temporary_database(backend: str, workdir: Path, postgres_url: str) -> Iterator[str]:
+    """Yield the URL of a new empty database; a PostgreSQL one is dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    if backend != "postgres":
+        raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    server = make_url(postgres_url).set(drivername="postgresql")
+    admin_dsn = server.render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        database = server.set(drivername="postgresql+psycopg", database=name)
+        yield database.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(name)))
+
+
+def seed(
+    database_url: str, data_dir: Path, corpus: Corpus, username: str, batch_size: int = BATCH_SIZE
+) -> SeedResult:
+    """Migrate, add ``username`` with search rights on every base URI, upsert the corpus."""
+    upgrade_database(database_url)
+    stores = open_stores(Settings(data_dir=data_dir, database_url=database_url).completed())
+    try:
+        stores.admin.add_user(username)
+        for base_uri in BASE_URIS:
+            stores.admin.add_base_uri(base_uri)
+            stores.admin.grant(username, base_uri, "search")
+        started = time.perf_counter()
+        store_seconds = 0.0
+        infos = corpus.infos()
+        while batch := list(itertools.islice(infos, batch_size)):
+            records = [record_from_info(info) for info in batch]
+            began = time.perf_counter()
+            stores.datasets.upsert_many(records)
+            store_seconds += time.perf_counter() - began
+        return SeedResult(corpus.size, time.perf_counter() - started, store_seconds)
+    finally:
+        stores.close()

@@ -1,0 +1,81 @@
+"""What each benchmarked endpoint is asked: the request mix of one load run."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+from tests.bench.synthetic import BASE_URIS, CREATORS, TAGS, WORDS, Corpus
+
+LOOKUP_SAMPLES = 500
+LIST_PAGES = 50
+SEARCH_BODIES = 60
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request of a load run: method, path and optional JSON body."""
+
+    method: str
+    path: str
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One benchmarked endpoint and the requests a load run cycles through."""
+
+    endpoint: str
+    requests: tuple[Request, ...]
+
+
+def bare_target() -> Target:
+    """Return the baseline's target: the constant list at ``/``."""
+    return Target("bare GET /", (Request("GET", "/"),))
+
+
+def api_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
+    """Return lookup, list, search and summary targets over ``corpus``."""
+    return [
+        lookup_target(corpus),
+        list_target(corpus.size),
+        search_target(random.Random(seed)),
+        Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),)),
+    ]
+
+
+def lookup_target(corpus: Corpus) -> Target:
+    """Look up UUIDs spread evenly over the corpus."""
+    step = max(1, corpus.size // LOOKUP_SAMPLES)
+    indices = range(0, corpus.size, step)
+    requests = tuple(Request("GET", f"/dataset/lookup/{corpus.uuid_of(i)}") for i in indices)
+    return Target("GET /dataset/lookup/<uuid>", requests)
+
+
+def list_target(size: int) -> Target:
+    """Ask for list pages spread evenly from the first to the last."""
+    last = max(1, -(-size // PAGE_SIZE))
+    count = min(LIST_PAGES, last)
+    pages = sorted({1 + round(i * (last - 1) / max(1, count - 1)) for i in range(count)})
+    requests = tuple(
+        Request("GET", f"/dataset/list?page={page}&page_size={PAGE_SIZE}") for page in pages
+    )
+    return Target("GET /dataset/list?page=P", requests)
+
+
+def search_target(rng: random.Random) -> Target:
+    """Search for a common README word plus one creator, tag or base URI filter."""
+    common = WORDS[:30]
+    filters = (
+        lambda: {"creator_usernames": [rng.choice(CREATORS)]},
+        lambda: {"tags": [rng.choice(TAGS)]},
+        lambda: {"base_uris": [rng.choice(BASE_URIS)]},
+    )
+    bodies = []
+    for number in range(SEARCH_BODIES):
+        query = {"free_text": rng.choice(common), **filters[number % len(filters)]()}
+        bodies.append(json.dumps(query))
+    requests = tuple(Request("POST", "/dataset/search", body) for body in bodies)
+    return Target("POST /dataset/search", requests)
