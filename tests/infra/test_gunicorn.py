@@ -1,0 +1,129 @@
+"""infra/gunicorn.conf.py serves the app: a real gunicorn on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from lookup_events.config import Settings
+from lookup_events.keys import PRIVATE_KEY_NAME
+from lookup_events.store import open_stores
+from lookup_events.tokens import issue_token
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "infra" / "gunicorn.conf.py"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running gunicorn and where it keeps its data."""
+
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """GET ``url``; return status, headers and body, for error statuses too."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as ex:
+        return ex.code, ex.headers, ex.read()
+
+
+def wait_until_serving(server: Server, timeout: float = 60.0) -> None:
+    """Poll until the server answers, or fail with its output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"gunicorn exited: {server.process.communicate()[1]}")
+        try:
+            if get(f"{server.url}/config/versions")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("gunicorn did not answer in time")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """Run gunicorn with the config: two workers, embedded keys, SQLite in tmp."""
+    port = free_port()
+    data_dir = tmp_path / "data"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DTOOL_LOOKUP_DATA_DIR": str(data_dir),
+        "DTOOL_LOOKUP_HOST": "127.0.0.1",
+        "DTOOL_LOOKUP_PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+    }
+    command = [sys.executable, "-m", "gunicorn", "lookup_api.wsgi:app", "-c", str(CONFIG)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    running = Server(f"http://127.0.0.1:{port}", data_dir, process)
+    try:
+        wait_until_serving(running)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_the_config_serves_the_app_from_every_worker(server: Server) -> None:
+    settings = Settings(data_dir=server.data_dir).completed()
+    stores = open_stores(settings)
+    stores.admin.add_user("ann")
+    stores.admin.add_base_uri("s3://bucket")
+    stores.admin.set_permissions("s3://bucket", search=["ann"], register=[])
+    stores.close()
+    private_key = (server.data_dir / PRIVATE_KEY_NAME).read_text()
+    token = {"Authorization": f"Bearer {issue_token(private_key, 'ann')}"}
+
+    # More requests than workers: each worker must trust the one generated key.
+    answers = [get(f"{server.url}/dataset/list", token) for _ in range(8)]
+
+    for status, headers, body in answers:
+        assert status == 200
+        assert json.loads(body) == []
+        assert json.loads(headers["X-Pagination"]) == {"total": 0, "total_pages": 0}
+    assert get(f"{server.url}/dataset/list")[0] == 401
+
+
+def test_the_master_starts_two_workers_and_stops_cleanly(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    access_log, log = server.process.communicate(timeout=40)
+
+    assert server.process.returncode == 0
+    assert log.count("Booting worker with pid") == 2
+    assert f"Listening at: {server.url}" in log
+    assert "database ready" in log
+    assert '"GET /config/versions HTTP/1.1" 200' in access_log
