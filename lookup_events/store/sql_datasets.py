@@ -15,16 +15,17 @@ at the next read, and a steady read load never counts 100,000 rows twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    UnaryExpression,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     select,
@@ -76,6 +77,9 @@ _ID_BY_URI = select(datasets.c.id, datasets.c.uri).where(datasets.c.uri.in_(bind
 # NOTE(dev): executemany derives the SET clause from the keys of the parameters.
 _UPDATE = update(datasets).where(datasets.c.id == bindparam("row_id"))
 _IN_CHUNK = 500
+# Queries matching more datasets than this page with LIMIT/OFFSET instead
+# of caching their ordered ids (8 bytes each).
+MAX_CACHED_IDS = 250_000
 _Where = list[ColumnElement[bool]]
 
 
@@ -145,19 +149,67 @@ class SqlDatasetStore:
         cached = self._cache.get(revision, key)
         if cached is not None:
             return ResultPage(list(cached[0]), cached[1])
-        ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
         where = self._where(query)
         if where is None:
             return ResultPage([], 0)
-        statement = select(*_ENTRY_COLUMNS).where(*where).order_by(*ordering)
+        ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
         with self._engine.connect() as conn:
-            rows = conn.execute(statement.limit(page.size).offset(page.offset)).all()
-            total = _page_total(page, len(rows))
-            if total is None:
-                total = self._count(conn, revision, query, where)
+            ids = self._ordered_ids(conn, revision, (query, tuple(sort)), where, ordering)
+            if ids is None:
+                rows, total = self._page_by_offset(
+                    conn, revision, query, page, where=where, ordering=ordering
+                )
+            else:
+                rows = _rows_by_id(conn, ids[page.offset : page.offset + page.size])
+                total = len(ids)
         entries = [_entry(row) for row in rows]
         self._cache.put(revision, key, (tuple(entries), total), weight=len(entries) + 1)
         return ResultPage(entries, total)
+
+    def _ordered_ids(
+        self,
+        conn: Connection,
+        revision: int,
+        key: Hashable,
+        where: _Where,
+        ordering: list[UnaryExpression[Any]],
+    ) -> array[int] | None:
+        """Return the ids of every match in order, or None if there are too many.
+
+        One pass over narrow indexes answers the count and every page of a
+        query; the array (8 bytes a match) is cached until the next write.
+        """
+        cache_key = ("ids", key)
+        ids: array[int] | None = self._cache.get(revision, cache_key)
+        if ids is None:
+            statement = select(datasets.c.id).where(*where).order_by(*ordering)
+            result = conn.execute(statement.limit(MAX_CACHED_IDS + 1))
+            # NOTE(dev): reading the DBAPI cursor directly is 4x faster than
+            # building a Row per id; ids are plain integers either way.
+            ids = array("q", (row[0] for row in result.cursor.fetchall()))
+            result.close()
+            if len(ids) > MAX_CACHED_IDS:
+                return None
+            self._cache.put(revision, cache_key, ids, weight=1 + len(ids) // 64)
+        return ids
+
+    def _page_by_offset(
+        self,
+        conn: Connection,
+        revision: int,
+        query: SearchQuery,
+        page: PageRequest,
+        *,
+        where: _Where,
+        ordering: list[UnaryExpression[Any]],
+    ) -> tuple[Sequence[Any], int]:
+        """Return one page with LIMIT/OFFSET, for queries matching very many datasets."""
+        ids = select(datasets.c.id).where(*where).order_by(*ordering)
+        page_ids = ids.limit(page.size).offset(page.offset).scalar_subquery()
+        statement = select(*_ENTRY_COLUMNS).where(datasets.c.id.in_(page_ids)).order_by(*ordering)
+        rows = conn.execute(statement).all()
+        total = _page_total(page, len(rows))
+        return rows, total if total is not None else self._count(conn, revision, query, where)
 
     def _count(self, conn: Connection, revision: int, query: SearchQuery, where: _Where) -> int:
         key = ("count", query)
@@ -177,8 +229,10 @@ class SqlDatasetStore:
         if query.uuids:
             where.append(datasets.c.uuid.in_(query.uuids))
         for tag in dict.fromkeys(query.tags):
-            tagged = (dataset_tags.c.dataset_id == datasets.c.id) & (dataset_tags.c.tag == tag)
-            where.append(exists().where(tagged))
+            # NOTE(dev): an IN list per tag lets SQLite drive the query from the
+            # (usually short) tag lists; a correlated EXISTS was 3x slower.
+            tagged = select(dataset_tags.c.dataset_id).where(dataset_tags.c.tag == tag)
+            where.append(datasets.c.id.in_(tagged))
         if query.free_text is not None:
             text_query = parse_free_text(query.free_text)
             if text_query.matches_nothing:
@@ -213,6 +267,15 @@ class SqlDatasetStore:
         """Release connections."""
         self._revisions.close()
         self._engine.dispose()
+
+
+def _rows_by_id(conn: Connection, ids: Sequence[int]) -> list[Any]:
+    """Return the entry rows of ``ids``, in the order of ``ids``."""
+    if not ids:
+        return []
+    rows = conn.execute(select(datasets.c.id, *_ENTRY_COLUMNS).where(datasets.c.id.in_(ids)))
+    by_id = {row.id: row for row in rows}
+    return [by_id[row_id] for row_id in ids if row_id in by_id]
 
 
 def _page_total(page: PageRequest, found: int) -> int | None:

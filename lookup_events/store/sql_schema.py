@@ -110,18 +110,23 @@ class DatasetRow(Base):
     __table_args__ = (
         # Covering indexes: filters and counts by base URI and creator, the
         # summary's GROUP BYs, and every sort field.
+        # NOTE(dev): every sort order has an index ending in base_uri, so a page
+        # is found by scanning a narrow index, never the wide rows.
         Index("ix_datasets_base_uri_id", "base_uri", "id"),
+        Index("ix_datasets_id_filters", "id", "base_uri", "creator_username", "uuid"),
         Index("ix_datasets_creator_username", "creator_username", "base_uri", "size_in_bytes"),
         Index("ix_datasets_facets", "base_uri", "creator_username", "size_in_bytes"),
-        Index("ix_datasets_name", "name"),
-        Index("ix_datasets_frozen_at", "frozen_at"),
-        Index("ix_datasets_created_at", "created_at"),
+        Index("ix_datasets_uri_base_uri", "uri", "base_uri"),
+        Index("ix_datasets_name", "name", "base_uri"),
+        Index("ix_datasets_frozen_at", "frozen_at", "base_uri"),
+        Index("ix_datasets_created_at", "created_at", "base_uri"),
+        Index("ix_datasets_uuid", "uuid", "base_uri"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uri: Mapped[str] = mapped_column(_string(2048), unique=True)
     base_uri: Mapped[str] = mapped_column(_string(1024))
-    uuid: Mapped[str] = mapped_column(_string(36), index=True)
+    uuid: Mapped[str] = mapped_column(_string(36))
     name: Mapped[str] = mapped_column(_string(1024))
     type: Mapped[str] = mapped_column(_string(64), default="dataset")
     creator_username: Mapped[str] = mapped_column(_string(255))

@@ -86,12 +86,14 @@ def _dataset_tables() -> None:
     )
     for name, columns in (
         ("ix_datasets_base_uri_id", ["base_uri", "id"]),
+        ("ix_datasets_id_filters", ["id", "base_uri", "creator_username", "uuid"]),
         ("ix_datasets_creator_username", ["creator_username", "base_uri", "size_in_bytes"]),
         ("ix_datasets_facets", ["base_uri", "creator_username", "size_in_bytes"]),
-        ("ix_datasets_name", ["name"]),
-        ("ix_datasets_frozen_at", ["frozen_at"]),
-        ("ix_datasets_created_at", ["created_at"]),
-        ("ix_datasets_uuid", ["uuid"]),
+        ("ix_datasets_uri_base_uri", ["uri", "base_uri"]),
+        ("ix_datasets_name", ["name", "base_uri"]),
+        ("ix_datasets_frozen_at", ["frozen_at", "base_uri"]),
+        ("ix_datasets_created_at", ["created_at", "base_uri"]),
+        ("ix_datasets_uuid", ["uuid", "base_uri"]),
     ):
         op.create_index(name, "datasets", columns)
     op.create_table(
