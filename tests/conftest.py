@@ -28,6 +28,7 @@ _DATA_TABLES = (
     "search_permissions",
     "register_permissions",
     "dataset_tags",
+    "dataset_texts",
     "datasets",
     "users",
     "base_uris",

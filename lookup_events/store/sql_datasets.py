@@ -52,7 +52,12 @@ from lookup_events.store.sql_engine import (
     writer,
 )
 from lookup_events.store.sql_query import order_by
-from lookup_events.store.sql_schema import DATASETS_REVISION, dataset_tags, datasets
+from lookup_events.store.sql_schema import (
+    DATASETS_REVISION,
+    dataset_tags,
+    dataset_texts,
+    datasets,
+)
 from lookup_events.store.sql_summary import summarise
 from lookup_events.store.sql_text import postgres_match, sqlite_match
 from lookup_events.store.text import parse_free_text, searchable_text
@@ -76,6 +81,10 @@ _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
 _ID_BY_URI = select(datasets.c.id, datasets.c.uri).where(datasets.c.uri.in_(bindparam("uris")))
 # NOTE(dev): executemany derives the SET clause from the keys of the parameters.
 _UPDATE = update(datasets).where(datasets.c.id == bindparam("row_id"))
+_UPDATE_TEXT = update(dataset_texts).where(dataset_texts.c.dataset_id == bindparam("text_id"))
+_INSERT_TEXT = insert(dataset_texts).values(
+    dataset_id=bindparam("text_id"), search_text=bindparam("search_text")
+)
 _IN_CHUNK = 500
 # Queries matching more datasets than this page with LIMIT/OFFSET instead
 # of caching their ordered ids (8 bytes each).
@@ -320,7 +329,6 @@ def _values(record: DatasetRecord) -> dict[str, Any]:
         "readme": record.readme,
         "manifest": record.manifest,
         "annotations": record.annotations,
-        "search_text": searchable_text(record),
     }
 
 
@@ -367,4 +375,11 @@ def _write(conn: Connection, records: list[DatasetRecord]) -> int:
     tags = _tag_rows(records, ids)
     if tags:
         conn.execute(insert(dataset_tags), tags)
+    texts = [{"text_id": ids[r.uri], "search_text": searchable_text(r)} for r in records]
+    replaced = set(existing.values())
+    if replaced:
+        conn.execute(_UPDATE_TEXT, [row for row in texts if row["text_id"] in replaced])
+    fresh = [row for row in texts if row["text_id"] not in replaced]
+    if fresh:
+        conn.execute(_INSERT_TEXT, fresh)
     return len(new)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, bindparam, column, func, literal_column, select, table
 
-from lookup_events.store.sql_schema import FTS_TABLE, PG_SEARCH_COLUMN, datasets
+from lookup_events.store.sql_schema import FTS_TABLE, PG_SEARCH_COLUMN, dataset_texts, datasets
 from lookup_events.store.text import TextQuery
 
 _ENGLISH: ColumnElement[str] = literal_column("'english'::regconfig")
@@ -52,8 +52,9 @@ def postgres_match(query: TextQuery) -> ColumnElement[bool]:
     if query.excluded:
         excluded = [_tsquery("phraseto_tsquery", words) for words in query.excluded]
         positive = func.tsquery_and(positive, func.tsquery_not(_combine("tsquery_or", excluded)))
-    vector: ColumnElement[object] = literal_column(f"{datasets.name}.{PG_SEARCH_COLUMN}")
-    return vector.bool_op("@@")(positive)
+    vector: ColumnElement[object] = literal_column(f"{dataset_texts.name}.{PG_SEARCH_COLUMN}")
+    matching = select(dataset_texts.c.dataset_id).where(vector.bool_op("@@")(positive))
+    return datasets.c.id.in_(matching)
 
 
 def _tsquery(function: str, words: tuple[str, ...]) -> ColumnElement[object]:

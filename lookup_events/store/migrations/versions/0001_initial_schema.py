@@ -80,7 +80,6 @@ def _dataset_tables() -> None:
         sa.Column("readme", sa.Text(), nullable=False),
         sa.Column("manifest", sa.JSON(), nullable=False),
         sa.Column("annotations", sa.JSON(), nullable=False),
-        sa.Column("search_text", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("uri", name=op.f("uq_datasets_uri")),
     )
@@ -115,6 +114,18 @@ def _dataset_tables() -> None:
         "dataset_tags",
         ["tag", "base_uri", "size_in_bytes", "dataset_id"],
     )
+    op.create_table(
+        "dataset_texts",
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"],
+            ["datasets.id"],
+            name=op.f("fk_dataset_texts_dataset_id_datasets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("dataset_id", name=op.f("pk_dataset_texts")),
+    )
 
 
 def _revisions() -> None:
@@ -128,24 +139,24 @@ def _revisions() -> None:
 
 
 _SQLITE_FTS = (
-    "CREATE VIRTUAL TABLE dataset_fts USING fts5(search_text, content='datasets', "
-    "content_rowid='id', tokenize='porter unicode61')",
-    "CREATE TRIGGER datasets_fts_insert AFTER INSERT ON datasets BEGIN "
-    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
-    "CREATE TRIGGER datasets_fts_delete AFTER DELETE ON datasets BEGIN "
+    "CREATE VIRTUAL TABLE dataset_fts USING fts5(search_text, content='dataset_texts', "
+    "content_rowid='dataset_id', tokenize='porter unicode61')",
+    "CREATE TRIGGER dataset_texts_fts_insert AFTER INSERT ON dataset_texts BEGIN "
+    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.dataset_id, new.search_text); END",
+    "CREATE TRIGGER dataset_texts_fts_delete AFTER DELETE ON dataset_texts BEGIN "
     "INSERT INTO dataset_fts(dataset_fts, rowid, search_text) "
-    "VALUES ('delete', old.id, old.search_text); END",
-    "CREATE TRIGGER datasets_fts_update AFTER UPDATE OF search_text ON datasets BEGIN "
+    "VALUES ('delete', old.dataset_id, old.search_text); END",
+    "CREATE TRIGGER dataset_texts_fts_update AFTER UPDATE OF search_text ON dataset_texts BEGIN "
     "INSERT INTO dataset_fts(dataset_fts, rowid, search_text) "
-    "VALUES ('delete', old.id, old.search_text); "
-    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "VALUES ('delete', old.dataset_id, old.search_text); "
+    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.dataset_id, new.search_text); END",
 )
 # NOTE(dev): a tsvector holds at most 1 MB; the first 300,000 characters of a huge
 # manifest are indexed rather than refusing the dataset.
 _POSTGRES_FTS = (
-    "ALTER TABLE datasets ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
+    "ALTER TABLE dataset_texts ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
     "(to_tsvector('english'::regconfig, left(search_text, 300000))) STORED",
-    "CREATE INDEX ix_datasets_search_vector ON datasets USING gin (search_vector)",
+    "CREATE INDEX ix_dataset_texts_search_vector ON dataset_texts USING gin (search_vector)",
 )
 
 
@@ -165,6 +176,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS dataset_fts")
     for table in (
         "revisions",
+        "dataset_texts",
         "dataset_tags",
         "datasets",
         "register_permissions",
