@@ -167,7 +167,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     },
     "base_uri": {
         **BASE_URI_TEXT,
-        "description": "A base URI, percent-encoded (s3:%2F%2Fbucket) or as a URL suffix (s3/bucket).",
+        "description": "A base URI, percent-encoded (s3:%2F%2Fbucket) "
+        "or as a URL suffix (s3/bucket).",
     },
     "username": USERNAME,
     "uuid": STRING,

@@ -1,0 +1,56 @@
+"""The REST API of dserver (dservercore 0.22), as a route table.
+
+``/config/info`` and ``/config/versions`` belong to both generations; the
+resources here answer in a form clients of either understand, so the app
+registers them in place of the legacy ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lookup_api.access import Access
+from lookup_api.catalog import Catalog
+from lookup_api.dserver import base_uris, config, datasets, users
+from lookup_api.dserver.admin import Administration
+from lookup_events.config import Settings
+from lookup_events.store import Stores
+
+
+def routes(
+    access: Access,
+    catalog: Catalog,
+    stores: Stores,
+    settings: Settings,
+    versions: Mapping[str, str | None],
+) -> list[tuple[str, object]]:
+    """Return ``(URI template, resource)`` for every dserver route."""
+    administration = Administration(stores.admin, stores.datasets)
+    admin = stores.admin
+    return [
+        ("/config/info", config.ConfigInfoResource(access, settings)),
+        ("/config/versions", config.VersionsResource(versions)),
+        ("/config/health", config.HealthResource(admin)),
+        ("/uris", datasets.URIsResource(access, catalog)),
+        ("/uris/{uri:path}", datasets.URIResource(access, catalog)),
+        ("/uuids/{uuid}", datasets.UUIDResource(access, catalog)),
+        ("/readmes/{uri:path}", datasets.ReadmeResource(access, catalog)),
+        ("/manifests/{uri:path}", datasets.ManifestResource(access, catalog)),
+        ("/annotations/{uri:path}", datasets.AnnotationsResource(access, catalog)),
+        ("/tags/{uri:path}", datasets.TagsResource(access, catalog)),
+        ("/me", users.MeResource(access)),
+        ("/me/summary", users.MySummaryResource(access, catalog)),
+        ("/users", users.UsersResource(access, admin)),
+        ("/users/{username}", users.UserResource(access, admin, administration)),
+        ("/users/{username}/summary", users.UserSummaryResource(access, catalog, administration)),
+        (
+            "/users/{username}/search/{base_uri:path}",
+            users.PermissionResource(access, administration, "search"),
+        ),
+        (
+            "/users/{username}/register/{base_uri:path}",
+            users.PermissionResource(access, administration, "register"),
+        ),
+        ("/base-uris", base_uris.BaseURIsResource(access, admin)),
+        ("/base-uris/{base_uri:path}", base_uris.BaseURIResource(access, administration)),
+    ]

@@ -1,0 +1,97 @@
+"""Administration: users, base URIs and permissions as the dserver routes change them.
+
+The rules the admin store leaves to its callers live here, so the resources
+stay thin: who may see whom, what a missing user or base URI means, and
+that deleting a base URI takes its datasets with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lookup_api.access import require_self_or_admin
+from lookup_api.errors import APIError
+from lookup_events.errors import AlreadyExists, UnknownBaseURI, UnknownUser
+from lookup_events.store.base import AdminStore, BaseURI, DatasetStore, PermissionKind, User
+
+
+class Administration:
+    """Reads and changes users, base URIs and permissions for the dserver routes."""
+
+    def __init__(self, admin: AdminStore, datasets: DatasetStore) -> None:
+        self._admin = admin
+        self._datasets = datasets
+
+    def user(self, caller: User, username: str) -> User:
+        """Return the user ``username`` if the caller may see them.
+
+        Raises:
+            PermissionDenied: someone else's details, asked by a non-admin (403).
+            APIError: 404 when an admin asks about nobody.
+        """
+        require_self_or_admin(caller, username)
+        user = caller if caller.username == username else self._admin.get_user(username)
+        if user is None:
+            raise APIError(404, message=f"user {username!r} is not registered")
+        return user
+
+    def base_uri(self, name: str) -> BaseURI:
+        """Return the base URI with its permissions.
+
+        Raises:
+            UnknownBaseURI: it is not registered (404).
+        """
+        base_uri = self._admin.get_base_uri(name)
+        if base_uri is None:
+            raise UnknownBaseURI(f"base URI {name!r} is not registered")
+        return base_uri
+
+    def put_user(self, username: str, is_admin: bool) -> tuple[User, bool]:
+        """Create the user or set its admin flag; return it and whether it is new."""
+        created = self._admin.put_user(username, is_admin)
+        return self._existing_user(username), created
+
+    def put_base_uri(
+        self, name: str, search: Iterable[str], register: Iterable[str]
+    ) -> tuple[BaseURI, bool]:
+        """Create the base URI if needed, replace its permissions; return it and if new."""
+        created = self._admin.add_base_uri(name)
+        self._admin.set_permissions(name, search=search, register=register)
+        return self.base_uri(name), created
+
+    def delete_base_uri(self, name: str) -> None:
+        """Delete the base URI, its permissions and its datasets (idempotent)."""
+        self._admin.delete_base_uri(name)
+        self._datasets.delete_base_uri(name)
+
+    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> User:
+        """Give a permission and return the user.
+
+        Raises:
+            APIError: 404 for an unknown user or base URI.
+            AlreadyExists: the user holds the permission already (409).
+        """
+        try:
+            granted = self._admin.grant(username, base_uri, kind)
+        except (UnknownUser, UnknownBaseURI) as ex:
+            raise APIError(404, message=str(ex)) from None
+        if not granted:
+            raise AlreadyExists(f"user {username!r} has {kind} permission on {base_uri!r}")
+        return self._existing_user(username)
+
+    def revoke(self, username: str, base_uri: str, kind: PermissionKind) -> User:
+        """Take a permission away (idempotent) and return the user.
+
+        Raises:
+            APIError: 404 for an unknown user or base URI.
+        """
+        self.base_uri(base_uri)
+        self._existing_user(username)
+        self._admin.revoke(username, base_uri, kind)
+        return self._existing_user(username)
+
+    def _existing_user(self, username: str) -> User:
+        user = self._admin.get_user(username)
+        if user is None:
+            raise APIError(404, message=f"user {username!r} is not registered")
+        return user

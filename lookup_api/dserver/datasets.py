@@ -1,0 +1,142 @@
+"""Dataset routes of dserver: ``/uris``, ``/uuids`` and the per-dataset metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from lookup_api import schemas, sorting
+from lookup_api.access import Access
+from lookup_api.catalog import Catalog, entries
+from lookup_api.dserver.paths import path_value, uri_from_path
+from lookup_api.errors import APIError
+from lookup_api.paging import page_request, paginate
+from lookup_api.validation import check, storable, validated_body
+from lookup_events.model import DatasetRecord
+
+_LIST_KEYS = ("creator_usernames", "base_uris", "uuids", "tags")
+_UNSTORABLE = "text must not contain NUL characters or unpaired surrogates"
+
+
+def query_criteria(req: falcon.Request) -> dict[str, Any]:
+    """Return the search criteria of a query string (lists as repeated keys).
+
+    Raises:
+        APIError: 422 with ``errors.query`` for values the search schema rejects.
+    """
+    criteria: dict[str, Any] = {}
+    for name in ("free_text", *_LIST_KEYS):
+        raw = req.params.get(name)
+        if raw is None:
+            continue
+        values = raw if isinstance(raw, list) else [raw]
+        criteria[name] = values if name in _LIST_KEYS else values[0]
+    check(criteria, schemas.SEARCH, "query")
+    if not storable(criteria):
+        raise APIError(422, errors={"query": ["Invalid value."]}, message=_UNSTORABLE)
+    return criteria
+
+
+class DatasetResource:
+    """Base of the dataset resources: the caller and the catalog."""
+
+    def __init__(self, access: Access, catalog: Catalog) -> None:
+        self._access = access
+        self._catalog = catalog
+
+    def _search(
+        self, req: falcon.Request, resp: falcon.Response, criteria: dict[str, Any]
+    ) -> None:
+        page = page_request(req)
+        order = sorting.sort_order(req, sorting.DATASETS)
+        user = self._access.user(req)
+        result = self._catalog.search(user, criteria, page, sorting.sort_keys(order))
+        paginate(resp, page, result)
+        sorting.set_sort_header(resp, order)
+        resp.media = entries(result)
+
+    def _record(self, req: falcon.Request, uri: str) -> DatasetRecord:
+        dataset_uri = uri_from_path(uri)
+        return self._catalog.record(self._access.user(req), dataset_uri)
+
+
+class URIsResource(DatasetResource):
+    """``GET|POST /uris``: the datasets the caller may see, filtered, sorted, paged."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return one page of datasets matching the query string."""
+        self._search(req, resp, query_criteria(req))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return one page of datasets matching the JSON body."""
+        self._search(req, resp, validated_body(req, schemas.SEARCH))
+
+
+class URIResource(DatasetResource):
+    """``GET|PUT|DELETE /uris/{uri}``: one dataset."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Return the dataset's entry."""
+        resp.media = self._record(req, uri).entry.as_list_item()
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Register the body as the dataset at ``uri``: 201 if new, else 200."""
+        info = validated_body(req, schemas.REGISTER)
+        dataset_uri = uri_from_path(uri)
+        registered = self._catalog.put(self._access.user(req), dataset_uri, info)
+        resp.status = falcon.HTTP_201 if registered.created else falcon.HTTP_200
+        resp.media = registered.record.entry.as_list_item()
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Forget the dataset (idempotent)."""
+        dataset_uri = uri_from_path(uri)
+        self._catalog.delete(self._access.user(req), dataset_uri)
+        resp.media = {}
+
+
+class UUIDResource(DatasetResource):
+    """``GET /uuids/{uuid}``: every copy of one dataset the caller may see."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uuid: str) -> None:
+        """Return one page of the dataset's copies."""
+        path_value("uuid", uuid)
+        page = page_request(req)
+        order = sorting.sort_order(req, sorting.DATASETS)
+        user = self._access.user(req)
+        result = self._catalog.lookup(user, uuid, page, sorting.sort_keys(order))
+        paginate(resp, page, result)
+        sorting.set_sort_header(resp, order)
+        resp.media = entries(result)
+
+
+class ReadmeResource(DatasetResource):
+    """``GET /readmes/{uri}``: the README text, as ``{"readme": ...}``."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Return the README."""
+        resp.media = {"readme": self._record(req, uri).readme}
+
+
+class ManifestResource(DatasetResource):
+    """``GET /manifests/{uri}``: the manifest object."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Return the manifest."""
+        resp.media = self._record(req, uri).manifest
+
+
+class AnnotationsResource(DatasetResource):
+    """``GET /annotations/{uri}``: ``{"annotations": ...}`` with the values' own JSON types."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Return the annotations."""
+        resp.media = {"annotations": self._record(req, uri).annotations}
+
+
+class TagsResource(DatasetResource):
+    """``GET /tags/{uri}``: ``{"tags": [...]}``."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
+        """Return the tags."""
+        resp.media = {"tags": list(self._record(req, uri).entry.tags)}

@@ -1,0 +1,46 @@
+"""URIs inside URL paths: ``/uris/s3/bucket/uuid`` or ``/uris/s3:%2F%2Fbucket%2Fuuid``.
+
+dservercore accepted both spellings: the percent-encoded URI (which the WSGI
+server decodes before routing) and the "URL suffix", whose first ``/``
+stands for ``://``. Either way the URI is then normalised as it is for
+registration, so one dataset has one spelling.
+"""
+
+from __future__ import annotations
+
+from lookup_api import schemas
+from lookup_api.errors import APIError
+from lookup_api.validation import check
+from lookup_events.uris import normalise_uri
+
+_SEPARATOR = "://"
+
+
+def path_value(name: str, value: str) -> str:
+    """Return a path parameter after checking it against its documented schema.
+
+    Raises:
+        APIError: 422 for a value the schema rejects (too long to be stored).
+    """
+    schema = {"type": "object", "properties": {name: schemas.PATH_PARAMETERS[name]}}
+    check({name: value}, schema, "path")
+    return value
+
+
+def uri_from_path(suffix: str, name: str = "uri") -> str:
+    """Return the URI a path parameter names (either spelling), normalised.
+
+    ``s3/bucket/x`` is ``s3://bucket/x``; ``/abs/path`` is a local path
+    (``file://<host>/abs/path``); a value without any ``/`` is taken as it is.
+
+    Raises:
+        APIError: 404 for an empty parameter, 422 for one longer than documented.
+    """
+    path_value(name, suffix)
+    if not suffix:
+        raise APIError(404, message="no URI in the path")
+    if _SEPARATOR in suffix or suffix.startswith("/"):
+        return normalise_uri(suffix)
+    if "/" in suffix:
+        return normalise_uri(suffix.replace("/", _SEPARATOR, 1))
+    return suffix
