@@ -209,3 +209,14 @@ def test_the_build_script_parses() -> None:
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_an_existing_bucket_can_be_pointed_at_the_queue(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["CreateBucket"]["AllowedValues"] == ["true", "false"]
+    assert template["Resources"]["DatasetBucket"]["Condition"] == "MakeBucket"
+    assert template["Resources"]["DatasetBucketPolicy"]["Condition"] == "MakeBucket"
+    # The queue policy names the bucket by parameter, so it admits an existing bucket too.
+    policy = resource(template, "NotificationQueuePolicy")["PolicyDocument"]
+    source = policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert "${BucketName}" in str(source)
+    assert "NotificationQueueArn" in template["Outputs"]
