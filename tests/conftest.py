@@ -4,16 +4,27 @@
 is one more entry in ``BACKENDS``. PostgreSQL tests use one database per
 session, named ``dtool_lookup_test_<random>``, emptied before each test; they
 are skipped when the server is down, and fail instead under ``CI=true``.
+
+The dataset store has MongoDB backends too (``DATASET_BACKEND_PARAMS``):
+``mongomock``, an in-process stand-in that runs everything but ``$text``, and
+``mongo``, a real server, collected only when ``DTOOL_LOOKUP_TEST_MONGO_URI``
+is set (one database per session, dropped at the end). Their admin store is
+SQLite.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import os
 import secrets
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -110,14 +121,105 @@ def _postgres_database(request: pytest.FixtureRequest) -> str:
     return url
 
 
-# Each backend: a function returning the URL of a migrated, empty database.
+MONGO_TEST_URI = os.environ.get("DTOOL_LOOKUP_TEST_MONGO_URI", "")
+MONGOMOCK_URL = "mongodb://mongomock.invalid:27017"
+_MONGO_COLLECTION = "datasets"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers of the MongoDB dataset-store backends."""
+    config.addinivalue_line(
+        "markers", "mongomock: dataset store on mongomock, an in-process MongoDB stand-in"
+    )
+    config.addinivalue_line(
+        "markers", "mongo: needs the MongoDB server named by DTOOL_LOOKUP_TEST_MONGO_URI"
+    )
+
+
+@pytest.fixture(scope="session")
+def _mongomock_compatible() -> Iterator[None]:
+    """Let mongomock 4.3 take the bulk operations of pymongo 4.11 and later.
+
+    NOTE(dev): pymongo's ``UpdateOne`` passes ``sort=`` to the bulk builder,
+    an argument mongomock 4.3 predates; it is None for our operations.
+    """
+    import mongomock.collection
+
+    builder = mongomock.collection.BulkOperationBuilder
+    original = builder.add_update
+
+    def add_update(self: Any, *args: Any, sort: Any = None, **kwargs: Any) -> Any:
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(builder, "add_update", add_update)
+        yield
+
+
+@pytest.fixture
+def mongomock_server(_mongomock_compatible: None) -> Any:
+    """Return a fresh in-memory mongomock server, shared by the clients of one test."""
+    import mongomock.store
+
+    return mongomock.store.ServerStore()
+
+
+@pytest.fixture(scope="session")
+def mongo_database() -> Iterator[str]:
+    """Name a MongoDB database for the session; drop it at the end (real server only)."""
+    name = f"dtool_lookup_test_{secrets.token_hex(6)}"
+    yield name
+    if MONGO_TEST_URI:
+        import pymongo
+        from pymongo.errors import PyMongoError
+
+        client: Any = pymongo.MongoClient(MONGO_TEST_URI, serverSelectionTimeoutMS=5000)
+        with client, contextlib.suppress(PyMongoError):
+            client.drop_database(name)
+
+
+def _mongomock_database(request: pytest.FixtureRequest) -> str:
+    request.getfixturevalue("mongomock_server")  # a fresh, empty server per test
+    return MONGOMOCK_URL
+
+
+def _mongo_database(request: pytest.FixtureRequest) -> str:
+    import pymongo
+    from pymongo.errors import PyMongoError
+
+    name: str = request.getfixturevalue("mongo_database")
+    client: Any = pymongo.MongoClient(MONGO_TEST_URI, serverSelectionTimeoutMS=5000)
+    try:
+        with client:
+            for collection in (_MONGO_COLLECTION, f"{_MONGO_COLLECTION}_counters"):
+                client[name].drop_collection(collection)
+    except PyMongoError as ex:
+        # NOTE(dev): the variable asks for this server, so a dead one is a failure.
+        pytest.fail(f"MongoDB at DTOOL_LOOKUP_TEST_MONGO_URI is not usable: {ex}")
+    return MONGO_TEST_URI
+
+
+# Each backend: a function returning the URL of a migrated, empty database
+# (for the MongoDB ones, of an empty dataset store).
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest], str]] = {
     "sqlite": _sqlite_database,
     "postgres": _postgres_database,
+    "mongomock": _mongomock_database,
+    "mongo": _mongo_database,
 }
+MONGO_BACKENDS = frozenset({"mongomock", "mongo"})
 BACKEND_PARAMS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+# Backends of the dataset store contract; ``TEXT_BACKEND_PARAMS`` can run ``$text``.
+TEXT_BACKEND_PARAMS = [
+    *BACKEND_PARAMS,
+    *([pytest.param("mongo", id="mongo", marks=pytest.mark.mongo)] if MONGO_TEST_URI else []),
+]
+DATASET_BACKEND_PARAMS = [
+    *TEXT_BACKEND_PARAMS,
+    pytest.param("mongomock", id="mongomock", marks=pytest.mark.mongomock),
 ]
 
 
@@ -146,3 +248,46 @@ def sqlite_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     opened = open_stores(settings_for(_sqlite_database(request), tmp_path))
     yield opened
     opened.close()
+
+
+@dataclass(frozen=True)
+class StoreBackend:
+    """Opens stores on one backend: its settings and, for mongomock, its client."""
+
+    settings: Settings
+    mongo_client: Callable[..., Any] | None = None
+
+    def open(self) -> Stores:
+        """Open (more) stores on this backend's databases."""
+        return open_stores(self.settings, self.mongo_client)
+
+
+def store_backend(request: pytest.FixtureRequest, name: str, data_dir: Path) -> StoreBackend:
+    """Return how to open empty stores on backend ``name`` (see ``BACKENDS``)."""
+    url = BACKENDS[name](request)
+    if name not in MONGO_BACKENDS:
+        return StoreBackend(settings_for(url, data_dir))
+    settings = dataclasses.replace(
+        settings_for(_sqlite_database(request), data_dir),
+        dataset_store_url=url,
+        mongo_db=request.getfixturevalue("mongo_database"),
+        mongo_collection=_MONGO_COLLECTION,
+    )
+    if name == "mongo":
+        return StoreBackend(settings)
+    import mongomock
+
+    server = request.getfixturevalue("mongomock_server")
+    return StoreBackend(settings, functools.partial(mongomock.MongoClient, _store=server))
+
+
+@pytest.fixture(params=DATASET_BACKEND_PARAMS)
+def dataset_backend(request: pytest.FixtureRequest) -> str:
+    """Name each backend of the dataset store contract in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, dataset_backend: str, tmp_path: Path) -> StoreBackend:
+    """Return how to open empty stores on each dataset-store backend."""
+    return store_backend(request, dataset_backend, tmp_path)

@@ -9,8 +9,10 @@ several processes start at once (PostgreSQL advisory lock; SQLite write lock).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -46,23 +48,46 @@ class Stores:
         self.admin.close()
 
 
-def open_stores(settings: Settings) -> Stores:
+def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = None) -> Stores:
     """Open the admin store and the dataset store named by ``settings``.
+
+    A ``mongodb://`` or ``mongodb+srv://`` dataset store URL opens a
+    ``MongoDatasetStore`` (made by ``mongo_client``, pymongo's by default);
+    the admin store is always SQL.
 
     Raises:
         ValueError: a URL names a backend this build cannot open.
     """
     admin_url = settings.database_url
     dataset_url = settings.dataset_store_url or admin_url
-    for url in (admin_url, dataset_url):
-        if url.startswith(_MONGO_SCHEMES):
-            raise ValueError(
-                "a MongoDB dataset store is not available in this version; "
-                "use an SQL URL (sqlite:///... or postgresql://...)"
-            )
+    if admin_url.startswith(_MONGO_SCHEMES):
+        raise ValueError(
+            "the admin store (DTOOL_LOOKUP_DATABASE_URL) needs an SQL URL "
+            "(sqlite:///... or postgresql://...); MongoDB can hold only the dataset store "
+            "(DTOOL_LOOKUP_DATASET_STORE_URL)"
+        )
     admin_engine = make_engine(admin_url)
-    dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
-    return Stores(admin=SqlAdminStore(admin_engine), datasets=SqlDatasetStore(dataset_engine))
+    datasets: DatasetStore
+    if dataset_url.startswith(_MONGO_SCHEMES):
+        datasets = _open_mongo(settings, dataset_url, mongo_client)
+    elif dataset_url == admin_url:
+        datasets = SqlDatasetStore(admin_engine)
+    else:
+        datasets = SqlDatasetStore(make_engine(dataset_url))
+    return Stores(admin=SqlAdminStore(admin_engine), datasets=datasets)
+
+
+def _open_mongo(settings: Settings, url: str, client: Callable[..., Any] | None) -> DatasetStore:
+    try:
+        from lookup_events.store.mongo_datasets import (  # noqa: PLC0415 (optional extra)
+            MongoDatasetStore,
+        )
+    except ImportError as ex:
+        raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
+    database, collection = settings.mongo_db, settings.mongo_collection
+    if client is None:
+        return MongoDatasetStore.from_url(url, database, collection)
+    return MongoDatasetStore.from_url(url, database, collection, client)
 
 
 def upgrade_database(url: str) -> None:

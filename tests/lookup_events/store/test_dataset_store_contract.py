@@ -1,9 +1,16 @@
-"""DatasetStore contract: every backend of the ``stores`` fixture must pass it."""
+"""DatasetStore contract: every dataset-store backend must pass it.
+
+Runs on SQLite, PostgreSQL, mongomock and (with ``DTOOL_LOOKUP_TEST_MONGO_URI``)
+a real MongoDB. Tests that search free text run only on ``TEXT_BACKEND_PARAMS``:
+mongomock cannot execute ``$text``; ``test_mongo_queries`` checks the query
+documents the MongoDB store sends instead.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +20,7 @@ from lookup_events.errors import InvalidDataset, StoreUnavailable
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.base import PageRequest, SearchQuery, SortKey, Summary
-from tests.conftest import settings_for
+from tests.conftest import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
 from tests.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,
@@ -28,6 +35,16 @@ from tests.data import (
 
 BOTH = (SNOW_WHITE, MR_MEN)
 ALL = PageRequest(1, 1000)
+# Direct parametrisation overrides the ``dataset_backend`` fixture's backends.
+needs_text = pytest.mark.parametrize("dataset_backend", TEXT_BACKEND_PARAMS)
+
+
+@pytest.fixture
+def stores(backend: StoreBackend) -> Iterator[Stores]:
+    """Open empty stores on each dataset-store backend; close them afterwards."""
+    opened = backend.open()
+    yield opened
+    opened.close()
 
 
 def found(stores: Stores, **criteria: Any) -> list[str]:
@@ -85,8 +102,6 @@ def test_upsert_replaces_every_field_and_the_tags(anchored: Stores) -> None:
     assert anchored.datasets.get(new.uri) == new
     assert found(anchored, tags=("evil",)) == [f"{MR_MEN}/{BAD_APPLES_UUID}"]
     assert found(anchored, tags=("tasty",)) == [new.uri]
-    assert found(anchored, free_text="pears") == [new.uri]
-    assert found(anchored, free_text="U00096") == [f"{MR_MEN}/{BAD_APPLES_UUID}"]
     assert found(anchored, creator_usernames=("king",)) == [new.uri]
     [entry] = anchored.datasets.search(SearchQuery(BOTH, uuids=(BAD_APPLES_UUID,)), ALL).items[:1]
     assert entry == new.entry
@@ -94,6 +109,14 @@ def test_upsert_replaces_every_field_and_the_tags(anchored: Stores) -> None:
     assert summary.datasets_per_creator == {"king": 1, "queen": 2}
     assert summary.datasets_per_tag == {"evil": 1, "fruit": 2, "good": 1, "tasty": 1}
     assert summary.size_in_bytes_per_base_uri == {MR_MEN: 5741810, SNOW_WHITE: 42}
+
+
+@needs_text
+def test_upsert_replaces_the_searchable_text(anchored: Stores) -> None:
+    new = changed_bad_apples()
+    anchored.datasets.upsert(new)
+    assert found(anchored, free_text="pears") == [new.uri]
+    assert found(anchored, free_text="U00096") == [f"{MR_MEN}/{BAD_APPLES_UUID}"]
 
 
 def test_reregistration_keeps_registration_order(anchored: Stores) -> None:
@@ -116,9 +139,15 @@ def test_delete_removes_the_record_everywhere(anchored: Stores) -> None:
     assert anchored.datasets.delete(uri) is False
     assert anchored.datasets.get(uri) is None
     assert found(anchored, tags=("good",)) == []
-    assert found(anchored, free_text="crazystuff") == []
     assert anchored.datasets.summary(BOTH).number_of_datasets == 2
     assert "good" not in anchored.datasets.summary(BOTH).datasets_per_tag
+
+
+@needs_text
+def test_delete_removes_the_record_from_free_text(anchored: Stores) -> None:
+    assert found(anchored, free_text="crazystuff") == [f"{SNOW_WHITE}/{ORANGES_UUID}"]
+    anchored.datasets.delete(f"{SNOW_WHITE}/{ORANGES_UUID}")
+    assert found(anchored, free_text="crazystuff") == []
 
 
 def test_delete_base_uri_removes_only_its_records(anchored: Stores) -> None:
@@ -189,9 +218,17 @@ def test_search_filters_as_the_anchor_does(anchored: Stores) -> None:
     assert found(anchored, uuids=(BAD_APPLES_UUID,), base_uris=(MR_MEN,)) == [
         f"{MR_MEN}/{BAD_APPLES_UUID}"
     ]
+    assert len(found(anchored, creator_usernames=(), uuids=(), tags=())) == 3
+
+
+@needs_text
+def test_free_text_combines_with_filters(anchored: Stores) -> None:
     assert len(found(anchored, free_text="crazystuff", tags=("good",))) == 1
     assert found(anchored, free_text="crazystuff", tags=("evil",)) == []
-    assert len(found(anchored, creator_usernames=(), uuids=(), tags=())) == 3
+    assert found(anchored, free_text="apples", base_uris=(MR_MEN,)) == [
+        f"{MR_MEN}/{BAD_APPLES_UUID}"
+    ]
+    assert found(anchored, free_text="apples", creator_usernames=("king",)) == []
 
 
 @pytest.mark.parametrize(
@@ -216,10 +253,12 @@ def test_search_filters_as_the_anchor_does(anchored: Stores) -> None:
         ("   ", 0),
     ],
 )
+@needs_text
 def test_free_text_follows_mongodb_rules(anchored: Stores, free_text: str, hits: int) -> None:
     assert text_hits(anchored, free_text) == hits
 
 
+@needs_text
 def test_free_text_finds_nested_annotation_values(stores: Stores) -> None:
     info = make_info(1, SNOW_WHITE)
     info["annotations"] = {"deep": {"list": [{"key": "needleinhaystack"}]}}
@@ -245,6 +284,7 @@ def test_free_text_finds_nested_annotation_values(stores: Stores) -> None:
         "a:b",
     ],
 )
+@needs_text
 def test_free_text_never_raises_on_hostile_input(anchored: Stores, hostile: str) -> None:
     found(anchored, free_text=hostile)
 
@@ -257,6 +297,11 @@ def test_paging_totals_and_pages_beyond_the_end(stores: Stores) -> None:
     assert [page.total for page in pages] == [25, 25, 25, 25]
     assert [len(page.items) for page in pages] == [10, 10, 5, 0]
     assert [e.uri for page in pages for e in page.items] == [r.uri for r in records]
+
+
+@needs_text
+def test_free_text_paging_totals(stores: Stores) -> None:
+    stores.datasets.upsert_many([record_from_info(make_info(i, SNOW_WHITE)) for i in range(25)])
     text_query = SearchQuery((SNOW_WHITE,), free_text="synthetic")
     assert stores.datasets.search(text_query, PageRequest(9, 3)).total == 25
     assert stores.datasets.search(text_query, PageRequest(10, 3)).total == 25
@@ -354,9 +399,9 @@ def test_summary_of_one_base_uri(anchored: Stores) -> None:
 
 
 def test_writes_invalidate_cached_reads_in_another_process(
-    anchored: Stores, database_url: str, tmp_path: Path
+    anchored: Stores, backend: StoreBackend
 ) -> None:
-    other = open_stores(settings_for(database_url, tmp_path))
+    other = backend.open()
     try:
         assert other.datasets.summary(BOTH).number_of_datasets == 3
         assert other.datasets.search(SearchQuery(BOTH), PageRequest(1, 2)).total == 3
@@ -394,11 +439,9 @@ def test_unreachable_postgres_raises_store_unavailable(tmp_path: Path) -> None:
         upgrade_database(url)
 
 
-def test_mongodb_urls_are_refused_clearly(tmp_path: Path) -> None:
-    settings = dataclasses.replace(
-        settings_for("sqlite:///x.db", tmp_path), dataset_store_url="mongodb://localhost/x"
-    )
-    with pytest.raises(ValueError, match="MongoDB"):
+def test_a_mongodb_admin_store_is_refused_clearly(tmp_path: Path) -> None:
+    settings = settings_for("mongodb://localhost/x", tmp_path)
+    with pytest.raises(ValueError, match=r"admin store .* needs an SQL URL"):
         open_stores(settings)
 
 

@@ -1,0 +1,334 @@
+"""MongoDatasetStore: dataset records in MongoDB (pymongo), one document per URI.
+
+Chosen by a ``mongodb://`` or ``mongodb+srv://`` dataset store URL; the
+admin store stays SQL. Documents live in ``settings.mongo_db`` /
+``settings.mongo_collection`` and hold every record field (timestamps as
+float seconds, so microseconds survive; the UUID as a string, always), a
+``search_text`` field and a registration number ``seq``.
+
+Free text: one text index (English stemming) over ``readme`` and
+``search_text``, which holds the other words ``store.text.searchable_text``
+extracts (name, creator, UUID, URI, tags, annotation and extra values,
+manifest relpaths), so every backend searches the same fields and the README
+is not stored twice (it counts against the 16 MiB once). A wildcard text
+index (``$**``, as 0.18 used) would also index manifest hashes and every
+future field, and DocumentDB has none. A phrase must lie within one field
+(the README, or the other words in their order); MongoDB matches phrases
+against the README's raw text, so "apples from" does not match "apples,
+from" there, while the SQL stores compare words. ``language_override``
+names a field no document has: with the default (``language``) a document
+whose ``language`` field holds no language MongoDB knows is refused.
+
+Writes are atomic upserts keyed on ``uri`` (``update_one(..., upsert=True)``
+with ``$set`` of every field, which for our fixed document shape replaces
+the document, and ``$setOnInsert`` of ``seq``: ``replace_one`` would lose
+the registration number, which orders results as the SQL stores do).
+Numbers come from a counter document (``<collection>_counters``), one
+round trip per write or per batch. Documents over 16 MiB are refused
+before sending (``DocumentTooLarge``). Paging, counts and facets run on the
+server (``skip``/``limit``, ``count_documents``, three ``$group``
+pipelines); nothing loops over all documents in Python.
+
+The client is made on first use (``connect=False``), so a store opened
+before gunicorn forks connects in each worker; indexes are created then,
+idempotently. Connection failures raise ``StoreUnavailable``; documents
+MongoDB refuses raise ``InvalidDataset``.
+
+Amazon DocumentDB (MongoDB API; not tested here): no wildcard text index
+(not used); text indexes exist from DocumentDB 5.0 with fewer options and
+their own tokeniser, stop words and phrase rules, so free-text results may
+differ from MongoDB's; if it refuses the index options, create
+``{readme: "text", search_text: "text"}`` yourself: an existing text index
+is kept. ``$facet`` is not used (DocumentDB has it only from 8.0). Everything else
+used here (``$in``, ``$all``, ``$group``, ``$unwind``, upserts, bulk writes,
+``find_one_and_update``) is supported.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+import bson
+from bson.errors import InvalidDocument
+from pymongo import ASCENDING, TEXT, MongoClient, ReturnDocument, UpdateOne
+from pymongo.collection import Collection
+from pymongo.errors import (
+    BulkWriteError,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+    WriteError,
+)
+
+from lookup_events.errors import DocumentTooLarge, InvalidDataset, StoreUnavailable
+from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.base import PageRequest, ResultPage, SearchQuery, SortKey, Summary
+from lookup_events.store.mongo_query import (
+    ENTRY_PROJECTION,
+    LANGUAGE_OVERRIDE,
+    RECORD_PROJECTION,
+    SEARCH_TEXT,
+    SEQUENCE,
+    Document,
+    document_of,
+    entry_of,
+    facet_pipelines,
+    record_of,
+    search_filter,
+    sort_of,
+    summary_of,
+)
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+# Room for the ``_id`` and ``seq`` the stored document gains.
+_HEADROOM = 64
+_COUNTER = "registration"
+_SERVER_SELECTION_TIMEOUT_MS = 5000
+# IndexOptionsConflict, IndexKeySpecsConflict: an equivalent index exists already.
+_INDEX_CONFLICTS = frozenset({85, 86})
+_INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
+    ([("uri", ASCENDING)], {"name": "uri", "unique": True}),
+    ([("uuid", ASCENDING)], {"name": "uuid"}),
+    ([("base_uri", ASCENDING), (SEQUENCE, ASCENDING)], {"name": "base_uri_seq"}),
+    ([("creator_username", ASCENDING)], {"name": "creator_username"}),
+    ([("tags", ASCENDING)], {"name": "tags"}),
+    (
+        [("readme", TEXT), (SEARCH_TEXT, TEXT)],
+        {
+            "name": "free_text",
+            "default_language": "english",
+            "language_override": LANGUAGE_OVERRIDE,
+        },
+    ),
+)
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class MongoCollections:
+    """The collections a store works on, and how to release their client."""
+
+    datasets: Collection[Document]
+    counters: Collection[Document]
+    close: Callable[[], None] = _nothing
+
+
+Connector = Callable[[], MongoCollections]
+ClientFactory = Callable[..., MongoClient[Document]]
+
+
+def url_connector(
+    url: str, database: str, collection: str, client_factory: ClientFactory = MongoClient
+) -> Connector:
+    """Return a connector opening ``database.collection`` at ``url`` when called."""
+    options: dict[str, Any] = {"connect": False, "appname": "dtool-lookup"}
+    if "serverselectiontimeoutms" not in url.lower():
+        options["serverSelectionTimeoutMS"] = _SERVER_SELECTION_TIMEOUT_MS
+
+    def connect() -> MongoCollections:
+        client = client_factory(url, **options)
+        db = client[database]
+        return MongoCollections(db[collection], db[f"{collection}_counters"], client.close)
+
+    return connect
+
+
+def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a store method so no pymongo exception escapes it."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (InvalidDocument, OverflowError, WriteError, BulkWriteError) as ex:
+            raise InvalidDataset(f"MongoDB refused the document: {_reason(ex)}") from ex
+        except PyMongoError as ex:
+            raise StoreUnavailable(f"MongoDB unavailable: {_reason(ex)}") from ex
+
+    return wrapper
+
+
+def _reason(ex: Exception) -> str:
+    text = str(ex).strip()
+    return text.splitlines()[0] if text else type(ex).__name__
+
+
+def checked_document(record: DatasetRecord) -> Document:
+    """Return the document of ``record``, refusing it when MongoDB would.
+
+    Raises:
+        DocumentTooLarge: the document exceeds MongoDB's 16 MiB limit.
+    """
+    document = document_of(record)
+    size = len(bson.encode(document)) + _HEADROOM
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentTooLarge(
+            f"the metadata of {record.uri} is {size:,} bytes as a MongoDB document; "
+            f"MongoDB stores at most {MAX_DOCUMENT_BYTES:,} bytes (16 MiB)"
+        )
+    return document
+
+
+def _upsert(document: Document, sequence: int) -> tuple[Document, Document]:
+    """Return the filter and update of an upsert keeping the registration number."""
+    return {"uri": document["uri"]}, {"$set": document, "$setOnInsert": {SEQUENCE: sequence}}
+
+
+class MongoDatasetStore:
+    """DatasetStore on a MongoDB collection."""
+
+    def __init__(self, connect: Connector) -> None:
+        self._connect = connect
+        self._collections: MongoCollections | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        database: str,
+        collection: str,
+        client_factory: ClientFactory = MongoClient,
+    ) -> MongoDatasetStore:
+        """Return a store on ``database.collection`` at ``url`` (connects on first use)."""
+        return cls(url_connector(url, database, collection, client_factory))
+
+    def _ready(self) -> MongoCollections:
+        """Return the collections, connecting and creating indexes on first use."""
+        with self._lock:
+            if self._collections is None:
+                collections = self._connect()
+                try:
+                    _create_indexes(collections.datasets)
+                except BaseException:
+                    collections.close()
+                    raise
+                self._collections = collections
+            return self._collections
+
+    def _reserve(self, collections: MongoCollections, count: int) -> int:
+        """Reserve ``count`` registration numbers; return the first."""
+        counter = collections.counters.find_one_and_update(
+            {"_id": _COUNTER},
+            {"$inc": {"value": count}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert counter is not None  # an upsert returning AFTER always finds one
+        return int(counter["value"]) - count + 1
+
+    @translate_errors
+    def upsert(self, record: DatasetRecord) -> bool:
+        """Insert or replace the record for ``record.uri``; True if it was new."""
+        document = checked_document(record)
+        collections = self._ready()
+        where, update = _upsert(document, self._reserve(collections, 1))
+        try:
+            result = collections.datasets.update_one(where, update, upsert=True)
+        except DuplicateKeyError:
+            # NOTE(dev): two first registrations of one URI raced; the loser
+            # now finds the winner's document and replaces it.
+            result = collections.datasets.update_one(where, update, upsert=True)
+        return result.upserted_id is not None
+
+    @translate_errors
+    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
+        """Insert or replace several records in one bulk write; return how many."""
+        unique = list({record.uri: record for record in records}.values())
+        if not unique:
+            return 0
+        documents = [checked_document(record) for record in unique]
+        collections = self._ready()
+        first = self._reserve(collections, len(documents))
+        operations = [
+            UpdateOne(*_upsert(doc, first + i), upsert=True) for i, doc in enumerate(documents)
+        ]
+        collections.datasets.bulk_write(operations, ordered=False)
+        return len(unique)
+
+    @translate_errors
+    def delete(self, uri: str) -> bool:
+        """Delete the record for ``uri``; True if there was one."""
+        return self._ready().datasets.delete_one({"uri": uri}).deleted_count > 0
+
+    @translate_errors
+    def delete_base_uri(self, base_uri: str) -> int:
+        """Delete every record in ``base_uri``; return how many."""
+        return int(self._ready().datasets.delete_many({"base_uri": base_uri}).deleted_count)
+
+    @translate_errors
+    def get(self, uri: str) -> DatasetRecord | None:
+        """Return the full record for ``uri``, or None."""
+        document = self._ready().datasets.find_one({"uri": uri}, RECORD_PROJECTION)
+        return None if document is None else record_of(document)
+
+    @translate_errors
+    def search(
+        self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of entries matching ``query`` (registration order by default)."""
+        ordering = sort_of(sort)
+        found = search_filter(query)
+        if found is None:
+            return ResultPage([], 0)
+        datasets = self._ready().datasets
+        cursor = datasets.find(found, ENTRY_PROJECTION, sort=ordering)
+        entries = [entry_of(doc) for doc in cursor.skip(page.offset).limit(page.size)]
+        total = page_total(page, len(entries))
+        if total is None:
+            total = datasets.count_documents(found)
+        return ResultPage(entries, total)
+
+    @translate_errors
+    def summary(self, base_uris: Iterable[str]) -> Summary:
+        """Return facet counts over the datasets in ``base_uris``."""
+        wanted = sorted(set(base_uris))
+        if not wanted:
+            return Summary()
+        datasets = self._ready().datasets
+        pipelines = facet_pipelines(wanted)
+        return summary_of({name: list(datasets.aggregate(p)) for name, p in pipelines.items()})
+
+    @translate_errors
+    def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
+        """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
+        projection = {"_id": 0, "uri": 1, "frozen_at": 1}
+        documents = self._ready().datasets.find({"base_uri": base_uri}, projection)
+        return {doc["uri"]: float(doc["frozen_at"]) for doc in documents}
+
+    def close(self) -> None:
+        """Release connections."""
+        with self._lock:
+            collections, self._collections = self._collections, None
+        if collections is not None:
+            collections.close()
+
+
+def page_total(page: PageRequest, found: int) -> int | None:
+    """Return the total when one page shows it (a short page), else None."""
+    if 0 < found < page.size or (page.offset == 0 and found < page.size):
+        return page.offset + found
+    return None
+
+
+def _create_indexes(datasets: Collection[Document]) -> None:
+    """Create the store's indexes (idempotent); keep equivalent ones that exist."""
+    for keys, options in _INDEXES:
+        try:
+            datasets.create_index(keys, **options)
+        except OperationFailure as ex:
+            if ex.code not in _INDEX_CONFLICTS:
+                raise
+            log.warning("keeping the existing index for %s: %s", keys, _reason(ex))
