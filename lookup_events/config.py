@@ -140,6 +140,12 @@ SETTINGS: tuple[Variable, ...] = (
         "Shared secret S3 webhook deliveries must present; the endpoint is off without it.",
         secret=True,
     ),
+    Variable(
+        ("DTOOL_LOOKUP_S3_QUEUE_URL",),
+        "s3_queue_url",
+        str,
+        "URL of the SQS queue `s3-events` reads S3 bucket notifications from.",
+    ),
     Variable(("DTOOL_LOOKUP_HOST",), "host", str, "Address `serve` binds to (127.0.0.1)."),
     Variable(("DTOOL_LOOKUP_PORT",), "port", int, "Port `serve` listens on (5000)."),
 )
@@ -173,6 +179,7 @@ class Settings:
     broker_url: str = ""
     rescan_interval: float = 0.0
     webhook_secret: str = ""
+    s3_queue_url: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
 

@@ -51,6 +51,7 @@ from kombu import connection as kombu_connection
 from kombu import entity as kombu_entity
 from kombu import messaging as kombu_messaging
 from kombu.exceptions import OperationalError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from lookup_events.errors import InvalidEvent, QueueUnavailable
@@ -71,6 +72,7 @@ CONTENT_TYPE = "application/json"
 _PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 _SQS_MAX_DELAY = 900
 _MAX_REASON = 2000
+_DECLARE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,16 @@ class EventQueue:
             QueueUnavailable: the broker cannot be reached (or the embedded
                 queue's file cannot be created).
         """
+        for _ in range(_DECLARE_ATTEMPTS - 1):
+            try:
+                return self._open()
+            except sa_exc.IntegrityError:
+                # NOTE(dev): two processes created the embedded queue's rows at
+                # once; the other one won, so declaring again finds them.
+                continue
+        return self._open()
+
+    def _open(self) -> Any:
         connection = Connection(self.url, transport_options=self._options)
         try:
             self._make_room()
@@ -190,6 +202,9 @@ class EventQueue:
             channel = connection.default_channel
             for queue in self.queues():
                 queue(channel).declare()
+        except sa_exc.IntegrityError:
+            connection.release()
+            raise
         except (OperationalError, OSError, *connection.connection_errors) as ex:
             connection.release()
             raise QueueUnavailable(f"cannot open the event queue {self.safe_url}: {ex}") from ex
@@ -324,6 +339,8 @@ class EventQueue:
         self, body: str, routing_key: str, headers: dict[str, Any], properties: dict[str, Any]
     ) -> None:
         producer = self._publisher()
+        # NOTE(dev): read before publishing: kombu drops the producer's connection on failure.
+        lost = (OperationalError, *producer.connection.connection_errors)
         try:
             producer.publish(
                 body,
@@ -337,7 +354,7 @@ class EventQueue:
                 retry_policy=_PUBLISH_RETRY,
                 **properties,
             )
-        except (OperationalError, *producer.connection.connection_errors) as ex:
+        except lost as ex:
             if self._connection is not None:
                 self._connection.release()
             self._connection = self._producer = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from kombu import messaging as kombu_messaging
@@ -72,6 +72,24 @@ class Delivery:
         if self.settled:
             raise RuntimeError(f"the delivery of {self.event.uri} was {self.settled} already")
         self.settled = verdict
+
+
+def ack_all(deliveries: Sequence[Delivery]) -> None:
+    """Acknowledge deliveries whose work is committed: one multiple-ack on AMQP.
+
+    Settle the batch's other deliveries first: an AMQP multiple-ack covers
+    every unacknowledged message of the channel up to the newest one given.
+    """
+    if not deliveries:
+        return
+    if deliveries[0]._queue.flavour != "amqp":
+        for delivery in deliveries:
+            delivery.ack()
+        return
+    for delivery in deliveries:
+        delivery._settle("acked")
+    newest = max(deliveries, key=lambda delivery: delivery._message.delivery_tag)
+    newest._message.ack(multiple=True)
 
 
 class EventConsumer:

@@ -7,7 +7,10 @@ import click
 from lookup_events.cli.base_uris import base_uri_group
 from lookup_events.cli.configuration import config_group, db_group
 from lookup_events.cli.context import CliContext
+from lookup_events.cli.events import events_group
 from lookup_events.cli.group import LookupGroup
+from lookup_events.cli.migrate import migrate_group
+from lookup_events.cli.processes import registrar, s3_events, watch
 from lookup_events.cli.serve import serve
 from lookup_events.cli.users import user_group
 
@@ -20,7 +23,8 @@ def main(ctx: click.Context) -> None:
     ctx.call_on_close(cli.close)
 
 
-for _command in (user_group, base_uri_group, config_group, db_group, serve):
+_COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group)
+for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -9,9 +9,15 @@ import sys
 import click
 
 from lookup_events.cli.context import CliContext, fail, pass_cli
+from lookup_events.cli.indexing import IndexReport, QueueIndexer
+from lookup_events.cli.processes import open_queue
+from lookup_events.consumer import EventHandler
+from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.errors import UnknownBaseURI
-from lookup_events.registrar import IndexOutcome
+from lookup_events.queue import EventQueue
+from lookup_events.registrar import Registrar
 from lookup_events.uris import normalise_uri
+from lookup_events.worker import Publisher, RegistrarWorker
 
 
 @click.group("base-uri")
@@ -43,32 +49,56 @@ def list_base_uris(cli: CliContext) -> None:
 @click.argument("base_uri")
 @pass_cli
 def index(cli: CliContext, base_uri: str) -> None:
-    """Register every frozen dataset in BASE_URI, continuing past failures."""
+    """Register every frozen dataset in BASE_URI, continuing past failures.
+
+    The datasets go through the event queue and the registrar's code, so a
+    failure is also dead-lettered with its reason (see `events dead`).
+    """
     base_uri = normalise_uri(base_uri)
     on_terminal = sys.stdout.isatty()
     registered = failed = 0
-    outcomes = cli.registrar().index_base_uri(base_uri)
-    try:
+    with open_queue(cli.settings) as queue:
+        indexer = queue_indexer(cli, queue)
+        try:
+            events = indexer.publish(base_uri)
+        except UnknownBaseURI:
+            fail(f"Base URI '{base_uri}' not registered")
         with click.progressbar(
-            outcomes, label="Indexing", show_pos=True, hidden=not on_terminal
+            indexer.reports(events),
+            length=len(events),
+            label="Indexing",
+            show_pos=True,
+            hidden=not on_terminal,
         ) as progress:
-            for outcome in progress:
-                if _report(outcome, on_terminal):
+            for report in progress:
+                if report.status == "registered":
                     registered += 1
-                else:
+                elif report.status == "failed":
                     failed += 1
-    except UnknownBaseURI:
-        fail(f"Base URI '{base_uri}' not registered")
+                _report(report, on_terminal)
     click.echo(f"Registered {registered} datasets, {failed} failed")
 
 
-def _report(outcome: IndexOutcome, on_terminal: bool) -> bool:
-    """Print what became of one dataset; True if it is registered."""
+def queue_indexer(cli: CliContext, queue: EventQueue) -> QueueIndexer:
+    """Return an indexer working through ``queue`` as a registrar would."""
+    admin = cli.admin
+    worker = RegistrarWorker(
+        queue,
+        EventHandler(Registrar(admin, cli.datasets, reader=read_dataset_fast)),
+        lambda: admin.get_base_uri(""),
+        store_wait=0,
+        on_outcome=lambda outcome: None,  # the command reports every outcome itself
+    )
+    return QueueIndexer(admin, cli.datasets, worker, Publisher(queue, patience=0))
+
+
+def _report(report: IndexReport, on_terminal: bool) -> None:
+    """Print what became of one dataset (nothing for a skipped one)."""
     # NOTE(dev): on a terminal, clear the progress bar's line before printing over it.
     clear = "\r\x1b[K" if on_terminal else ""
-    if outcome.registered is not None:
-        click.secho(f"{clear}Registered: {outcome.uri}", fg="green")
-        return True
-    clear = clear if sys.stderr.isatty() else ""
-    click.secho(f"{clear}Failed to register: {outcome.uri}: {outcome.error}", fg="red", err=True)
-    return False
+    if report.status == "registered":
+        click.secho(f"{clear}Registered: {report.uri}", fg="green")
+    elif report.status == "failed":
+        clear = clear if sys.stderr.isatty() else ""
+        message = f"{clear}Failed to register: {report.uri}: {report.reason}"
+        click.secho(message, fg="red", err=True)

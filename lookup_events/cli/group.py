@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from lookup_events.cli.context import CommandFailed
-from lookup_events.errors import StorageUnavailable, StoreUnavailable
+from lookup_events.errors import QueueUnavailable, StorageUnavailable, StoreUnavailable
 
 
 class LookupGroup(click.Group):
@@ -30,8 +30,8 @@ class LookupGroup(click.Group):
         return (command.name if command else None), command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand, turning unreachable stores or storage into exit 1."""
+        """Run the subcommand, turning unreachable stores, storage or queue into exit 1."""
         try:
             return super().invoke(ctx)
-        except (StoreUnavailable, StorageUnavailable) as ex:
+        except (StoreUnavailable, StorageUnavailable, QueueUnavailable) as ex:
             raise CommandFailed(str(ex)) from ex

@@ -1,17 +1,22 @@
-"""``dtool-lookup serve``: the API under gunicorn, ready to use on a laptop."""
+"""``dtool-lookup serve``: the API, a registrar and watchers, ready to use on a laptop."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
 
 from lookup_events.cli.context import CliContext, migrate, pass_cli
+from lookup_events.cli.processes import configure_logging, stop_on_signals
+from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
+from lookup_events.queue import EventQueue
 from lookup_events.registrar import Registrar
 from lookup_events.store import Stores, open_stores
+from lookup_events.uris import normalise_uri
 
 GRACEFUL_TIMEOUT = 5
 
@@ -41,7 +46,9 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
 
         self._stores = open_stores(self._settings)
         registrar = Registrar(self._stores.admin, self._stores.datasets)
-        return create_app(self._settings, self._stores, registrar)
+        settings = self._settings
+        publisher = EventQueue(settings.broker_url) if settings.webhook_secret else None
+        return create_app(settings, self._stores, registrar, publisher)
 
     def _close_stores(self, server: Any, worker: Any) -> None:
         if self._stores is not None:
@@ -73,13 +80,42 @@ def bind_address(host: str, port: int) -> str:
     show_default=True,
     help="Threads per worker process.",
 )
+@click.option(
+    "--watch",
+    "watch_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Register datasets frozen in this directory (registered as a base URI). Repeatable.",
+)
+@click.option("--api-only", is_flag=True, help="Serve only the API: no registrar, no watcher.")
+@click.option("--quiet", is_flag=True, hidden=True)
 @pass_cli
-def serve(cli: CliContext, host: str | None, port: int | None, workers: int, threads: int) -> None:
-    """Serve the API, creating the database and a key pair if there are none."""
+def serve(
+    cli: CliContext,
+    *,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    threads: int,
+    watch_dirs: tuple[str, ...],
+    api_only: bool,
+    quiet: bool,
+) -> None:
+    """Serve the API and register datasets as they are frozen.
+
+    Creates the database and a key pair if there are none. Runs the API, a
+    registrar and, with --watch, a watcher as child processes.
+    """
     settings = with_embedded_keys(cli.settings)
     migrate(settings)
     address = bind_address(host or settings.host, settings.port if port is None else port)
-    _greet(settings, address)
+    if not api_only:
+        watched = [watched_base_uri(cli, path) for path in watch_dirs]
+        cli.close()
+        _greet(settings, address)
+        sys.exit(supervise(address, workers, threads, watched))
+    if not quiet:
+        _greet(settings, address)
     options = {
         "bind": address,
         "workers": workers,
@@ -89,6 +125,31 @@ def serve(cli: CliContext, host: str | None, port: int | None, workers: int, thr
         "proc_name": "dtool-lookup",
     }
     ApiServer(settings, options).run()
+
+
+def watched_base_uri(cli: CliContext, path: str) -> str:
+    """Return the base URI of a directory to watch, registering it if it is new."""
+    base_uri = normalise_uri(path)
+    if cli.admin.add_base_uri(base_uri):
+        click.echo(f"Registered base URI {base_uri}")
+    return base_uri
+
+
+def supervise(address: str, workers: int, threads: int, watched: list[str]) -> int:
+    """Run the API, the registrar and the watcher as child processes until stopped."""
+    configure_logging()
+    host, _, port = address.rpartition(":")
+    api = ["serve", "--api-only", "--quiet", "--host", host.strip("[]"), "--port", port]
+    api += ["--workers", str(workers), "--threads", str(threads)]
+    children = [
+        Child("API", command(*api), essential=True),
+        Child("registrar", command("registrar")),
+    ]
+    if watched:
+        click.echo("Watching " + ", ".join(watched))
+        children.append(Child("watcher", command("watch", *watched)))
+    with stop_on_signals() as stop:
+        return Supervisor(children).run(stop)
 
 
 def _greet(settings: Settings, address: str) -> None:

@@ -1,0 +1,94 @@
+"""Read datasets on local disk straight from their files, as dtoolcore lays them out.
+
+``dtoolcore.DataSet`` spends most of a small disk dataset's read parsing
+URIs, building storage brokers (four per dataset) and formatting debug log
+lines: measured on 1,000 small datasets on 2 cores, reading the same files
+directly is about three times faster than dtoolcore with its broker lookup
+memoized (``DESIGN.md``, "Measured facts"). The registrar's hot path reads
+``file://`` datasets here and every other URI through ``reader.read_dataset``.
+
+The file layout is dtoolcore's own ``_STRUCTURE_PARAMETERS``, and failures
+are classified exactly as ``read_dataset`` classifies dtoolcore's; a test
+checks both readers agree on real datasets, good and broken.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
+
+from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
+from lookup_events.reader import read_dataset
+from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
+
+_ADMIN = os.path.join(*_STRUCTURE_PARAMETERS["admin_metadata_relpath"])
+_README = os.path.join(*_STRUCTURE_PARAMETERS["dataset_readme_relpath"])
+_MANIFEST = os.path.join(*_STRUCTURE_PARAMETERS["manifest_relpath"])
+_ANNOTATIONS = os.path.join(*_STRUCTURE_PARAMETERS["annotations_directory"])
+_TAGS = os.path.join(*_STRUCTURE_PARAMETERS["tags_directory"])
+_MISSING = (FileNotFoundError, NotADirectoryError)
+
+
+def read_dataset_fast(uri: str) -> dict[str, Any]:
+    """Return the dataset-info document at ``uri``: disk files directly, else dtoolcore.
+
+    Raises:
+        DatasetNotFound, NotFrozen, InvalidDataset, StorageUnavailable: as
+            ``reader.read_dataset`` does.
+    """
+    uri = normalise_uri(uri)
+    if not is_local(uri):
+        return read_dataset(uri)
+    path = local_path(uri)
+    try:
+        admin = _json(os.path.join(path, _ADMIN))
+    except _MISSING as ex:
+        raise DatasetNotFound(f"no dataset at {uri}") from ex
+    except (OSError, ValueError) as ex:
+        raise _invalid(uri, ex) from ex
+    if not isinstance(admin, dict) or admin.get("type") != "dataset":
+        raise NotFrozen(f"{uri} is not a frozen dataset")
+    try:
+        return _info(uri, path, admin)
+    except _MISSING as ex:  # as dtoolcore's FileNotFoundError is read by read_dataset
+        raise DatasetNotFound(f"no dataset at {uri}") from ex
+    except (OSError, ValueError) as ex:
+        raise _invalid(uri, ex) from ex
+
+
+def _info(uri: str, path: str, admin: dict[str, Any]) -> dict[str, Any]:
+    with open(os.path.join(path, _README), encoding="utf-8") as readme_file:
+        readme = readme_file.read()
+    info = dict(admin)
+    info.update(
+        uri=uri,
+        base_uri=base_uri_of(uri),
+        readme=readme,
+        manifest=_json(os.path.join(path, _MANIFEST)),
+        annotations={
+            name: _json(os.path.join(path, _ANNOTATIONS, name + ".json"))
+            for name in _names(os.path.join(path, _ANNOTATIONS), strip=True)
+        },
+        tags=_names(os.path.join(path, _TAGS)),
+    )
+    return info
+
+
+def _json(file_path: str) -> Any:
+    with open(file_path, "rb") as json_file:
+        return json.loads(json_file.read())
+
+
+def _names(directory: str, strip: bool = False) -> list[str]:
+    """List a directory as dtoolcore does (annotation names lose their extension)."""
+    if not os.path.isdir(directory):
+        return []
+    names = os.listdir(directory)
+    return [os.path.splitext(name)[0] for name in names] if strip else names
+
+
+def _invalid(uri: str, ex: Exception) -> InvalidDataset:
+    return InvalidDataset(f"cannot read {uri}: {type(ex).__name__}: {ex}")
