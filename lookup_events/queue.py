@@ -186,10 +186,12 @@ class EventQueue:
         for _ in range(_DECLARE_ATTEMPTS - 1):
             try:
                 return self._open()
-            except sa_exc.IntegrityError:
-                # NOTE(dev): two processes created the embedded queue's rows at
-                # once; the other one won, so declaring again finds them.
-                continue
+            except (sa_exc.IntegrityError, QueueUnavailable):
+                # NOTE(dev): processes creating the embedded queue's tables and rows
+                # at once collide; the one that lost finds them on its next try.
+                if self.flavour != "sqlite":
+                    raise
+                time.sleep(0.05)
         return self._open()
 
     def _open(self) -> Any:

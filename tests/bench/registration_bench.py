@@ -37,18 +37,15 @@ import os
 import platform
 import secrets
 import shlex
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import dtoolcore
 
 from lookup_events.config import Settings
@@ -65,8 +62,8 @@ from tests.bench.registration_report import (
     Throughput,
     table,
 )
+from tests.bench.registration_s3 import moto_server, notified_bucket
 from tests.lookup_events.faults.support import (
-    REPO,
     DatasetFactory,
     LookupProcess,
     RabbitVhost,
@@ -263,57 +260,6 @@ def watch_latency(root: Path, samples: int) -> Latency:
             results = latency_samples(space, factory.base_uri, samples, freeze)
         factory.close()
     return Latency("watcher path", results, WATCH_P50_TARGET_S)
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """Run moto_server on a free port; yield its endpoint."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        ready = lambda: _listening(port)  # noqa: E731
-        if not wait_until(ready, 30):
-            raise RuntimeError("moto_server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def notified_bucket(endpoint: str) -> tuple[str, str, dict[str, str]]:
-    """Create a bucket notifying SQS of writes to ``*/dtool``; return it, the queue, the env."""
-    options = {"endpoint_url": endpoint, "region_name": "us-east-1"}
-    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    s3, sqs = (boto3.client(name, **options, **keys) for name in ("s3", "sqs"))
-    bucket = f"bench-{secrets.token_hex(5)}"
-    s3.create_bucket(Bucket=bucket)
-    url = sqs.create_queue(QueueName=bucket)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    suffix = {"Key": {"FilterRules": [{"Name": "suffix", "Value": "/dtool"}]}}
-    rule = {"QueueArn": arn["QueueArn"], "Events": ["s3:ObjectCreated:*"], "Filter": suffix}
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [rule]}
-    )
-    env = {
-        f"DTOOL_S3_ENDPOINT_{bucket}": endpoint,
-        f"DTOOL_S3_ACCESS_KEY_ID_{bucket}": "testing",
-        f"DTOOL_S3_SECRET_ACCESS_KEY_{bucket}": "testing",
-    }
-    return bucket, url, env
 
 
 def s3_latency(root: Path, samples: int) -> Latency:
