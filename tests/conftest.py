@@ -10,6 +10,10 @@ The dataset store has MongoDB backends too (``DATASET_BACKEND_PARAMS``):
 ``mongo``, a real server, collected only when ``DTOOL_LOOKUP_TEST_MONGO_URI``
 is set (one database per session, dropped at the end). Their admin store is
 SQLite.
+
+Tests that run ``dtool-lookup`` processes (fault, infra, benchmark smoke) get
+a RabbitMQ virtual host of their own (``rabbit``) and fast real frozen
+datasets (``factory``), from ``tests/lookup_events/faults/support.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -33,6 +38,7 @@ from sqlalchemy.engine import make_url
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.sql_engine import sql_url
+from tests.lookup_events.faults.support import AMQP_URL, DatasetFactory, RabbitVhost
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 _DATA_TABLES = (
@@ -56,6 +62,33 @@ def require_service(name: str, host: str, port: int) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def require_rabbitmqctl() -> None:
+    """Skip (fail under CI=true) when RabbitMQ or its control command is missing."""
+    parts = urlsplit(AMQP_URL)
+    require_service("RabbitMQ", parts.hostname or "127.0.0.1", parts.port or 5672)
+    if shutil.which("rabbitmqctl") is None:
+        reason = "rabbitmqctl is not on PATH"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def rabbit() -> Iterator[RabbitVhost]:
+    """A RabbitMQ virtual host of the test's own, deleted afterwards."""
+    require_rabbitmqctl()
+    with RabbitVhost() as vhost:
+        yield vhost
+
+
+@pytest.fixture
+def factory(tmp_path: Path) -> Iterator[DatasetFactory]:
+    """Makes frozen datasets in ``tmp_path/base``."""
+    made = DatasetFactory(tmp_path / "base")
+    yield made
+    made.close()
 
 
 @pytest.fixture
@@ -221,6 +254,18 @@ DATASET_BACKEND_PARAMS = [
     *TEXT_BACKEND_PARAMS,
     pytest.param("mongomock", id="mongomock", marks=pytest.mark.mongomock),
 ]
+
+
+@pytest.fixture
+def sqlite_url_migrated(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated, empty SQLite database."""
+    return BACKENDS["sqlite"](request)
+
+
+@pytest.fixture
+def postgres_url_migrated(request: pytest.FixtureRequest) -> str:
+    """The URL of the session's migrated PostgreSQL database, emptied."""
+    return BACKENDS["postgres"](request)
 
 
 @pytest.fixture(params=BACKEND_PARAMS)
