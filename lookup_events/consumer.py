@@ -50,6 +50,7 @@ class _Plan:
     upserts: dict[str, DatasetRecord] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
     results: dict[str, tuple[Status, str, str]] = field(default_factory=dict)
+    base_uris: set[str] = field(default_factory=set)  # found registered in this batch
 
 
 class EventHandler:
@@ -72,7 +73,7 @@ class EventHandler:
 
     def _inspect(self, uri: str, plan: _Plan) -> tuple[Status, str, str]:
         try:
-            plan.upserts[uri] = self._registrar.read(uri)
+            plan.upserts[uri] = self._registrar.read(uri, plan.base_uris)
         except DatasetNotFound:
             plan.deletes.add(uri)
             return ("done", "removed", "")

@@ -30,6 +30,7 @@ _MANIFEST = os.path.join(*_STRUCTURE_PARAMETERS["manifest_relpath"])
 _ANNOTATIONS = os.path.join(*_STRUCTURE_PARAMETERS["annotations_directory"])
 _TAGS = os.path.join(*_STRUCTURE_PARAMETERS["tags_directory"])
 _MISSING = (FileNotFoundError, NotADirectoryError)
+_CHUNK = 1 << 16
 
 
 def read_dataset_fast(uri: str) -> dict[str, Any]:
@@ -39,10 +40,12 @@ def read_dataset_fast(uri: str) -> dict[str, Any]:
         DatasetNotFound, NotFrozen, InvalidDataset, StorageUnavailable: as
             ``reader.read_dataset`` does.
     """
-    uri = normalise_uri(uri)
-    if not is_local(uri):
-        return read_dataset(uri)
-    path = local_path(uri)
+    path = _normalised_path(uri)
+    if path is None:
+        uri = normalise_uri(uri)
+        if not is_local(uri):
+            return read_dataset(uri)
+        path = local_path(uri)
     try:
         admin = _json(os.path.join(path, _ADMIN))
     except _MISSING as ex:
@@ -59,34 +62,68 @@ def read_dataset_fast(uri: str) -> dict[str, Any]:
         raise _invalid(uri, ex) from ex
 
 
+def _normalised_path(uri: str) -> str | None:
+    """Return the path of a ``file://`` URI already in normal form, else None.
+
+    NOTE(dev): events carry normalised URIs; recognising one by its spelling
+    skips ``normalise_uri`` (a ``gethostname`` call and two ``urlsplit``).
+    """
+    plain = uri.isprintable() and "?" not in uri and "#" not in uri
+    if not plain or not uri.startswith("file://") or uri.endswith("/"):
+        return None
+    host, slash, path = uri[7:].partition("/")
+    return "/" + path if host and slash else None
+
+
 def _info(uri: str, path: str, admin: dict[str, Any]) -> dict[str, Any]:
-    with open(os.path.join(path, _README), encoding="utf-8") as readme_file:
-        readme = readme_file.read()
     info = dict(admin)
+    annotations = os.path.join(path, _ANNOTATIONS)
     info.update(
         uri=uri,
         base_uri=base_uri_of(uri),
-        readme=readme,
+        readme=_text(os.path.join(path, _README)),
         manifest=_json(os.path.join(path, _MANIFEST)),
         annotations={
-            name: _json(os.path.join(path, _ANNOTATIONS, name + ".json"))
-            for name in _names(os.path.join(path, _ANNOTATIONS), strip=True)
+            name: _json(os.path.join(annotations, name + ".json"))
+            for name in _names(annotations, strip=True)
         },
         tags=_names(os.path.join(path, _TAGS)),
     )
     return info
 
 
+def _bytes(file_path: str) -> bytes:
+    """Return a file's content.
+
+    NOTE(dev): ``os.open`` and ``os.read`` take half the time of ``open()``,
+    which also builds a buffered reader and asks whether the file is a tty.
+    """
+    fd = os.open(file_path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _text(file_path: str) -> str:
+    """Return a UTF-8 text file's content with universal newlines, as ``open()`` would."""
+    text = _bytes(file_path).decode("utf-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _json(file_path: str) -> Any:
-    with open(file_path, "rb") as json_file:
-        return json.loads(json_file.read())
+    return json.loads(_bytes(file_path))
 
 
 def _names(directory: str, strip: bool = False) -> list[str]:
     """List a directory as dtoolcore does (annotation names lose their extension)."""
-    if not os.path.isdir(directory):
+    try:
+        names = os.listdir(directory)
+    except _MISSING:
         return []
-    names = os.listdir(directory)
     return [os.path.splitext(name)[0] for name in names] if strip else names
 
 

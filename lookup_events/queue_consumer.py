@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import amqp  # type: ignore[import-untyped]  # py-amqp has no stubs
+from amqp.transport import TCPTransport  # type: ignore[import-untyped]  # py-amqp has no stubs
 from kombu import messaging as kombu_messaging
 from kombu.exceptions import OperationalError
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Consumer: Any = kombu_messaging.Consumer
 _SWEEP_INTERVAL = 3600.0
+_READ_AHEAD = 8192
 
 
 class Delivery:
@@ -114,6 +117,8 @@ class EventConsumer:
             accept=[CONTENT_TYPE],
         )
         consumer.consume()
+        if self.queue.flavour == "amqp":
+            _read_ahead(self._connection)
         if self.queue.delay_queues and self.queue.flavour != "amqp":
             self._delay_channel = self._connection.channel()
         return self
@@ -213,6 +218,24 @@ class EventConsumer:
         if due and self.queue.flavour == "sqlite":
             self._swept_at = time.monotonic()
             _delete_consumed_rows(self._connection)
+
+
+def _read_ahead(connection: Any) -> None:
+    """Let py-amqp take what the socket holds, not one frame part at a time.
+
+    NOTE(dev): py-amqp asks ``recv`` for exactly the bytes it needs next (a
+    frame's header, payload and end octet): nine system calls per message.
+    Its ``_read`` keeps whatever a ``recv`` returns beyond that in its read
+    buffer and serves the next frames from there, so asking for a chunk is
+    enough. Kept small: ``_read`` copies the rest of the buffer on each call.
+    """
+    transport: Any = getattr(connection.connection, "transport", None)
+    if type(transport) is not TCPTransport:  # TLS reads its own records
+        return
+    if not amqp.__version__.startswith("5."):  # the private read path checked above
+        return
+    recv = transport.sock.recv
+    transport._quick_recv = lambda size: recv(max(size, _READ_AHEAD))
 
 
 def _delete_consumed_rows(connection: Any) -> None:

@@ -78,13 +78,26 @@ class Registrar:
             UnknownBaseURI: its base URI is not registered.
         """
         record = record_from_info(info)
-        if self._admin.get_base_uri(record.entry.base_uri) is None:
-            raise UnknownBaseURI(f"base URI {record.entry.base_uri!r} is not registered")
+        self._check_registered(record.entry.base_uri)
         return record
 
-    def read(self, uri: str) -> DatasetRecord:
-        """Read the dataset at ``uri`` from its storage and validate it (no write)."""
-        return self.validate(self._read(uri))
+    def read(self, uri: str, registered: set[str] | None = None) -> DatasetRecord:
+        """Read the dataset at ``uri`` from its storage and validate it (no write).
+
+        Base URIs in ``registered`` are taken as registered without a lookup;
+        each one found registered is added to it (a batch shares one set).
+        """
+        record = record_from_info(self._read(uri))
+        base_uri = record.entry.base_uri
+        if registered is None or base_uri not in registered:
+            self._check_registered(base_uri)
+            if registered is not None:
+                registered.add(base_uri)
+        return record
+
+    def _check_registered(self, base_uri: str) -> None:
+        if self._admin.get_base_uri(base_uri) is None:
+            raise UnknownBaseURI(f"base URI {base_uri!r} is not registered")
 
     def forget(self, uri: str) -> bool:
         """Delete the record of ``uri`` without checking storage (the caller did)."""
