@@ -22,7 +22,7 @@ from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
 from lookup_events.queue import EventQueue
 from lookup_events.registrar import Registrar
-from lookup_events.store import Stores, open_stores, upgrade_database
+from lookup_events.store import Stores, open_stores, revision_view, upgrade_database
 from lookup_events.versions import component_versions
 
 _MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
@@ -46,7 +46,8 @@ def create_app(
     catalog = Catalog(stores.datasets, registrar)
 
     app: WSGIApp = falcon.App(
-        middleware=[cors_middleware(settings), PathGuard()], response_type=CasedResponse
+        middleware=[cors_middleware(settings), PathGuard(), RevisionView()],
+        response_type=CasedResponse,
     )
     app.req_options.keep_blank_qs_values = True
     app.set_error_serializer(serialize_error)
@@ -79,6 +80,23 @@ def get_app() -> WSGIApp:
             upgrade_database(url)
     publisher = EventQueue(settings.broker_url) if settings.webhook_secret else None
     return create_app(settings, open_stores(settings), publisher=publisher)
+
+
+class RevisionView:
+    """Middleware: a request reads the store revisions once (``revision_view``)."""
+
+    def process_request(self, req: falcon.Request, _resp: falcon.Response) -> None:
+        """Open the request's view; its first revision read fetches them all."""
+        req.context.revision_view = view = revision_view()
+        view.__enter__()
+
+    def process_response(
+        self, req: falcon.Request, _resp: falcon.Response, _resource: object, _ok: bool
+    ) -> None:
+        """Close the request's view."""
+        view = req.context.get("revision_view")
+        if view is not None:
+            view.__exit__(None, None, None)
 
 
 # NOTE(dev): falcon 4.4 types CORSMiddleware over ASGI request types only.

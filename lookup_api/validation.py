@@ -153,13 +153,31 @@ def query_integers(req: falcon.Request, names: Iterable[str], schema: Schema) ->
             values[name] = int(raw)
         else:
             errors[name] = [_TYPE_MESSAGES["integer"]]
-    errors.update({k: v for k, v in collect_errors(values, schema).items() if k not in errors})
+    errors.update({k: v for k, v in _integer_errors(values, schema).items() if k not in errors})
     if errors:
         raise APIError(422, errors={"query": errors})
     return {name: int(value) for name, value in values.items()}
 
 
 _VALIDATORS: dict[int, tuple[Schema, Draft202012Validator]] = {}
+_INTEGER_VERDICTS: dict[tuple[int, tuple[tuple[str, Any], ...]], Errors] = {}
+_MAX_INTEGER_VERDICTS = 4096
+
+
+def _integer_errors(values: dict[str, Any], schema: Schema) -> Errors:
+    """Return ``collect_errors(values, schema)``, remembered per distinct query.
+
+    Query strings repeat (``?page=2&page_size=10``); the schema walk costs
+    more than the rest of a cached lookup, so each verdict is kept.
+    """
+    _compiled(schema)  # NOTE(dev): pins the schema, so its id names it while cached
+    key = (id(schema), tuple(values.items()))
+    verdict = _INTEGER_VERDICTS.get(key)
+    if verdict is None:
+        if len(_INTEGER_VERDICTS) >= _MAX_INTEGER_VERDICTS:
+            _INTEGER_VERDICTS.clear()
+        verdict = _INTEGER_VERDICTS[key] = collect_errors(values, schema)
+    return verdict
 
 
 def _compiled(schema: Schema) -> Draft202012Validator:

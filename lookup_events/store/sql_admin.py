@@ -42,6 +42,7 @@ from lookup_events.store.sql_engine import (
     RevisionCache,
     RevisionReader,
     bump_revision,
+    reader,
     translate_errors,
     writer,
 )
@@ -66,6 +67,7 @@ class SqlAdminStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._reader = reader(engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine)
 
@@ -106,7 +108,7 @@ class SqlAdminStore:
         cached = self._cache.get(revision, key)
         if cached is not None:
             return cached[0]  # type: ignore[no-any-return]
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(_USER_BY_NAME, {"username": username}).all()
             found = _users(conn, rows)
             user = found[0] if found else None
@@ -120,7 +122,7 @@ class SqlAdminStore:
         """Return users (registration order by default); all of them without a page."""
         query = select(users.c.id, users.c.username, users.c.is_admin)
         query = query.order_by(*order_by(users, sort, USER_SORT_FIELDS))
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(paged(query, page)).all()
             total = _total(conn, users, page, len(rows))
             return ResultPage(_users(conn, rows), total)
@@ -151,7 +153,7 @@ class SqlAdminStore:
         cached = self._cache.get(revision, key)
         if cached is not None:
             return cached[0]  # type: ignore[no-any-return]
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             found = _base_uris(conn, conn.execute(_BASE_URI_BY_NAME, {"base_uri": base_uri}).all())
         self._cache.put(revision, key, (found[0] if found else None,))
         return found[0] if found else None
@@ -163,7 +165,7 @@ class SqlAdminStore:
         """Return base URIs (registration order by default); all without a page."""
         query = select(base_uris.c.id, base_uris.c.base_uri)
         query = query.order_by(*order_by(base_uris, sort, BASE_URI_SORT_FIELDS))
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             rows = conn.execute(paged(query, page)).all()
             total = _total(conn, base_uris, page, len(rows))
             return ResultPage(_base_uris(conn, rows), total)

@@ -23,11 +23,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     UnaryExpression,
     bindparam,
     delete,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -48,6 +50,7 @@ from lookup_events.store.sql_engine import (
     RevisionReader,
     bump_revision,
     is_sqlite,
+    reader,
     translate_errors,
     writer,
 )
@@ -59,8 +62,8 @@ from lookup_events.store.sql_schema import (
     datasets,
 )
 from lookup_events.store.sql_summary import summarise
-from lookup_events.store.sql_text import postgres_match, sqlite_match
-from lookup_events.store.text import parse_free_text, searchable_text
+from lookup_events.store.sql_text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
+from lookup_events.store.text import filter_term, filter_terms, parse_free_text, searchable_text
 
 _ENTRY_COLUMNS = (
     datasets.c.uri,
@@ -78,17 +81,57 @@ _ENTRY_COLUMNS = (
 )
 _RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
 _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
+# A lookup: the copies of a few UUIDs in the base URIs a user may search.
+_LOOKUP = (
+    select(*_ENTRY_COLUMNS)
+    .where(datasets.c.uuid.in_(bindparam("uuids", expanding=True)))
+    .where(datasets.c.base_uri.in_(bindparam("base_uris", expanding=True)))
+    .order_by(datasets.c.id)
+)
+# The distinct base URIs of the datasets: one index seek each (a loose index scan).
+_FIRST_BASE_URI = select(func.min(datasets.c.base_uri).label("base_uri")).cte(
+    "present", recursive=True
+)
+_NEXT_BASE_URI = (
+    select(func.min(datasets.c.base_uri))
+    .where(datasets.c.base_uri > literal_column("present.base_uri"))
+    .scalar_subquery()
+)
+_PRESENT = _FIRST_BASE_URI.union_all(
+    select(_NEXT_BASE_URI).where(_FIRST_BASE_URI.c.base_uri.is_not(None))
+)
+_BASE_URIS_IN_USE = select(_PRESENT.c.base_uri).where(_PRESENT.c.base_uri.is_not(None))
 _ID_BY_URI = select(datasets.c.id, datasets.c.uri).where(datasets.c.uri.in_(bindparam("uris")))
+_OLD_BY_URI = select(
+    datasets.c.id, datasets.c.uri, datasets.c.tags, datasets.c.size_in_bytes
+).where(datasets.c.uri.in_(bindparam("uris")))
 # NOTE(dev): executemany derives the SET clause from the keys of the parameters.
 _UPDATE = update(datasets).where(datasets.c.id == bindparam("row_id"))
-_UPDATE_TEXT = update(dataset_texts).where(dataset_texts.c.dataset_id == bindparam("text_id"))
+# NOTE(dev): an unchanged text is not written, so its free-text index entry is
+# not deleted and rebuilt (a re-registration usually changes nothing).
+_UPDATE_TEXT = (
+    update(dataset_texts)
+    .where(
+        dataset_texts.c.dataset_id == bindparam("text_id"),
+        dataset_texts.c.search_text != bindparam("new_text"),
+    )
+    # NOTE(dev): the text holds the creator and tags, so unchanged text means
+    # unchanged filter terms (the base URI is part of the URI).
+    .values(search_text=bindparam("new_text"), filter_terms=bindparam("filter_terms"))
+)
 _INSERT_TEXT = insert(dataset_texts).values(
-    dataset_id=bindparam("text_id"), search_text=bindparam("search_text")
+    dataset_id=bindparam("text_id"),
+    search_text=bindparam("new_text"),
+    filter_terms=bindparam("filter_terms"),
 )
 _IN_CHUNK = 500
 # Queries matching more datasets than this page with LIMIT/OFFSET instead
 # of caching their ordered ids (8 bytes each).
 MAX_CACHED_IDS = 250_000
+# Free-text queries over at most this many base URIs match their terms in the index.
+MAX_BASE_URI_TERMS = 3
+# Queries naming at most this many UUIDs (lookups) read their rows at once.
+DIRECT_UUIDS = 100
 _Where = list[ColumnElement[bool]]
 
 
@@ -98,9 +141,11 @@ class SqlDatasetStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._reader = reader(engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine)
         self._match = sqlite_match if is_sqlite(engine) else postgres_match
+        self._text_ids = sqlite_ids if is_sqlite(engine) else postgres_ids
         self._statistics = PlannerStatistics(self._writer)
 
     @translate_errors(InvalidDataset)
@@ -142,7 +187,7 @@ class SqlDatasetStore:
     @translate_errors(InvalidDataset)
     def get(self, uri: str) -> DatasetRecord | None:
         """Return the full record for ``uri``, or None."""
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             row = conn.execute(_GET, {"uri": uri}).first()
         if row is None:
             return None
@@ -158,30 +203,81 @@ class SqlDatasetStore:
         cached = self._cache.get(revision, key)
         if cached is not None:
             return ResultPage(list(cached[0]), cached[1])
+        if 0 < len(query.uuids) <= DIRECT_UUIDS:
+            result = self._search_directly(query, page, sort)
+            items = tuple(result.items)
+            self._cache.put(revision, key, (items, result.total), weight=len(items) + 1)
+            return result
         where = self._where(query)
         if where is None:
             return ResultPage([], 0)
         ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
-        with self._engine.connect() as conn:
-            ids = self._ordered_ids(conn, revision, (query, tuple(sort)), where, ordering)
+        with self._reader.connect() as conn:
+            statement = self._ids_from_text_index(conn, revision, query, sort)
+            if statement is None:
+                statement = select(datasets.c.id).where(*where).order_by(*ordering)
+            ids = self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
             if ids is None:
                 rows, total = self._page_by_offset(
                     conn, revision, query, page, where=where, ordering=ordering
                 )
             else:
-                rows = _rows_by_id(conn, ids[page.offset : page.offset + page.size])
+                page_ids = ids[page.offset : page.offset + page.size]
+                rows = _rows_by_id(conn, page_ids, query.base_uris)
                 total = len(ids)
         entries = [_entry(row) for row in rows]
         self._cache.put(revision, key, (tuple(entries), total), weight=len(entries) + 1)
         return ResultPage(entries, total)
 
+    def _search_directly(
+        self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey]
+    ) -> ResultPage[DatasetEntry]:
+        """Answer a query for a few UUIDs (a lookup) in one statement.
+
+        Such a query matches at most one row per UUID and base URI: reading
+        them all costs less than caching their ids first.
+        """
+        if query == SearchQuery(query.base_uris, uuids=query.uuids) and not sort:
+            statement, parameters = _LOOKUP, {"uuids": query.uuids, "base_uris": query.base_uris}
+        elif (where := self._where(query)) is not None:
+            ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
+            statement, parameters = select(*_ENTRY_COLUMNS).where(*where).order_by(*ordering), {}
+        else:
+            return ResultPage([], 0)
+        with self._reader.connect() as conn:
+            entries = [_entry(row) for row in conn.execute(statement, parameters)]
+        return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
+
+    def _ids_from_text_index(
+        self, conn: Connection, revision: int, query: SearchQuery, sort: Sequence[SortKey]
+    ) -> Select[tuple[int]] | None:
+        """Return the ordered ids of a free-text query from the text index alone.
+
+        Possible when the index holds every filter of the query as terms (or
+        the query's base URIs hold every dataset) and the order is
+        registration order; None otherwise. The base URIs of the rows
+        returned are checked again (``_rows_by_id``): a hash collision could
+        only miscount, never show a dataset out of bounds.
+        """
+        if query.free_text is None or query.uuids or sort:
+            return None
+        every_one = self._base_uris_in_use(conn, revision) <= set(query.base_uris)
+        if not every_one and len(query.base_uris) > MAX_BASE_URI_TERMS:
+            return None
+        groups = _filter_groups(query, narrow_base_uris=not every_one)
+        ids = self._text_ids(parse_free_text(query.free_text), groups)
+        return ids.order_by(*ids.selected_columns)
+
+    def _base_uris_in_use(self, conn: Connection, revision: int) -> frozenset[str]:
+        """Return the base URIs holding datasets (a few index seeks, cached)."""
+        cached: frozenset[str] | None = self._cache.get(revision, ("base_uris",))
+        if cached is None:
+            cached = frozenset(conn.execute(_BASE_URIS_IN_USE).scalars())
+            self._cache.put(revision, ("base_uris",), cached, weight=1 + len(cached))
+        return cached
+
     def _ordered_ids(
-        self,
-        conn: Connection,
-        revision: int,
-        key: Hashable,
-        where: _Where,
-        ordering: list[UnaryExpression[Any]],
+        self, conn: Connection, revision: int, key: Hashable, statement: Select[tuple[int]]
     ) -> array[int] | None:
         """Return the ids of every match in order, or None if there are too many.
 
@@ -191,7 +287,6 @@ class SqlDatasetStore:
         cache_key = ("ids", key)
         ids: array[int] | None = self._cache.get(revision, cache_key)
         if ids is None:
-            statement = select(datasets.c.id).where(*where).order_by(*ordering)
             result = conn.execute(statement.limit(MAX_CACHED_IDS + 1))
             # NOTE(dev): reading the DBAPI cursor directly is 4x faster than
             # building a Row per id; ids are plain integers either way.
@@ -246,7 +341,7 @@ class SqlDatasetStore:
             text_query = parse_free_text(query.free_text)
             if text_query.matches_nothing:
                 return None
-            where.append(self._match(text_query))
+            where.append(self._match(text_query, _filter_groups(query)))
         return where
 
     @translate_errors(InvalidDataset)
@@ -260,7 +355,7 @@ class SqlDatasetStore:
         cached = self._cache.get(revision, key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             result = summarise(conn, wanted)
         self._cache.put(revision, key, result)
         return result
@@ -269,7 +364,7 @@ class SqlDatasetStore:
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
         query = select(datasets.c.uri, datasets.c.frozen_at).where(datasets.c.base_uri == base_uri)
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             return {uri: float(frozen_at) for uri, frozen_at in conn.execute(query)}
 
     def close(self) -> None:
@@ -278,12 +373,28 @@ class SqlDatasetStore:
         self._engine.dispose()
 
 
-def _rows_by_id(conn: Connection, ids: Sequence[int]) -> list[Any]:
-    """Return the entry rows of ``ids``, in the order of ``ids``."""
+def _filter_groups(query: SearchQuery, narrow_base_uris: bool = True) -> list[tuple[str, ...]]:
+    """Return the filter terms a free-text match must contain, one of each group.
+
+    Base URIs narrow only when few are asked for: a user's whole set of
+    base URIs usually holds every dataset, and its terms would add work.
+    """
+    groups: list[tuple[str, ...]] = []
+    if narrow_base_uris and len(query.base_uris) <= MAX_BASE_URI_TERMS:
+        groups.append(tuple(filter_term("base_uri", uri) for uri in query.base_uris))
+    if query.creator_usernames:
+        groups.append(tuple(filter_term("creator", name) for name in query.creator_usernames))
+    groups.extend((filter_term("tag", tag),) for tag in dict.fromkeys(query.tags))
+    return groups
+
+
+def _rows_by_id(conn: Connection, ids: Sequence[int], base_uris: Iterable[str]) -> list[Any]:
+    """Return the entry rows of ``ids`` in ``base_uris``, in the order of ``ids``."""
     if not ids:
         return []
     rows = conn.execute(select(datasets.c.id, *_ENTRY_COLUMNS).where(datasets.c.id.in_(ids)))
-    by_id = {row.id: row for row in rows}
+    allowed = set(base_uris)
+    by_id = {row.id: row for row in rows if row.base_uri in allowed}
     return [by_id[row_id] for row_id in ids if row_id in by_id]
 
 
@@ -345,6 +456,14 @@ def _existing_ids(conn: Connection, uris: list[str]) -> dict[str, int]:
     return found
 
 
+def _existing_rows(conn: Connection, uris: list[str]) -> dict[str, Any]:
+    """Return the id, tags and size of each URI's current row, by URI."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(uris):
+        found.update((row.uri, row) for row in conn.execute(_OLD_BY_URI, {"uris": chunk}))
+    return found
+
+
 def _tag_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[str, Any]]:
     return [
         {
@@ -360,10 +479,10 @@ def _tag_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[st
 
 def _write(conn: Connection, records: list[DatasetRecord]) -> int:
     """Insert or replace ``records`` (unique URIs); return how many were new."""
-    existing = _existing_ids(conn, [record.uri for record in records])
+    existing = _existing_rows(conn, [record.uri for record in records])
     new = [_values(r) for r in records if r.uri not in existing]
-    old = [{**_values(r), "row_id": existing[r.uri]} for r in records if r.uri in existing]
-    ids = dict(existing)
+    old = [{**_values(r), "row_id": existing[r.uri].id} for r in records if r.uri in existing]
+    ids = {uri: row.id for uri, row in existing.items()}
     if new:
         # NOTE(dev): one executemany and one SELECT of the new ids; INSERT ... RETURNING
         # in parameter order runs row by row on SQLite (a third of an upsert's time).
@@ -371,16 +490,47 @@ def _write(conn: Connection, records: list[DatasetRecord]) -> int:
         ids.update(_existing_ids(conn, [row["uri"] for row in new]))
     if old:
         conn.execute(_UPDATE, old)
-        for chunk in _chunks([row["row_id"] for row in old]):
-            conn.execute(delete(dataset_tags).where(dataset_tags.c.dataset_id.in_(chunk)))
-    tags = _tag_rows(records, ids)
+    _write_tags(conn, records, existing, ids)
+    _write_texts(conn, records, existing, ids)
+    return len(new)
+
+
+def _write_tags(
+    conn: Connection, records: list[DatasetRecord], existing: dict[str, Any], ids: dict[str, int]
+) -> None:
+    """Replace the tag rows of records that are new or whose tags or size changed."""
+    changed = [
+        record
+        for record in records
+        if (old := existing.get(record.uri)) is None
+        or tuple(old.tags) != record.entry.tags
+        or old.size_in_bytes != record.entry.size_in_bytes
+    ]
+    stale = [ids[record.uri] for record in changed if record.uri in existing]
+    for chunk in _chunks(stale):
+        conn.execute(delete(dataset_tags).where(dataset_tags.c.dataset_id.in_(chunk)))
+    tags = _tag_rows(changed, ids)
     if tags:
         conn.execute(insert(dataset_tags), tags)
-    texts = [{"text_id": ids[r.uri], "search_text": searchable_text(r)} for r in records]
-    replaced = set(existing.values())
-    if replaced:
-        conn.execute(_UPDATE_TEXT, [row for row in texts if row["text_id"] in replaced])
-    fresh = [row for row in texts if row["text_id"] not in replaced]
+
+
+def _write_texts(
+    conn: Connection, records: list[DatasetRecord], existing: dict[str, Any], ids: dict[str, int]
+) -> None:
+    """Insert the searchable text of new records; update the others' where it changed."""
+    fresh = [r for r in records if r.uri not in existing]
     if fresh:
-        conn.execute(_INSERT_TEXT, fresh)
-    return len(new)
+        conn.execute(_INSERT_TEXT, _text_rows(fresh, ids))
+    if len(fresh) < len(records):
+        conn.execute(_UPDATE_TEXT, _text_rows([r for r in records if r.uri in existing], ids))
+
+
+def _text_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "text_id": ids[r.uri],
+            "new_text": searchable_text(r),
+            "filter_terms": filter_terms(r.entry),
+        }
+        for r in records
+    ]

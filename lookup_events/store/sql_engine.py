@@ -1,22 +1,31 @@
 """Engines, error translation and revision-keyed caches for the SQL stores.
 
-Engines are made here (never at import time) with ``pool_pre_ping``; SQLite
-connections get WAL, a busy timeout and foreign keys, and their write
-transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
-busy timeout instead of failing when one upgrades a read lock.
+Engines are made here (never at import time). A pooled connection is
+pinged only when it comes back from a rest of ``PING_AFTER_IDLE_SECONDS``
+(a busy connection proves itself on every query; a ping per checkout cost
+PostgreSQL requests a round trip each). SQLite connections get WAL, a
+busy timeout and foreign keys; their reads run without a transaction and
+their write transactions start with ``BEGIN IMMEDIATE`` so two writers
+queue on the busy timeout instead of failing when one upgrades a read lock.
+Reads on PostgreSQL run in autocommit mode (no BEGIN/ROLLBACK round trips).
 
 Caching: every write bumps its store's row in ``revisions`` inside the same
 transaction. A reader first fetches that number (one primary-key lookup)
 and serves counts, summaries and users from an in-process ``RevisionCache``
-keyed on it, so a write, from any process, makes the next read miss.
+keyed on it, so a write, from any process, makes the next read miss. In a
+``revision_view`` (one per API request) the revisions of a database are
+fetched together, once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable, Hashable
+import time
+from collections.abc import Callable, Hashable, Iterator
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, update
@@ -29,9 +38,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 WRITE = "lookup_write"
+READ = "lookup_read"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_RECYCLE_SECONDS = 600
+PING_AFTER_IDLE_SECONDS = 5.0
+_RESTING_SINCE = "lookup_resting_since"
 _READ_REVISION = "SELECT value FROM revisions WHERE name = ?"
+_READ_ALL = "SELECT name, value FROM revisions"
 
 
 def sql_url(url: str) -> str:
@@ -47,11 +60,35 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(sql_url(url))
     if parsed.get_backend_name() == "sqlite":
         # NOTE(dev): recycled connections reload the planner statistics (see SqliteStatistics).
-        engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=SQLITE_RECYCLE_SECONDS)
+        engine = create_engine(parsed, pool_recycle=SQLITE_RECYCLE_SECONDS)
         _configure_sqlite(engine)
         return engine
     connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(parsed, connect_args=connect_args)
+    _ping_after_rest(engine)
+    return engine
+
+
+def _ping_after_rest(engine: Engine) -> None:
+    """Ping a pooled connection at checkout if it rested; replace it if the ping fails."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RESTING_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        rested = time.monotonic() - record.info.get(_RESTING_SINCE, time.monotonic())
+        if rested < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()  # end the transaction the ping opened
+        except Exception as ex:
+            # NOTE(dev): the pool discards this connection and checks out a fresh one.
+            raise exc.DisconnectionError(str(ex)) from ex
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -68,8 +105,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(WRITE)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(READ):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE) else "BEGIN")
+
+
+def reader(engine: Engine) -> Engine:
+    """Return ``engine`` in autocommit mode, for reads.
+
+    No BEGIN and no ROLLBACK around each read: on PostgreSQL that saves two
+    round trips per request. Every read is one statement, or several whose
+    consistency does not depend on one snapshot (ids, then their rows).
+    """
+    if is_sqlite(engine):
+        # NOTE(dev): our connections already run in the driver's autocommit mode;
+        # the option only tells _on_begin not to open a transaction.
+        return engine.execution_options(**{READ: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def writer(engine: Engine) -> Engine:
@@ -126,6 +179,30 @@ def bump_revision(connection: Connection, name: str) -> None:
     connection.execute(
         update(revisions).where(revisions.c.name == name).values(value=revisions.c.value + 1)
     )
+    view = _REVISION_VIEW.get()
+    if view is not None:
+        view.clear()  # later reads in this view must see this write
+
+
+# Revisions read so far in the current view, by (database, name); None outside one.
+_REVISION_VIEW: ContextVar[dict[tuple[str, str], int] | None] = ContextVar(
+    "lookup_revision_view", default=None
+)
+
+
+@contextlib.contextmanager
+def revision_view() -> Iterator[None]:
+    """Within the block, read every revision of a database at most once.
+
+    The first revision read fetches all of that database's revisions in one
+    query, so an API request whose admin and dataset stores share a database
+    makes one round trip for both. A write in the block forgets them.
+    """
+    token = _REVISION_VIEW.set({})
+    try:
+        yield
+    finally:
+        _REVISION_VIEW.reset(token)
 
 
 class RevisionReader:
@@ -133,13 +210,14 @@ class RevisionReader:
 
     This is the one query every cached read makes, so it bypasses the
     SQLAlchemy pool and transaction machinery: a few microseconds on
-    SQLite, one round trip on PostgreSQL. A connection that fails is
-    dropped and reopened on the next call; one made before a fork is
+    SQLite, one round trip on PostgreSQL. A kept connection that fails
+    (the server restarted) is replaced at once; one made before a fork is
     never used by the child.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._database = engine.url.render_as_string(hide_password=True)
         qmark = engine.dialect.paramstyle == "qmark"
         self._sql = _READ_REVISION if qmark else _READ_REVISION.replace("?", "%s")
         self._local = threading.local()
@@ -148,22 +226,35 @@ class RevisionReader:
 
     def read(self, name: str) -> int:
         """Return the current revision of ``name`` (0 if it has none)."""
-        connection = self._connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._sql, (name,))
-            row = cursor.fetchone()
-            cursor.close()
-        except Exception as ex:
-            self._local.connection = None
-            _close_quietly(connection)
-            raise StoreUnavailable(f"database unavailable: {ex}") from ex
-        return int(row[0]) if row is not None else 0
+        view = _REVISION_VIEW.get()
+        if view is None:
+            rows = self._query(self._sql, (name,))
+            return int(rows[0][0]) if rows else 0
+        if (self._database, name) not in view:
+            view.update(((self._database, n), int(v)) for n, v in self._query(_READ_ALL, ()))
+        return view.get((self._database, name), 0)
 
-    def _connection(self) -> Any:
+    def _query(self, sql: str, parameters: tuple[str, ...]) -> list[Any]:
+        """Run ``sql``; a kept connection that fails is replaced and the query retried once."""
+        while True:
+            connection, fresh = self._connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(sql, parameters)
+                rows = list(cursor.fetchall())
+                cursor.close()
+                return rows
+            except Exception as ex:
+                self._local.connection = None
+                _close_quietly(connection)
+                if fresh:
+                    raise StoreUnavailable(f"database unavailable: {ex}") from ex
+
+    def _connection(self) -> tuple[Any, bool]:
+        """Return this thread's connection, and whether it was opened just now."""
         opened = getattr(self._local, "connection", None)
         if opened is not None and opened[0] == os.getpid():
-            return opened[1]
+            return opened[1], False
         try:
             proxied = self._engine.raw_connection()
         except Exception as ex:  # the pool raises driver errors unwrapped here
@@ -175,7 +266,7 @@ class RevisionReader:
         self._local.connection = (os.getpid(), connection)
         with self._lock:
             self._opened.append(connection)
-        return connection
+        return connection, True
 
     def close(self) -> None:
         """Close every connection this reader opened."""
@@ -261,3 +352,4 @@ class PlannerStatistics:
         with self._engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE datasets")
             connection.exec_driver_sql("ANALYZE dataset_tags")
+            connection.exec_driver_sql("ANALYZE dataset_texts")

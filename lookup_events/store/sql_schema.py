@@ -155,6 +155,8 @@ class DatasetTextRow(Base):
         ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
     )
     search_text: Mapped[str] = mapped_column(Text)
+    # Base URI, creator and tags as index terms (``store.text.filter_term``).
+    filter_terms: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class DatasetTagRow(Base):

@@ -231,6 +231,44 @@ def test_free_text_combines_with_filters(anchored: Stores) -> None:
     assert found(anchored, free_text="apples", creator_usernames=("king",)) == []
 
 
+@needs_text
+def test_free_text_filters_follow_a_reregistration(anchored: Stores) -> None:
+    new = changed_bad_apples()  # creator queen -> king, tags evil, fruit -> tasty
+    anchored.datasets.upsert(new)
+
+    assert found(anchored, free_text="pears", creator_usernames=("king",)) == [new.uri]
+    assert found(anchored, free_text="pears", creator_usernames=("queen",)) == []
+    assert found(anchored, free_text="pears", tags=("tasty",)) == [new.uri]
+    assert found(anchored, free_text="pears", tags=("evil",)) == []
+    assert found(anchored, free_text="pears", base_uris=(SNOW_WHITE,)) == [new.uri]
+    assert found(anchored, free_text="pears", base_uris=(MR_MEN,)) == []
+
+
+@needs_text
+def test_free_text_filters_with_several_values(anchored: Stores) -> None:
+    anchored.datasets.upsert(changed_bad_apples())
+    many = (SNOW_WHITE, MR_MEN, "s3://a", "s3://b", "s3://c")  # more than the index narrows
+
+    assert len(found(anchored, free_text="apples pears", creator_usernames=("queen", "king"))) == 2
+    assert len(found(anchored, free_text="apples pears", base_uris=many)) == 2
+    assert found(anchored, free_text="pears", base_uris=many, tags=("tasty",)) == [
+        changed_bad_apples().uri
+    ]
+    assert found(anchored, free_text="apples", tags=("fruit", "evil")) == [
+        f"{MR_MEN}/{BAD_APPLES_UUID}"
+    ]
+
+
+def test_lookup_of_a_uuid_pages_and_sorts(anchored: Stores) -> None:
+    query = SearchQuery(BOTH, uuids=(BAD_APPLES_UUID,))
+    first = anchored.datasets.search(query, PageRequest(1, 1), [SortKey("base_uri", True)])
+    second = anchored.datasets.search(query, PageRequest(2, 1), [SortKey("base_uri", True)])
+
+    assert (first.total, second.total) == (2, 2)
+    assert [e.base_uri for e in (*first.items, *second.items)] == [SNOW_WHITE, MR_MEN]
+    assert found(anchored, uuids=(BAD_APPLES_UUID,), creator_usernames=("nobody",)) == []
+
+
 @pytest.mark.parametrize(
     ("free_text", "hits"),
     [

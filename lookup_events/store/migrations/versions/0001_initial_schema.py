@@ -118,6 +118,7 @@ def _dataset_tables() -> None:
         "dataset_texts",
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("filter_terms", sa.Text(), server_default="", nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -139,23 +140,28 @@ def _revisions() -> None:
 
 
 _SQLITE_FTS = (
-    "CREATE VIRTUAL TABLE dataset_fts USING fts5(search_text, content='dataset_texts', "
-    "content_rowid='dataset_id', tokenize='porter unicode61')",
+    "CREATE VIRTUAL TABLE dataset_fts USING fts5(search_text, filter_terms, "
+    "content='dataset_texts', content_rowid='dataset_id', tokenize='porter unicode61')",
     "CREATE TRIGGER dataset_texts_fts_insert AFTER INSERT ON dataset_texts BEGIN "
-    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.dataset_id, new.search_text); END",
+    "INSERT INTO dataset_fts(rowid, search_text, filter_terms) "
+    "VALUES (new.dataset_id, new.search_text, new.filter_terms); END",
     "CREATE TRIGGER dataset_texts_fts_delete AFTER DELETE ON dataset_texts BEGIN "
-    "INSERT INTO dataset_fts(dataset_fts, rowid, search_text) "
-    "VALUES ('delete', old.dataset_id, old.search_text); END",
-    "CREATE TRIGGER dataset_texts_fts_update AFTER UPDATE OF search_text ON dataset_texts BEGIN "
-    "INSERT INTO dataset_fts(dataset_fts, rowid, search_text) "
-    "VALUES ('delete', old.dataset_id, old.search_text); "
-    "INSERT INTO dataset_fts(rowid, search_text) VALUES (new.dataset_id, new.search_text); END",
+    "INSERT INTO dataset_fts(dataset_fts, rowid, search_text, filter_terms) "
+    "VALUES ('delete', old.dataset_id, old.search_text, old.filter_terms); END",
+    "CREATE TRIGGER dataset_texts_fts_update AFTER UPDATE OF search_text, filter_terms "
+    "ON dataset_texts BEGIN "
+    "INSERT INTO dataset_fts(dataset_fts, rowid, search_text, filter_terms) "
+    "VALUES ('delete', old.dataset_id, old.search_text, old.filter_terms); "
+    "INSERT INTO dataset_fts(rowid, search_text, filter_terms) "
+    "VALUES (new.dataset_id, new.search_text, new.filter_terms); END",
 )
 # NOTE(dev): a tsvector holds at most 1 MB; the first 300,000 characters of a huge
-# manifest are indexed rather than refusing the dataset.
+# manifest are indexed rather than refusing the dataset. The filter terms are
+# lexemes as they are (see ``store.text.filter_term``).
 _POSTGRES_FTS = (
     "ALTER TABLE dataset_texts ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('english'::regconfig, left(search_text, 300000))) STORED",
+    "(to_tsvector('english'::regconfig, left(search_text, 300000)) "
+    "|| array_to_tsvector(string_to_array(filter_terms, ' '))) STORED",
     "CREATE INDEX ix_dataset_texts_search_vector ON dataset_texts USING gin (search_vector)",
 )
 
