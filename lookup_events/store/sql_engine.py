@@ -42,6 +42,7 @@ READ = "lookup_read"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_RECYCLE_SECONDS = 600
 PING_AFTER_IDLE_SECONDS = 5.0
+POSTGRES_RANDOM_PAGE_COST = 1.1
 _RESTING_SINCE = "lookup_resting_since"
 _READ_REVISION = "SELECT value FROM revisions WHERE name = ?"
 _READ_ALL = "SELECT name, value FROM revisions"
@@ -66,7 +67,24 @@ def make_engine(url: str) -> Engine:
     connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
     engine = create_engine(parsed, connect_args=connect_args)
     _ping_after_rest(engine)
+    if parsed.get_backend_name() == "postgresql":
+        _configure_postgres(engine)
     return engine
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # NOTE(dev): most tsvectors live in TOAST, so the planner prices a
+        # sequential scan of dataset_texts by its small heap and prefers it to
+        # the GIN index (22 ms against 3 ms at 10,000 datasets). Pricing a
+        # random page as SSDs and cached databases deserve puts the index first.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET random_page_cost = {POSTGRES_RANDOM_PAGE_COST}")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
 
 
 def _ping_after_rest(engine: Engine) -> None:
