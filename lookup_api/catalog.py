@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,6 +31,11 @@ class Catalog:
     def __init__(self, datasets: DatasetStore, registrar: Registrar) -> None:
         self._datasets = datasets
         self._registrar = registrar
+        self._encoded = EncodedPages()
+
+    def body(self, page: ResultPage[DatasetEntry], search: bool = False) -> bytes:
+        """Return the JSON body of a page of entries (0.18's list or search shape)."""
+        return self._encoded.body(page, search)
 
     def summary(self, user: User) -> Summary:
         """Return facet counts over every dataset the user may search."""
@@ -123,6 +129,31 @@ def canonical_uuid(text: str) -> str:
         return str(uuidlib.UUID(text))
     except ValueError:
         return text
+
+
+class EncodedPages:
+    """JSON bodies of result pages, remembered by the identity of their entries.
+
+    The SQL store answers a repeated query with the very entry objects it
+    cached, so their body need not be built and encoded again (a fifth of a
+    cached list request). Each remembered body holds its entries, so their
+    ids cannot be reused by other objects while it is remembered.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._bodies: dict[tuple[bool, tuple[int, ...]], tuple[tuple[Any, ...], bytes]] = {}
+
+    def body(self, page: ResultPage[DatasetEntry], search: bool = False) -> bytes:
+        """Return the JSON body of ``page`` in 0.18's list or search shape."""
+        key = (search, tuple(map(id, page.items)))
+        known = self._bodies.get(key)
+        if known is None:
+            if len(self._bodies) >= self._capacity:
+                self._bodies.clear()
+            encoded = json.dumps(entries(page, search), ensure_ascii=False).encode()
+            known = self._bodies[key] = (tuple(page.items), encoded)
+        return known[1]
 
 
 def entries(page: ResultPage[DatasetEntry], search: bool = False) -> Sequence[dict[str, Any]]:

@@ -8,7 +8,7 @@ import falcon
 
 from lookup_api import schemas, sorting
 from lookup_api.access import Access
-from lookup_api.catalog import Catalog, entries
+from lookup_api.catalog import Catalog
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
@@ -54,7 +54,7 @@ class DatasetResource:
         result = self._catalog.search(user, criteria, page, sorting.sort_keys(order))
         paginate(resp, page, result)
         sorting.set_sort_header(resp, order)
-        resp.media = entries(result)
+        resp.data = self._catalog.body(result)
 
     def _record(self, req: falcon.Request, uri: str) -> DatasetRecord:
         dataset_uri = uri_from_path(uri)
@@ -107,7 +107,7 @@ class UUIDResource(DatasetResource):
         result = self._catalog.lookup(user, uuid, page, sorting.sort_keys(order))
         paginate(resp, page, result)
         sorting.set_sort_header(resp, order)
-        resp.media = entries(result)
+        resp.data = self._catalog.body(result)
 
 
 class ReadmeResource(DatasetResource):

@@ -8,7 +8,7 @@ import falcon
 
 from lookup_api import schemas
 from lookup_api.access import Access
-from lookup_api.catalog import Catalog, entries
+from lookup_api.catalog import Catalog
 from lookup_api.paging import page_request, paginate
 from lookup_api.validation import validated_body
 from lookup_events.store.base import Summary
@@ -53,7 +53,7 @@ class ListResource(DatasetResource):
         user = self._access.user(req)
         result = self._catalog.search(user, {}, page)
         paginate(resp, page, result)
-        resp.media = entries(result)
+        resp.data = self._catalog.body(result)
 
 
 class LookupResource(DatasetResource):
@@ -65,7 +65,7 @@ class LookupResource(DatasetResource):
         user = self._access.user(req)
         result = self._catalog.lookup(user, uuid, page)
         paginate(resp, page, result)
-        resp.media = entries(result)
+        resp.data = self._catalog.body(result)
 
 
 class SearchResource(DatasetResource):
@@ -78,7 +78,7 @@ class SearchResource(DatasetResource):
         user = self._access.user(req)
         result = self._catalog.search(user, criteria, page)
         paginate(resp, page, result)
-        resp.media = entries(result, search=True)
+        resp.data = self._catalog.body(result, search=True)
 
 
 class RegisterResource(DatasetResource):

@@ -384,6 +384,32 @@ def test_register(users_client: testing.TestClient, auth: Header) -> None:
     }
 
 
+def test_reregistering_renames_the_dataset_in_every_listing_at_once(
+    users_client: testing.TestClient, auth: Header
+) -> None:
+    def names() -> list[str]:
+        listed = [
+            users_client.simulate_get(
+                f"/dataset/lookup/{BAD_APPLES_UUID}", headers=auth("grumpy")
+            ),
+            users_client.simulate_get("/dataset/list", headers=auth("grumpy")),
+            search(users_client, auth, "grumpy", {"uuids": [BAD_APPLES_UUID]}),
+        ]
+        assert {result.headers["Content-Type"] for result in listed} == {"application/json"}
+        return [item["name"] for result in listed for item in result.json]
+
+    register = "/dataset/register"
+    users_client.simulate_post(register, json=register_body(), headers=auth("grumpy"))
+    assert names() == ["my-dataset"] * 3
+    assert names() == ["my-dataset"] * 3  # answered again, from the caches
+
+    renamed = register_body(name="renamed")
+    assert users_client.simulate_post(register, json=renamed, headers=auth("grumpy")).status == (
+        "201 Created"
+    )
+    assert names() == ["renamed"] * 3
+
+
 def test_register_with_string_created_at(users_client: testing.TestClient, auth: Header) -> None:
     body = register_body(created_at="1536236399.19497")
 
