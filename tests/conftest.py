@@ -14,6 +14,9 @@ SQLite.
 Tests that run ``dtool-lookup`` processes (fault, infra, benchmark smoke) get
 a RabbitMQ virtual host of their own (``rabbit``) and fast real frozen
 datasets (``factory``), from ``tests/lookup_events/faults/support.py``.
+
+AWS comes from one moto server per session on 127.0.0.1 (``moto_endpoint``);
+``aws`` gives boto3 clients on it (``tests/aws.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import os
 import secrets
 import shutil
@@ -38,6 +42,7 @@ from sqlalchemy.engine import make_url
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.sql_engine import sql_url
+from tests.aws import REGION, Aws
 from tests.lookup_events.faults.support import AMQP_URL, DatasetFactory, RabbitVhost
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -89,6 +94,29 @@ def factory(tmp_path: Path) -> Iterator[DatasetFactory]:
     made = DatasetFactory(tmp_path / "base")
     yield made
     made.close()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Run one moto server (S3, SQS, SNS, EventBridge, in memory) on a free loopback port."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """boto3 clients on the moto server; the default credential chain points there too."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return Aws(moto_endpoint)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ SNOW_WHITE = "s3://snow-white"
 MR_MEN = "s3://mr-men"
 FROZEN_AT = 1536238185.881941
 
-_BAD_APPLES_MANIFEST = {
+BAD_APPLES_MANIFEST = {
     "dtoolcore_version": "3.7.0",
     "hash_function": "md5sum_hexdigest",
     "items": {
@@ -44,7 +44,7 @@ def bad_apples(base_uri: str) -> dict[str, Any]:
         "uri": f"{base_uri}/{BAD_APPLES_UUID}",
         "name": "bad-apples",
         "readme": "---\ndescripton: apples from queen",
-        "manifest": copy.deepcopy(_BAD_APPLES_MANIFEST),
+        "manifest": copy.deepcopy(BAD_APPLES_MANIFEST),
         "creator_username": "queen",
         "frozen_at": FROZEN_AT,
         "annotations": {"type": "fruit"},

@@ -32,7 +32,7 @@ from lookup_events.queue import EventQueue, QueueCounts
 from lookup_events.tokens import issue_token
 from lookup_events.worker import Publisher
 from tests.bench.server import child_pids, free_port, stop, wait_until_ready
-from tests.lookup_events.faults.conftest import open_test_stores
+from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (
     REPO,
     DatasetFactory,
@@ -41,7 +41,6 @@ from tests.lookup_events.faults.support import (
     process_env,
     wait_until,
 )
-from tests.lookup_events.faults.test_crash import count, frozen, registered, started
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.postgres]
 

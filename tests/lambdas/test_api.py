@@ -18,8 +18,8 @@ from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.tokens import issue_token
+from tests.aws import Aws
 from tests.data import BAD_APPLES_UUID, load_anchor_data
-from tests.lambdas.aws import Aws
 from tests.lambdas.http_events import EVENT_MAKERS, EventMaker, body_bytes, header
 
 NON_ASCII_USER = "jürgen 漢字"

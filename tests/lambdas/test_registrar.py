@@ -19,7 +19,7 @@ import pytest
 from lambdas.registrar import EventsFailed, NotificationProcessor, is_sqs_batch
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
-from tests.lambdas.aws import (
+from tests.aws import (
     Aws,
     lambda_record,
     lambda_sqs_event,

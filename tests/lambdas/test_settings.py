@@ -14,7 +14,7 @@ from lambdas.settings import (
     lambda_settings,
     resolve_environment,
 )
-from tests.lambdas.aws import Aws
+from tests.aws import Aws
 
 
 def parameter(aws: Aws, value: str, kind: str = "SecureString") -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import boto3
 import dtoolcore
 import pytest
 from falcon import testing
@@ -30,9 +29,7 @@ from lookup_events.queue import EventQueue
 from lookup_events.registrar import Registrar
 from lookup_events.store import Stores
 from lookup_events.worker import RegistrarWorker
-from tests.lookup_events.conftest import MOTO_CREDENTIALS, MOTO_REGION, moto_endpoint
-
-__all__ = ["moto_endpoint"]  # the session's moto server, a fixture
+from tests.aws import Aws, point_dtool_s3_at
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 
@@ -214,16 +211,11 @@ def test_a_broker_that_is_down_asks_the_sender_to_retry(
 
 
 @pytest.fixture
-def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
     """A moto bucket dtool-s3 can write to."""
     name = f"webhook-{uuid.uuid4().hex[:10]}"
-    s3 = boto3.client(
-        "s3", endpoint_url=moto_endpoint, region_name=MOTO_REGION, **MOTO_CREDENTIALS
-    )
-    s3.create_bucket(Bucket=name)
-    monkeypatch.setenv(f"DTOOL_S3_ENDPOINT_{name}", moto_endpoint)
-    monkeypatch.setenv(f"DTOOL_S3_ACCESS_KEY_ID_{name}", "testing")
-    monkeypatch.setenv(f"DTOOL_S3_SECRET_ACCESS_KEY_{name}", "testing")
+    aws.client("s3").create_bucket(Bucket=name)
+    point_dtool_s3_at(monkeypatch, name, aws.endpoint)
     return name
 
 

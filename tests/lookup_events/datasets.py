@@ -30,6 +30,19 @@ def make_dataset(
     proto = dtoolcore.create_proto_dataset(
         name, str(base), readme_content=readme, creator_username=creator
     )
+    fill(proto, items, tags, annotations, freeze=freeze)
+    return normalise_uri(str(base / name))
+
+
+def fill(
+    proto: dtoolcore.ProtoDataSet,
+    items: Mapping[str, bytes] | None = None,
+    tags: Sequence[str] = (),
+    annotations: Mapping[str, Any] | None = None,
+    *,
+    freeze: bool = True,
+) -> None:
+    """Put ``items`` (default: one ``a.txt``), tags and annotations in ``proto``; freeze it."""
     with tempfile.TemporaryDirectory() as staging:
         for relpath, content in (items if items is not None else {"a.txt": b"apple"}).items():
             source = Path(staging) / relpath.replace("/", "_")
@@ -41,7 +54,6 @@ def make_dataset(
         proto.put_annotation(key, value)
     if freeze:
         proto.freeze()
-    return normalise_uri(str(base / name))
 
 
 def corrupt(base: Path, name: str, relpath: str) -> None:

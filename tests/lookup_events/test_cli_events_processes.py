@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from lookup_events.cli.supervisor import Child, Supervisor
 from lookup_events.events import DatasetEvent
 from lookup_events.queue import EventQueue
 from lookup_events.store import Stores, open_stores
+from tests.aws import Aws
 from tests.lookup_events.cli_runner import LookupCli, clean_env
 from tests.lookup_events.datasets import make_dataset
 from tests.lookup_events.faults.support import REPO, LookupProcess, process_env, wait_until
@@ -122,11 +123,9 @@ class NotifiedBucket:
 
 
 @pytest.fixture
-def bucket(
-    aws_client: Callable[[str], Any], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> NotifiedBucket:
+def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> NotifiedBucket:
     """A moto bucket that notifies an SQS queue of every object written."""
-    s3, sqs = aws_client("s3"), aws_client("sqs")
+    s3, sqs = aws.client("s3"), aws.client("sqs")
     name = f"events-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=name)
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -136,14 +135,14 @@ def bucket(
         Bucket=name, NotificationConfiguration={"QueueConfigurations": [configuration]}
     )
     env = {
-        f"DTOOL_S3_ENDPOINT_{name}": moto_endpoint,
+        f"DTOOL_S3_ENDPOINT_{name}": aws.endpoint,
         f"DTOOL_S3_ACCESS_KEY_ID_{name}": "testing",
         f"DTOOL_S3_SECRET_ACCESS_KEY_{name}": "testing",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)  # for dtool-s3 in this process too
     env.update(
-        AWS_ENDPOINT_URL_SQS=moto_endpoint,
+        AWS_ENDPOINT_URL_SQS=aws.endpoint,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",

@@ -14,6 +14,7 @@ import pytest
 from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
 from lookup_events.reader import read_dataset
+from tests.aws import Aws, point_dtool_s3_at
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
 
 
@@ -80,14 +81,10 @@ def test_both_readers_fail_alike(
     assert fast[1].split(":")[0] == slow[1].split(":")[0]
 
 
-def test_other_schemes_are_read_by_dtoolcore(
-    aws_client: Callable[[str], Any], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_other_schemes_are_read_by_dtoolcore(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     bucket = f"fast-{uuid.uuid4().hex[:10]}"
-    aws_client("s3").create_bucket(Bucket=bucket)
-    for key, value in (("ENDPOINT", moto_endpoint), ("ACCESS_KEY_ID", "testing")):
-        monkeypatch.setenv(f"DTOOL_S3_{key}_{bucket}", value)
-    monkeypatch.setenv(f"DTOOL_S3_SECRET_ACCESS_KEY_{bucket}", "testing")
+    aws.client("s3").create_bucket(Bucket=bucket)
+    point_dtool_s3_at(monkeypatch, bucket, aws.endpoint)
     proto = dtoolcore.create_proto_dataset("in-s3", f"s3://{bucket}", readme_content="s3")
     proto.put_annotation("where", "bucket")
     proto.freeze()

@@ -7,6 +7,7 @@ import yaml
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import record_from_info
+from tests.data import BAD_APPLES_MANIFEST
 
 UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
 
@@ -19,18 +20,7 @@ def info(**changes):
         "name": "my-dataset",
         "type": "dataset",
         "readme": "---\ndescription: test dataset",
-        "manifest": {
-            "dtoolcore_version": "3.7.0",
-            "hash_function": "md5sum_hexdigest",
-            "items": {
-                "e4cc3a7dc281c3d89ed4553293c4b4b110dc9bf3": {
-                    "hash": "d89117c9da2cc34586e183017cb14851",
-                    "relpath": "U00096.3.rev.1.bt2",
-                    "size_in_bytes": 5741810,
-                    "utc_timestamp": 1536832115.0,
-                }
-            },
-        },
+        "manifest": copy.deepcopy(BAD_APPLES_MANIFEST),
         "creator_username": "olssont",
         "frozen_at": "1536238185.881941",
         "annotations": {"software": "bowtie2", "n": 5, "nested": {"a": [1, "x"]}},

@@ -7,7 +7,14 @@ from typing import Any
 
 from falcon import testing
 
-from tests.data import BAD_APPLES_UUID, FROZEN_AT, MR_MEN, ORANGES_UUID, SNOW_WHITE
+from tests.data import (
+    BAD_APPLES_MANIFEST,
+    BAD_APPLES_UUID,
+    FROZEN_AT,
+    MR_MEN,
+    ORANGES_UUID,
+    SNOW_WHITE,
+)
 from tests.lookup_api.conftest import Header
 
 BAD_APPLES_URI = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"
@@ -290,18 +297,7 @@ def test_manifest(data_client: testing.TestClient, auth: Header) -> None:
     )
 
     assert result.status_code == 200
-    assert result.json == {
-        "dtoolcore_version": "3.7.0",
-        "hash_function": "md5sum_hexdigest",
-        "items": {
-            "e4cc3a7dc281c3d89ed4553293c4b4b110dc9bf3": {
-                "hash": "d89117c9da2cc34586e183017cb14851",
-                "relpath": "U00096.3.rev.1.bt2",
-                "size_in_bytes": 5741810,
-                "utc_timestamp": 1536832115.0,
-            }
-        },
-    }
+    assert result.json == BAD_APPLES_MANIFEST
 
 
 def test_metadata_routes_answer_400_for_what_cannot_be_read(

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.events import DatasetEvent
 from lookup_events.queue import EventQueue, QueueCounts
-from lookup_events.store import Stores
-from lookup_events.store.base import PageRequest, SearchQuery
 from lookup_events.worker import Publisher
-from tests.lookup_events.faults.conftest import open_test_stores
+from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (
     DatasetFactory,
     LookupProcess,
@@ -35,28 +32,6 @@ pytestmark = [
 
 BURST = 1000
 EMBEDDED_BURST = 300
-
-
-def frozen(uri: str) -> DatasetEvent:
-    """Return the event a watcher publishes when ``uri`` is frozen."""
-    return DatasetEvent.create("frozen", uri, "watch")
-
-
-def registered(stores: Stores, base_uri: str) -> list[str]:
-    """Return the URIs of every record in ``base_uri``."""
-    query = SearchQuery(base_uris=(base_uri,))
-    page = stores.datasets.search(query, PageRequest(1, 10_000))
-    return [entry.uri for entry in page.items]
-
-
-def count(stores: Stores, base_uri: str) -> int:
-    """Return how many records ``base_uri`` holds."""
-    return stores.datasets.summary([base_uri]).number_of_datasets
-
-
-def started(process: LookupProcess) -> bool:
-    """Tell whether a registrar has connected to the queue."""
-    return "connected to the event queue" in process.log()
 
 
 @pytest.mark.rabbitmq
@@ -117,7 +92,7 @@ def test_events_lost_by_a_killed_embedded_registrar_come_back_with_the_rescan(
     env = process_env(data_dir, DTOOL_LOOKUP_DATABASE_URL=sqlite_url_migrated)
     queue = EventQueue(f"sqla+sqlite:///{data_dir / 'queue.db'}")
     uris = [factory.freeze(f"ds-{number:03d}") for number in range(EMBEDDED_BURST)]
-    queue.publish_many([DatasetEvent.create("frozen", uri, "watch") for uri in uris])
+    queue.publish_many([frozen(uri) for uri in uris])
     first = LookupProcess(["registrar", "--no-rescan"], env, tmp_path / "first.log")
     lost = 0
     for _ in range(10):  # until a kill catches events in flight (it nearly always does)

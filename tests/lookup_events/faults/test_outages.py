@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from lookup_events.events import DatasetEvent
 from lookup_events.queue import EventQueue, QueueCounts
 from lookup_events.store.sql_engine import sql_url
 from lookup_events.worker import Publisher
-from tests.lookup_events.faults.conftest import open_test_stores
+from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (
     DatasetFactory,
     LookupProcess,
@@ -30,7 +29,6 @@ from tests.lookup_events.faults.support import (
     rabbitmqctl,
     wait_until,
 )
-from tests.lookup_events.faults.test_crash import count, registered, started
 
 pytestmark = [
     pytest.mark.slow,
@@ -80,7 +78,7 @@ def test_a_rabbitmq_restart_mid_burst_loses_nothing(
             assert wait_until(lambda: started(registrar), 30), registrar.log()
             for number in range(BURST):
                 uris.append(factory.freeze(f"ds-{number:04d}"))
-                publisher.publish(DatasetEvent.create("frozen", uris[-1], "watch"))
+                publisher.publish(frozen(uris[-1]))
                 if number == BURST // 3:
                     restarter = restart_rabbitmq(OUTAGE)
             assert wait_until(lambda: count(stores, factory.base_uri) == BURST, 120), (
@@ -123,7 +121,7 @@ def test_a_database_outage_returns_work_to_the_queue_until_it_is_back(
     try:
         with registrar:
             assert wait_until(lambda: started(registrar), 30), registrar.log()
-            queue.publish_many([DatasetEvent.create("frozen", uri, "watch") for uri in uris])
+            queue.publish_many([frozen(uri) for uri in uris])
             assert wait_until(lambda: count(stores, factory.base_uri) >= 30, 60)
             proxy.cut()
             cut_at = count(stores, factory.base_uri)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from lookup_events.sources.s3 import (
     dataset_uuid_of_key,
     events_from_notification,
 )
+from tests.aws import Aws, point_dtool_s3_at
 
 # NOTE(dev): kombu's SQL transport uses an ORM option SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
@@ -69,11 +69,9 @@ class NotifiedBucket:
 
 
 @pytest.fixture
-def bucket(
-    aws_client: Callable[[str], Any], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> NotifiedBucket:
+def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> NotifiedBucket:
     """Create a bucket notifying SQS directly, via SNS (raw and not) and EventBridge."""
-    s3, sqs, sns, bridge = (aws_client(s) for s in ("s3", "sqs", "sns", "events"))
+    s3, sqs, sns, bridge = (aws.client(s) for s in ("s3", "sqs", "sns", "events"))
     name = f"dtool-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     found = NotifiedBucket(name, sqs, s3)
@@ -101,9 +99,7 @@ def bucket(
             "EventBridgeConfiguration": {},
         },
     )
-    for key, value in (("ENDPOINT", moto_endpoint), ("ACCESS_KEY_ID", "testing")):
-        monkeypatch.setenv(f"DTOOL_S3_{key}_{name}", value)
-    monkeypatch.setenv(f"DTOOL_S3_SECRET_ACCESS_KEY_{name}", "testing")
+    point_dtool_s3_at(monkeypatch, name, aws.endpoint)
     return found
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import dtoolcore
+
+from tests.lookup_events.datasets import fill
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -152,15 +152,7 @@ def make_s3_dataset(
     proto = dtoolcore.create_proto_dataset(
         name, f"s3://{bucket}", readme_content=f"---\nproject: {name}\n", creator_username="ann"
     )
-    with tempfile.TemporaryDirectory() as staging:
-        for relpath, content in (items if items is not None else {"a.txt": b"apple"}).items():
-            source = Path(staging) / relpath.replace("/", "_")
-            source.write_bytes(content)
-            proto.put_item(str(source), relpath)
-    for tag in tags:
-        proto.put_tag(tag)
-    if freeze:
-        proto.freeze()
+    fill(proto, items, tags, freeze=freeze)
     return str(proto.uri)
 
 
