@@ -100,14 +100,30 @@ def run_group(session: Session, backend: str, size: int) -> Group:
                 "DTOOL_LOOKUP_DATA_DIR": str(workdir),
             }
         )
-        with gunicorn(BARE_APP, env, workdir) as server:
-            bare = measure(session, server.port, bare_target())
-            bare_rss, _ = server.worker_memory_mb()
-        with gunicorn(API_APP, env, workdir) as server:
+        with gunicorn(BARE_APP, env, workdir) as bare, gunicorn(API_APP, env, workdir) as api:
             targets = api_targets(Corpus(size, options.seed))
-            measurements = [measure(session, server.port, target) for target in targets]
-            rss, peak = server.worker_memory_mb()
-    return Group(backend, size, seeded, bare, bare_rss, measurements, rss, peak)
+            bare_runs, measurements = bracketed(session, bare.port, api.port, targets)
+            bare_rss, _ = bare.worker_memory_mb()
+            rss, peak = api.worker_memory_mb()
+    return Group(backend, size, seeded, bare_runs, bare_rss, measurements, rss, peak)
+
+
+def bracketed(
+    session: Session, bare_port: int, api_port: int, targets: list[Target]
+) -> tuple[list[Measurement], list[Measurement]]:
+    """Load the bare app before and after each target; compare each with its two neighbours.
+
+    The machine is shared, so its speed drifts within a run; a baseline
+    taken right around each measurement follows that drift.
+    """
+    bare_runs = [measure(session, bare_port, bare_target())]
+    measurements = []
+    for target in targets:
+        measured = measure(session, api_port, target)
+        bare_runs.append(measure(session, bare_port, bare_target()))
+        around = [run.result.requests_per_second for run in bare_runs[-2:]]
+        measurements.append(dataclasses.replace(measured, baseline_rps=sum(around) / 2))
+    return bare_runs, measurements
 
 
 def measure(session: Session, port: int, target: Target) -> Measurement:

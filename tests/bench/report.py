@@ -12,11 +12,16 @@ RSS_LIMIT_MB = 150.0
 
 @dataclass(frozen=True)
 class Measurement:
-    """One endpoint's load run and the probe before it."""
+    """One endpoint's load run, the probe before it, and the baseline it is compared with.
+
+    ``baseline_rps`` is the mean of the bare runs just before and just after
+    this one (0 for a bare run itself).
+    """
 
     endpoint: str
     result: LoadResult
     probe: Probe
+    baseline_rps: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,16 @@ class Group:
     backend: str
     size: int
     seed: SeedResult
-    bare: Measurement
+    bare_runs: list[Measurement]
     bare_rss_mb: float
     measurements: list[Measurement]
     rss_mb: float
     peak_rss_mb: float
+
+    @property
+    def bare_rps(self) -> list[float]:
+        """Return the requests/s of every bare run, in order."""
+        return [run.result.requests_per_second for run in self.bare_runs]
 
 
 @dataclass(frozen=True)
@@ -74,13 +84,13 @@ GOALS: dict[str, Goal] = {
 }
 
 
-def percent_of(result: LoadResult, bare: LoadResult) -> float:
-    """Return the run's req/s as a percentage of the baseline's."""
-    base = bare.requests_per_second
-    return 100.0 * result.requests_per_second / base if base > 0 else 0.0
+def percent_of(measurement: Measurement) -> float:
+    """Return the run's req/s as a percentage of its bracketing baseline's."""
+    base = measurement.baseline_rps
+    return 100.0 * measurement.result.requests_per_second / base if base > 0 else 0.0
 
 
-def verdict(measurement: Measurement, bare: LoadResult, rss_mb: float) -> tuple[str, str]:
+def verdict(measurement: Measurement, rss_mb: float) -> tuple[str, str]:
     """Return the target text and ``pass`` or ``FAIL: <why>`` for one measurement."""
     goal = GOALS.get(measurement.endpoint)
     result = measurement.result
@@ -92,7 +102,7 @@ def verdict(measurement: Measurement, bare: LoadResult, rss_mb: float) -> tuple[
         or not result.requests
     ):
         failures.append("errors")
-    if goal is not None and not goal.met(result, percent_of(result, bare)):
+    if goal is not None and not goal.met(result, percent_of(measurement)):
         failures.append("target")
     if rss_mb >= RSS_LIMIT_MB:
         failures.append("RSS")
@@ -115,13 +125,12 @@ def _errors(measurement: Measurement) -> str:
 
 def _row(group: Group, measurement: Measurement, rss_mb: float, target: str, outcome: str) -> str:
     result = measurement.result
-    pct = percent_of(result, group.bare.result)
     cells = (
         group.backend,
         f"{group.size:,}",
         f"`{measurement.endpoint}`",
         f"{result.requests_per_second:,.0f}",
-        f"{pct:.0f}%",
+        f"{percent_of(measurement):.0f}%",
         f"{result.p50_ms:.1f}",
         f"{result.p99_ms:.1f}",
         _errors(measurement),
@@ -136,11 +145,32 @@ def results_table(groups: Sequence[Group]) -> str:
     """Return the Markdown table of every endpoint, baselines included."""
     lines = [_HEADER]
     for group in groups:
-        lines.append(_row(group, group.bare, group.bare_rss_mb, "baseline", "-"))
+        lines.append(_bare_row(group))
         for measurement in group.measurements:
-            target, outcome = verdict(measurement, group.bare.result, group.rss_mb)
+            target, outcome = verdict(measurement, group.rss_mb)
             lines.append(_row(group, measurement, group.rss_mb, target, outcome))
     return "\n".join(lines)
+
+
+def _bare_row(group: Group) -> str:
+    """Return the baseline's row: its mean req/s and the range of its runs."""
+    runs = group.bare_rps
+    first = group.bare_runs[0]
+    errors = sum(int(_errors(run)) for run in group.bare_runs)
+    cells = (
+        group.backend,
+        f"{group.size:,}",
+        f"`{first.endpoint}`",
+        f"{sum(runs) / len(runs):,.0f} ({len(runs)} runs, {min(runs):,.0f} to {max(runs):,.0f})",
+        "100%",
+        f"{first.result.p50_ms:.1f}",
+        f"{first.result.p99_ms:.1f}",
+        str(errors),
+        f"{group.bare_rss_mb:.0f}",
+        "baseline",
+        "-",
+    )
+    return "| " + " | ".join(cells) + " |"
 
 
 def seeding_table(groups: Sequence[Group]) -> str:
@@ -163,7 +193,9 @@ def render_markdown(report: Report) -> str:
     return (
         "## API benchmark\n\n"
         f"Loader: **{report.loader}**, {report.connections} connections, "
-        f"{report.duration:g} s per endpoint; gunicorn, 1 sync worker, 127.0.0.1.\n"
+        f"{report.duration:g} s per endpoint; gunicorn, 1 sync worker, 127.0.0.1. "
+        "The bare endpoint is loaded before and after every endpoint, and each "
+        "percentage is against the mean of the two bare runs around it.\n"
         f"Machine: {report.machine}.\n\n"
         f"{results_table(report.groups)}\n\n"
         f"{seeding_table(report.groups)}\n"
@@ -172,5 +204,5 @@ def render_markdown(report: Report) -> str:
 
 def all_answered(report: Report) -> bool:
     """Tell whether every probed and loaded request answered 2xx."""
-    measurements = [m for g in report.groups for m in [g.bare, *g.measurements]]
+    measurements = [m for g in report.groups for m in [*g.bare_runs, *g.measurements]]
     return all(_errors(m) == "0" and m.result.requests > 0 for m in measurements)
