@@ -24,7 +24,8 @@ from lookup_events.errors import StoreUnavailable
 from lookup_events.store.base import AdminStore, DatasetStore
 from lookup_events.store.sql_admin import SqlAdminStore
 from lookup_events.store.sql_datasets import SqlDatasetStore
-from lookup_events.store.sql_engine import make_engine, revision_view, sql_url, writer
+from lookup_events.store.sql_engine import make_engine, sql_url, writer
+from lookup_events.store.sql_revisions import revision_view
 
 __all__ = ["Stores", "open_stores", "revision_view", "upgrade_database"]
 

@@ -39,14 +39,12 @@ from lookup_events.store.base import (
     User,
 )
 from lookup_events.store.sql_engine import (
-    RevisionCache,
-    RevisionReader,
-    bump_revision,
     reader,
     translate_errors,
     writer,
 )
 from lookup_events.store.sql_query import order_by, paged
+from lookup_events.store.sql_revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql_schema import (
     ADMIN_REVISION,
     base_uris,

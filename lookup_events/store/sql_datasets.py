@@ -46,15 +46,13 @@ from lookup_events.store.base import (
 )
 from lookup_events.store.sql_engine import (
     PlannerStatistics,
-    RevisionCache,
-    RevisionReader,
-    bump_revision,
     is_sqlite,
     reader,
     translate_errors,
     writer,
 )
 from lookup_events.store.sql_query import order_by
+from lookup_events.store.sql_revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql_schema import (
     DATASETS_REVISION,
     dataset_tags,

@@ -1,4 +1,4 @@
-"""Connection handling of the SQL stores: revision views and pings after a rest."""
+"""Connection handling of the SQL stores: revision views, libpq revision reads, pings."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
+from lookup_events.errors import StoreUnavailable
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores, revision_view, sql_engine
+from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
 from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.sql_engine import make_engine
 from tests.conftest import settings_for
 from tests.data import MR_MEN, SNOW_WHITE, make_info
 
 BOTH = (SNOW_WHITE, MR_MEN)
+READ_ONE = "SELECT value FROM revisions WHERE name = $1"
+READ_ALL = "SELECT name, value FROM revisions"
 
 
 @pytest.fixture
@@ -96,3 +101,47 @@ def terminate_other_backends(url: str) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.mark.postgres
+def test_revisions_are_read_where_the_statements_were_never_prepared(
+    postgres_url_migrated: str, tmp_path: Path
+) -> None:
+    # Behind a pooler in transaction mode the revision query can reach a server
+    # connection that never saw its PREPARE; the reader then sends it whole.
+    stores = open_stores(settings_for(postgres_url_migrated, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        stores.datasets.upsert(record_from_info(make_info(1, MR_MEN)))
+        with psycopg.connect(libpq_dsn(postgres_url_migrated), autocommit=True) as connection:
+            rows = sql_revisions._libpq_rows(connection.pgconn, READ_ONE, ("datasets",))
+            everything = dict(sql_revisions._libpq_rows(connection.pgconn, READ_ALL, ()))
+        assert int(rows[0][0]) == int(everything["datasets"]) > 0
+        assert "admin" in everything
+    finally:
+        stores.close()
+
+
+@pytest.mark.postgres
+def test_an_unmigrated_postgres_database_is_unavailable_not_a_crash(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    name = f"unmigrated_{tmp_path.name[-8:].lower()}"
+    server = libpq_dsn(postgres_url)
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+        reader = sql_revisions.RevisionReader(make_engine(url))
+        with pytest.raises(StoreUnavailable, match="revisions"):
+            reader.read("datasets")
+        reader.close()
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def libpq_dsn(url: str) -> str:
+    """Return ``url`` as libpq takes it (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
