@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +49,7 @@ from lookup_events.store.sql_engine import (
     PlannerStatistics,
     is_sqlite,
     reader,
+    text_reader,
     translate_errors,
     writer,
 )
@@ -210,10 +212,10 @@ class SqlDatasetStore:
         if where is None:
             return ResultPage([], 0)
         ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
-        with self._reader.connect() as conn:
-            statement = self._ids_from_text_index(conn, revision, query, sort)
-            if statement is None:
-                statement = select(datasets.c.id).where(*where).order_by(*ordering)
+        statement = self._ids_from_text_index(revision, query, sort)
+        if statement is None:
+            statement = select(datasets.c.id).where(*where).order_by(*ordering)
+        with self._connect(query) as conn:
             ids = self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
             if ids is None:
                 rows, total = self._page_by_offset(
@@ -226,6 +228,12 @@ class SqlDatasetStore:
         entries = [_entry(row) for row in rows]
         self._cache.put(revision, key, (tuple(entries), total), weight=len(entries) + 1)
         return ResultPage(entries, total)
+
+    def _connect(self, query: SearchQuery) -> AbstractContextManager[Connection]:
+        """Return a read connection suited to ``query``."""
+        if query.free_text is None:
+            return self._reader.connect()
+        return text_reader(self._engine)
 
     def _search_directly(
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey]
@@ -247,7 +255,7 @@ class SqlDatasetStore:
         return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
 
     def _ids_from_text_index(
-        self, conn: Connection, revision: int, query: SearchQuery, sort: Sequence[SortKey]
+        self, revision: int, query: SearchQuery, sort: Sequence[SortKey]
     ) -> Select[tuple[int]] | None:
         """Return the ordered ids of a free-text query from the text index alone.
 
@@ -259,18 +267,19 @@ class SqlDatasetStore:
         """
         if query.free_text is None or query.uuids or sort:
             return None
-        every_one = self._base_uris_in_use(conn, revision) <= set(query.base_uris)
+        every_one = self._base_uris_in_use(revision) <= set(query.base_uris)
         if not every_one and len(query.base_uris) > MAX_BASE_URI_TERMS:
             return None
         groups = _filter_groups(query, narrow_base_uris=not every_one)
         ids = self._text_ids(parse_free_text(query.free_text), groups)
         return ids.order_by(*ids.selected_columns)
 
-    def _base_uris_in_use(self, conn: Connection, revision: int) -> frozenset[str]:
+    def _base_uris_in_use(self, revision: int) -> frozenset[str]:
         """Return the base URIs holding datasets (a few index seeks, cached)."""
         cached: frozenset[str] | None = self._cache.get(revision, ("base_uris",))
         if cached is None:
-            cached = frozenset(conn.execute(_BASE_URIS_IN_USE).scalars())
+            with self._reader.connect() as conn:
+                cached = frozenset(conn.execute(_BASE_URIS_IN_USE).scalars())
             self._cache.put(revision, ("base_uris",), cached, weight=1 + len(cached))
         return cached
 
