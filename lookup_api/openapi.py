@@ -2,7 +2,7 @@
 
 Request bodies and parameters come from ``schemas.py`` (the very objects the
 routes validate with), replies from ``responses.py``, operations from
-``operations.py``. Nothing here is written twice, so the document cannot
+the ``operations`` package. Nothing here is written twice, so the document cannot
 drift from the code; a test checks that it lists exactly the app's routes.
 """
 
