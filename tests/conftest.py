@@ -119,6 +119,11 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
     return Aws(moto_endpoint)
 
 
+def libpq_dsn(url: str) -> str:
+    """Return a PostgreSQL URL as libpq (and so ``psycopg.connect``) takes it: no driver name."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """Return the URL of a new (not yet migrated) SQLite file."""

@@ -27,10 +27,11 @@ from lookup_events.errors import StoreUnavailable
 from lookup_events.store.sql_schema import revisions
 
 _READ_REVISION = "SELECT value FROM revisions WHERE name = ?"
+_READ_REVISION_PG = _READ_REVISION.replace("?", "$1")
 _READ_ALL = "SELECT name, value FROM revisions"
 # Names of the statements prepared on each PostgreSQL revision connection.
 _PREPARED = {
-    _READ_REVISION.replace("?", "$1"): b"dtool_lookup_read_revision",
+    _READ_REVISION_PG: b"dtool_lookup_read_revision",
     _READ_ALL: b"dtool_lookup_read_revisions",
 }
 _NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
@@ -81,7 +82,7 @@ class RevisionReader:
         self._engine = engine
         self._database = engine.url.render_as_string(hide_password=True)
         self._postgres = engine.dialect.name == "postgresql"
-        self._sql = _READ_REVISION.replace("?", "$1") if self._postgres else _READ_REVISION
+        self._sql = _READ_REVISION_PG if self._postgres else _READ_REVISION
         self._local = threading.local()
         self._opened: list[Any] = []
         self._lock = threading.Lock()

@@ -117,28 +117,10 @@ _HEADER = (
 )
 
 
-def _errors(measurement: Measurement) -> str:
+def _errors(measurement: Measurement) -> int:
     probe_bad = sum(n for status, n in measurement.probe.statuses.items() if status != 200)
     result = measurement.result
-    return str(probe_bad + result.non_2xx + result.socket_errors)
-
-
-def _row(group: Group, measurement: Measurement, rss_mb: float, target: str, outcome: str) -> str:
-    result = measurement.result
-    cells = (
-        group.backend,
-        f"{group.size:,}",
-        f"`{measurement.endpoint}`",
-        f"{result.requests_per_second:,.0f}",
-        f"{percent_of(measurement):.0f}%",
-        f"{result.p50_ms:.1f}",
-        f"{result.p99_ms:.1f}",
-        _errors(measurement),
-        f"{rss_mb:.0f}",
-        target,
-        outcome,
-    )
-    return "| " + " | ".join(cells) + " |"
+    return probe_bad + result.non_2xx + result.socket_errors
 
 
 def results_table(groups: Sequence[Group]) -> str:
@@ -147,28 +129,57 @@ def results_table(groups: Sequence[Group]) -> str:
     for group in groups:
         lines.append(_bare_row(group))
         for measurement in group.measurements:
-            target, outcome = verdict(measurement, group.rss_mb)
-            lines.append(_row(group, measurement, group.rss_mb, target, outcome))
+            row = _row(
+                group,
+                measurement,
+                rate=f"{measurement.result.requests_per_second:,.0f}",
+                percent=f"{percent_of(measurement):.0f}%",
+                errors=_errors(measurement),
+                rss_mb=group.rss_mb,
+                judged=verdict(measurement, group.rss_mb),
+            )
+            lines.append(row)
     return "\n".join(lines)
 
 
 def _bare_row(group: Group) -> str:
-    """Return the baseline's row: its mean req/s and the range of its runs."""
+    """Return the baseline's row: mean req/s and range of its runs, latency of the first."""
     runs = group.bare_rps
-    first = group.bare_runs[0]
-    errors = sum(int(_errors(run)) for run in group.bare_runs)
+    spread = f"{len(runs)} runs, {min(runs):,.0f} to {max(runs):,.0f}"
+    return _row(
+        group,
+        group.bare_runs[0],
+        rate=f"{sum(runs) / len(runs):,.0f} ({spread})",
+        percent="100%",
+        errors=sum(_errors(run) for run in group.bare_runs),
+        rss_mb=group.bare_rss_mb,
+        judged=("baseline", "-"),
+    )
+
+
+def _row(
+    group: Group,
+    measurement: Measurement,
+    *,
+    rate: str,
+    percent: str,
+    errors: int,
+    rss_mb: float,
+    judged: tuple[str, str],
+) -> str:
+    """Return one table row; ``judged`` is the target text and the outcome."""
+    result = measurement.result
     cells = (
         group.backend,
         f"{group.size:,}",
-        f"`{first.endpoint}`",
-        f"{sum(runs) / len(runs):,.0f} ({len(runs)} runs, {min(runs):,.0f} to {max(runs):,.0f})",
-        "100%",
-        f"{first.result.p50_ms:.1f}",
-        f"{first.result.p99_ms:.1f}",
+        f"`{measurement.endpoint}`",
+        rate,
+        percent,
+        f"{result.p50_ms:.1f}",
+        f"{result.p99_ms:.1f}",
         str(errors),
-        f"{group.bare_rss_mb:.0f}",
-        "baseline",
-        "-",
+        f"{rss_mb:.0f}",
+        *judged,
     )
     return "| " + " | ".join(cells) + " |"
 
@@ -205,4 +216,4 @@ def render_markdown(report: Report) -> str:
 def all_answered(report: Report) -> bool:
     """Tell whether every probed and loaded request answered 2xx."""
     measurements = [m for g in report.groups for m in [*g.bare_runs, *g.measurements]]
-    return all(_errors(m) == "0" and m.result.requests > 0 for m in measurements)
+    return all(_errors(m) == 0 and m.result.requests > 0 for m in measurements)

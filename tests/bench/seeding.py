@@ -18,6 +18,7 @@ from lookup_events.model import record_from_info
 from lookup_events.store import open_stores, upgrade_database
 from tests.bench.report import SeedResult
 from tests.bench.synthetic import BASE_URIS, Corpus
+from tests.conftest import libpq_dsn
 
 BATCH_SIZE = 1000
 BACKENDS = ("sqlite", "postgres")
@@ -32,12 +33,11 @@ def temporary_database(backend: str, workdir: Path, postgres_url: str) -> Iterat
     if backend != "postgres":
         raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    server = make_url(postgres_url).set(drivername="postgresql")
-    admin_dsn = server.render_as_string(hide_password=False)
+    admin_dsn = libpq_dsn(postgres_url)
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        database = server.set(drivername="postgresql+psycopg", database=name)
+        database = make_url(postgres_url).set(drivername="postgresql+psycopg", database=name)
         yield database.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as connection:
@@ -81,10 +81,8 @@ def settle(database_url: str) -> None:
     checkpoint then writes the pages the load and the vacuum dirtied, which
     the server would otherwise write while the first endpoints are loaded.
     """
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
+    if make_url(database_url).get_backend_name() != "postgresql":
         return
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as connection:
+    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")
         connection.execute("CHECKPOINT")

@@ -17,12 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
 
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.base import PageRequest, SearchQuery, SortKey
-from tests.conftest import _empty_postgres, settings_for
+from tests.conftest import _empty_postgres, libpq_dsn, settings_for
 from tests.data import MR_MEN, make_info
 
 DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
@@ -105,9 +104,8 @@ class Capture:
 
 def explain(url: str, capture: Capture) -> list[dict[str, Any]]:
     """Replay the captured planner settings in one transaction and EXPLAIN each text read."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     plans: list[dict[str, Any]] = []
-    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+    with psycopg.connect(libpq_dsn(url)) as connection, connection.cursor() as cursor:
         for sql, parameters in capture.statements:
             if "set_config" in sql:
                 cursor.execute(sql, parameters)

@@ -15,7 +15,7 @@ from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
 from lookup_events.store.base import PageRequest, SearchQuery
 from lookup_events.store.sql_engine import make_engine
-from tests.conftest import settings_for
+from tests.conftest import libpq_dsn, settings_for
 from tests.data import MR_MEN, SNOW_WHITE, make_info
 
 BOTH = (SNOW_WHITE, MR_MEN)
@@ -140,8 +140,3 @@ def test_an_unmigrated_postgres_database_is_unavailable_not_a_crash(
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def libpq_dsn(url: str) -> str:
-    """Return ``url`` as libpq takes it (no SQLAlchemy driver name)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
