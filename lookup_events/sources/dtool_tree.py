@@ -228,8 +228,11 @@ class DtoolTreeEmitter(EventEmitter):
                 del self._wd_of[path]
 
     def on_queue_overflow(self) -> None:
-        """Re-watch what may have appeared and ask for every dataset to be re-read."""
+        """Re-watch what may have appeared while events were dropped."""
         self._watch_new(self._root)
+
+    def on_events_lost(self) -> None:
+        """Ask for every dataset to be re-read, once every watch is repaired."""
         self.queue_event(ResyncEvent(self._root))
 
     def _watch_new(self, path: str) -> None:
