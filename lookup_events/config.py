@@ -76,6 +76,13 @@ SETTINGS: tuple[Variable, ...] = (
         "MongoDB collection of the dataset store (default datasets).",
     ),
     Variable(
+        ("DTOOL_LOOKUP_CACHE_NOTIFY",),
+        "cache_notify",
+        _bool,
+        "PostgreSQL: learn of other processes' writes by LISTEN/NOTIFY, not a query per "
+        "request (true); false behind a pooler in transaction mode.",
+    ),
+    Variable(
         ("JWT_PUBLIC_KEY",),
         "jwt_public_key",
         str,
@@ -165,6 +172,7 @@ class Settings:
     dataset_store_url: str = ""
     mongo_db: str = "dtool_lookup"
     mongo_collection: str = "datasets"
+    cache_notify: bool = True
     jwt_public_key: str = ""
     jwt_public_key_file: str = ""
     jwt_private_key: str = ""

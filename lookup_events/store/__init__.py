@@ -68,14 +68,15 @@ def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = No
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
+    follow = settings.cache_notify
     datasets: DatasetStore
     if dataset_url.startswith(_MONGO_SCHEMES):
         datasets = _open_mongo(settings, dataset_url, mongo_client)
     elif dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine)
+        datasets = SqlDatasetStore(admin_engine, follow)
     else:
-        datasets = SqlDatasetStore(make_engine(dataset_url))
-    return Stores(admin=SqlAdminStore(admin_engine), datasets=datasets)
+        datasets = SqlDatasetStore(make_engine(dataset_url), follow)
+    return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
 
 
 def _open_mongo(settings: Settings, url: str, client: Callable[..., Any] | None) -> DatasetStore:

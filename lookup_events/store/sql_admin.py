@@ -62,12 +62,12 @@ _PERMISSION_TABLES: dict[str, Table] = {
 class SqlAdminStore:
     """AdminStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
         self._engine = engine
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
-        self._revisions = RevisionReader(engine)
+        self._revisions = RevisionReader(engine, follow_revisions)
 
     @translate_errors()
     def add_user(self, username: str, is_admin: bool = False) -> bool:

@@ -138,12 +138,12 @@ _Where = list[ColumnElement[bool]]
 class SqlDatasetStore:
     """DatasetStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
         self._engine = engine
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
-        self._revisions = RevisionReader(engine)
+        self._revisions = RevisionReader(engine, follow_revisions)
         self._match = sqlite_match if is_sqlite(engine) else postgres_match
         self._text_ids = sqlite_ids if is_sqlite(engine) else postgres_ids
         self._statistics = PlannerStatistics(self._writer)

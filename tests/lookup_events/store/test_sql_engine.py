@@ -19,8 +19,6 @@ from tests.conftest import libpq_dsn, settings_for
 from tests.data import MR_MEN, SNOW_WHITE, make_info
 
 BOTH = (SNOW_WHITE, MR_MEN)
-READ_ONE = "SELECT value FROM revisions WHERE name = $1"
-READ_ALL = "SELECT name, value FROM revisions"
 
 
 @pytest.fixture
@@ -114,9 +112,8 @@ def test_revisions_are_read_where_the_statements_were_never_prepared(
         stores.admin.add_base_uri(MR_MEN)
         stores.datasets.upsert(record_from_info(make_info(1, MR_MEN)))
         with psycopg.connect(libpq_dsn(postgres_url_migrated), autocommit=True) as connection:
-            rows = sql_revisions._libpq_rows(connection.pgconn, READ_ONE, ("datasets",))
-            everything = dict(sql_revisions._libpq_rows(connection.pgconn, READ_ALL, ()))
-        assert int(rows[0][0]) == int(everything["datasets"]) > 0
+            everything = dict(sql_revisions._libpq_rows(connection.pgconn))
+        assert int(everything["datasets"]) > 0
         assert "admin" in everything
     finally:
         stores.close()

@@ -1,0 +1,177 @@
+"""PostgreSQL readers follow other processes' writes by LISTEN/NOTIFY, not a query per request.
+
+The "other process" here is either a real Python process writing through its
+own stores, or a raw connection changing the revisions table directly, which
+is how a write whose notification was lost (or never sent) looks to a reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from lookup_events.model import record_from_info
+from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
+from lookup_events.store.base import PageRequest, SearchQuery
+from tests.conftest import libpq_dsn, settings_for
+from tests.data import MR_MEN, make_info
+
+pytestmark = pytest.mark.postgres
+REPO = Path(__file__).resolve().parents[3]
+
+WRITE_ELSEWHERE = """
+import sys
+from pathlib import Path
+from lookup_events.config import Settings
+from lookup_events.model import record_from_info
+from lookup_events.store import open_stores
+from tests.data import MR_MEN, make_info
+
+stores = open_stores(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]).completed())
+stores.datasets.upsert(record_from_info(make_info(int(sys.argv[3]), MR_MEN)))
+stores.close()
+"""
+
+
+@pytest.fixture
+def reader_stores(postgres_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
+    stores = open_stores(settings_for(postgres_url_migrated, tmp_path))
+    stores.admin.add_base_uri(MR_MEN)
+    yield stores
+    stores.close()
+
+
+@pytest.fixture
+def queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the revision queries sent to the server."""
+    sent: list[int] = []
+    real = sql_revisions._libpq_rows
+
+    def counting(pgconn: object) -> list[tuple[str, ...]]:
+        sent.append(1)
+        return real(pgconn)
+
+    monkeypatch.setattr(sql_revisions, "_libpq_rows", counting)
+    return sent
+
+
+def total(stores: Stores) -> int:
+    with revision_view():  # as one API request
+        return stores.datasets.search(SearchQuery((MR_MEN,)), PageRequest(1, 10)).total
+
+
+def write_in_another_process(url: str, data_dir: Path, number: int) -> None:
+    subprocess.run(
+        [sys.executable, "-c", WRITE_ELSEWHERE, url, str(data_dir), str(number)],
+        cwd=REPO,
+        check=True,
+        timeout=60,
+    )
+
+
+def bump_without_notifying(url: str) -> None:
+    """Change the datasets revision the way no store would: without a NOTIFY."""
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as connection:
+        connection.execute("UPDATE revisions SET value = value + 1 WHERE name = 'datasets'")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
+    """Return the seconds until ``predicate`` held; fail after ``timeout``."""
+    started = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - started < timeout, "the reader never saw the write"
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+def test_requests_with_nothing_written_make_no_round_trip(
+    reader_stores: Stores, queries: list[int]
+) -> None:
+    assert total(reader_stores) == 0
+    first = len(queries)
+    for _ in range(100):
+        assert total(reader_stores) == 0
+    assert first == 1
+    assert len(queries) == first  # a hundred requests answered from what was heard
+
+
+def test_another_process_write_is_seen_through_its_notification(
+    reader_stores: Stores,
+    postgres_url_migrated: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 3600.0)  # only a notification helps
+    assert total(reader_stores) == 0
+
+    write_in_another_process(postgres_url_migrated, tmp_path, 1)
+
+    wait_for(lambda: total(reader_stores) == 1)
+
+
+def test_this_process_sees_its_own_writes_at_once(
+    reader_stores: Stores, postgres_url_migrated: str, tmp_path: Path
+) -> None:
+    writer = open_stores(settings_for(postgres_url_migrated, tmp_path))
+    try:
+        for number in range(1, 51):  # no waiting: never a notification's delay
+            writer.datasets.upsert(record_from_info(make_info(number, MR_MEN)))
+            assert total(reader_stores) == number
+    finally:
+        writer.close()
+
+
+def test_a_write_never_notified_is_seen_within_the_follow_bound(
+    reader_stores: Stores, postgres_url_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 0.2)
+    reader = reader_stores.datasets._revisions  # type: ignore[attr-defined]
+    seen = reader.read("datasets")
+
+    bump_without_notifying(postgres_url_migrated)
+
+    assert reader.read("datasets") == seen  # nothing heard yet: the reader trusts memory
+    waited = wait_for(lambda: reader.read("datasets") == seen + 1)
+    assert waited < 2.0
+
+
+def test_a_reader_not_following_asks_every_time(
+    postgres_url_migrated: str, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(
+        settings_for(postgres_url_migrated, tmp_path), cache_notify=False
+    )
+    stores = open_stores(settings)
+    try:
+        reader = stores.datasets._revisions  # type: ignore[attr-defined]
+        seen = reader.read("datasets")
+        bump_without_notifying(postgres_url_migrated)
+        assert reader.read("datasets") == seen + 1
+    finally:
+        stores.close()
+
+
+def test_a_listener_cut_off_reads_again_on_its_new_connection(
+    reader_stores: Stores,
+    postgres_url_migrated: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 3600.0)
+    monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_SECONDS", 0.0)  # pooled ones are checked
+    assert total(reader_stores) == 0
+    with psycopg.connect(libpq_dsn(postgres_url_migrated), autocommit=True) as connection:
+        connection.execute(  # the server drops every listener, as on a restart
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    write_in_another_process(postgres_url_migrated, tmp_path, 1)  # its NOTIFY reaches no one
+
+    assert total(reader_stores) == 1
