@@ -21,12 +21,12 @@ import click
 from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
 from lookup_events.tokens import issue_token
-from tests.bench.loaders import Loader, check_bounds, probe, select_loader
+from tests.bench.loaders import Loader, Probe, check_bounds, probe, select_loader
 from tests.bench.report import Group, Measurement, Report, render_markdown
 from tests.bench.seeding import BACKENDS, seed, temporary_database
 from tests.bench.server import gunicorn, server_environment
 from tests.bench.synthetic import Corpus
-from tests.bench.workload import Target, api_targets, bare_target
+from tests.bench.workload import Target, api_targets, bare_target, single_client_targets
 
 USERNAME = "bench-user"
 API_APP = "lookup_api.wsgi:app"
@@ -103,9 +103,13 @@ def run_group(session: Session, backend: str, size: int) -> Group:
         with gunicorn(BARE_APP, env, workdir) as bare, gunicorn(API_APP, env, workdir) as api:
             targets = api_targets(Corpus(size, options.seed))
             bare_runs, measurements = bracketed(session, bare.port, api.port, targets)
+            singles = [
+                measure(session, api.port, target, connections=1)
+                for target in single_client_targets(Corpus(size, options.seed))
+            ]
             bare_rss, _ = bare.worker_memory_mb()
             rss, peak = api.worker_memory_mb()
-    return Group(backend, size, seeded, bare_runs, bare_rss, measurements, rss, peak)
+    return Group(backend, size, seeded, bare_runs, bare_rss, measurements, rss, peak, singles)
 
 
 def bracketed(
@@ -126,19 +130,27 @@ def bracketed(
     return bare_runs, measurements
 
 
-def measure(session: Session, port: int, target: Target) -> Measurement:
-    """Probe (and warm up) one endpoint, then load it for the set duration."""
+def measure(
+    session: Session, port: int, target: Target, connections: int | None = None
+) -> Measurement:
+    """Load one endpoint for the set duration (probing and warming it first under load).
+
+    With ``connections=1`` there is no probe: its requests would be answered
+    from the cache during the run (the run's own answers are still counted).
+    """
     options = session.options
-    checked = probe(port, target, session.headers)
+    connections = connections or options.connections
+    checked = Probe()
+    if connections > 1:
+        checked = probe(port, target, session.headers)
+        session.progress(
+            f"  {target.endpoint}: probe statuses {dict(checked.statuses)}, "
+            f"first answer has {checked.first_items} items; loading"
+        )
+    result = session.loader.run(port, target, session.headers, options.duration, connections)
     session.progress(
-        f"  {target.endpoint}: probe statuses {dict(checked.statuses)}, "
-        f"first answer has {checked.first_items} items; loading"
-    )
-    result = session.loader.run(
-        port, target, session.headers, options.duration, options.connections
-    )
-    session.progress(
-        f"  {target.endpoint}: {result.requests_per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms"
+        f"  {target.endpoint} ({connections} conn.): {result.requests_per_second:,.0f} req/s, "
+        f"p99 {result.p99_ms:.1f} ms"
     )
     return Measurement(target.endpoint, result, checked)
 

@@ -65,6 +65,8 @@ def test_benchmark_prints_table_and_every_endpoint_answers_200(backend: str) -> 
     assert lookup.probe.statuses == {200: 20}
     assert lookup.probe.first_items == 1, "a seeded UUID was not found"
     assert group.rss_mb > 0
+    assert [run.endpoint for run in group.single_runs] == list(ENDPOINTS[1:])
+    assert all(run.result.requests > 0 for run in group.single_runs)
 
 
 @pytest.mark.parametrize("loader", _loaders(), ids=lambda loader: loader.name)

@@ -46,19 +46,35 @@ def api_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
     ]
 
 
-def lookup_target(corpus: Corpus) -> Target:
-    """Look up UUIDs spread evenly over the corpus."""
+def single_client_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
+    """Return the API targets again, asking what the loaded runs did not.
+
+    A request asked before is answered from the revision cache; these runs
+    come after the loaded ones and must meet first-time requests as they did:
+    other UUIDs, the pages after theirs, search bodies drawn with another seed.
+    """
+    return [
+        lookup_target(corpus, first=max(1, corpus.size // LOOKUP_SAMPLES) // 2),
+        list_target(corpus.size, shift=1),
+        search_target(random.Random(seed + 1)),
+        Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),)),
+    ]
+
+
+def lookup_target(corpus: Corpus, first: int = 0) -> Target:
+    """Look up UUIDs spread evenly over the corpus, from the ``first``-th on."""
     step = max(1, corpus.size // LOOKUP_SAMPLES)
-    indices = range(0, corpus.size, step)
+    indices = range(first, corpus.size, step)
     requests = tuple(Request("GET", f"/dataset/lookup/{corpus.uuid_of(i)}") for i in indices)
     return Target("GET /dataset/lookup/<uuid>", requests)
 
 
-def list_target(size: int) -> Target:
-    """Ask for list pages spread evenly from the first to the last."""
+def list_target(size: int, shift: int = 0) -> Target:
+    """Ask for list pages spread evenly from the first to the last (each ``shift`` later)."""
     last = max(1, -(-size // PAGE_SIZE))
     count = min(LIST_PAGES, last)
-    pages = sorted({1 + round(i * (last - 1) / max(1, count - 1)) for i in range(count)})
+    spread = {1 + round(i * (last - 1) / max(1, count - 1)) for i in range(count)}
+    pages = sorted({min(last, page + shift) for page in spread})
     requests = tuple(
         Request("GET", f"/dataset/list?page={page}&page_size={PAGE_SIZE}") for page in pages
     )
