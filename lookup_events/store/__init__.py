@@ -92,8 +92,8 @@ def _open_mongo(settings: Settings, url: str, client: Callable[..., Any] | None)
     return MongoDatasetStore.from_url(url, database, collection, client)
 
 
-def upgrade_database(url: str) -> None:
-    """Bring the database at ``url`` to the newest schema (Alembic ``upgrade head``).
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` of the schema (the newest by default).
 
     Raises:
         StoreUnavailable: the database cannot be reached.
@@ -106,17 +106,17 @@ def upgrade_database(url: str) -> None:
         with writer(engine).begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
-            _upgrade(connection)
+            _upgrade(connection, revision)
     except exc.SQLAlchemyError as ex:
         raise StoreUnavailable(f"cannot migrate the database: {ex}") from ex
     finally:
         engine.dispose()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["connection"] = connection
     # NOTE(dev): Alembic's ``context`` and ``op`` are module globals: one at a time.
     with _ALEMBIC_LOCK:
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)

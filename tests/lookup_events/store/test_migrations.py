@@ -16,11 +16,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from lookup_events.model import record_from_info
 from lookup_events.store import MIGRATIONS, open_stores, upgrade_database
+from lookup_events.store.base import PageRequest, SearchQuery
 from lookup_events.store.sql_engine import make_engine
 from lookup_events.store.sql_schema import Base, include_object
 from tests.conftest import settings_for
-from tests.data import load_anchor_data
+from tests.data import MR_MEN, load_anchor_data, make_info
 
 
 def current_revision(url: str) -> str | None:
@@ -114,3 +116,40 @@ def new_postgres_database(postgres_url: str) -> Iterator[str]:
 def test_concurrent_upgrades_of_a_new_postgres_database(new_postgres_database: str) -> None:
     assert concurrently(new_postgres_database) == []
     assert current_revision(new_postgres_database) == head_revision()
+
+
+@pytest.mark.postgres
+def test_upgrading_postgres_moves_stored_texts_out_of_the_heap(
+    new_postgres_database: str, tmp_path: Path
+) -> None:
+    url = new_postgres_database
+    upgrade_database(url, "0001")
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        stores.datasets.upsert_many([record_from_info(make_info(i, MR_MEN)) for i in range(500)])
+        wide = heap_pages(url, "dataset_texts")
+
+        upgrade_database(url)
+
+        assert current_revision(url) == head_revision()
+        assert heap_pages(url, "dataset_texts") * 3 < wide
+        found = stores.datasets.search(SearchQuery((MR_MEN,), "synthetic"), PageRequest(1, 10))
+        assert found.total == 500
+        phrase = stores.datasets.search(
+            SearchQuery((MR_MEN,), '"synthetic dataset 7"'), PageRequest()
+        )
+        assert [entry.name for entry in phrase.items] == ["dataset-000007"]
+    finally:
+        stores.close()
+
+
+def heap_pages(url: str, table: str) -> int:
+    """Return the number of 8 kB pages in ``table``'s heap (its TOAST and indexes apart)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_relation_size(:t)"), {"t": table}).scalar_one()
+            return int(size) // 8192
+    finally:
+        engine.dispose()
