@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -122,6 +123,15 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
 def libpq_dsn(url: str) -> str:
     """Return a PostgreSQL URL as libpq (and so ``psycopg.connect``) takes it: no driver name."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def terminate_other_backends(url: str) -> None:
+    """Close every other server connection to the database at ``url``, as a restart would."""
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture

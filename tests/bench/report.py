@@ -120,11 +120,12 @@ def verdict(
         run.non_2xx or run.socket_errors or not run.requests for run in runs
     ):
         failures.append("errors")
-    judged = single.result if goal is not None and goal.one_client and single else result
-    if goal is not None and goal.one_client and single is None:
-        failures.append("no 1-client run")
-    elif goal is not None and not goal.met(judged, percent_of(measurement)):
-        failures.append("target")
+    if goal is not None:
+        judged = single if goal.one_client else measurement
+        if judged is None:
+            failures.append("no 1-client run")
+        elif not goal.met(judged.result, percent_of(measurement)):
+            failures.append("target")
     if rss_mb >= RSS_LIMIT_MB:
         failures.append("RSS")
     text = f"{goal.text if goal else '-'}; RSS < {RSS_LIMIT_MB:.0f} MB"

@@ -42,7 +42,7 @@ def api_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
         lookup_target(corpus),
         list_target(corpus.size),
         search_target(random.Random(seed)),
-        Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),)),
+        summary_target(),
     ]
 
 
@@ -57,8 +57,13 @@ def single_client_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
         lookup_target(corpus, first=max(1, corpus.size // LOOKUP_SAMPLES) // 2),
         list_target(corpus.size, shift=1),
         search_target(random.Random(seed + 1)),
-        Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),)),
+        summary_target(),
     ]
+
+
+def summary_target() -> Target:
+    """Ask for the one summary."""
+    return Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),))
 
 
 def lookup_target(corpus: Corpus, first: int = 0) -> Target:

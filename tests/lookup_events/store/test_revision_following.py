@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,11 +19,11 @@ import pytest
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
 from lookup_events.store.base import PageRequest, SearchQuery
-from tests.conftest import libpq_dsn, settings_for
+from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.data import MR_MEN, make_info
+from tests.lookup_events.faults.support import REPO, wait_until
 
 pytestmark = pytest.mark.postgres
-REPO = Path(__file__).resolve().parents[3]
 
 WRITE_ELSEWHERE = """
 import sys
@@ -33,6 +32,7 @@ from lookup_events.config import Settings
 from lookup_events.model import record_from_info
 from lookup_events.store import open_stores
 from tests.data import MR_MEN, make_info
+from tests.lookup_events.faults.support import REPO, wait_until
 
 stores = open_stores(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]).completed())
 stores.datasets.upsert(record_from_info(make_info(int(sys.argv[3]), MR_MEN)))
@@ -82,15 +82,6 @@ def bump_without_notifying(url: str) -> None:
         connection.execute("UPDATE revisions SET value = value + 1 WHERE name = 'datasets'")
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
-    """Return the seconds until ``predicate`` held; fail after ``timeout``."""
-    started = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - started < timeout, "the reader never saw the write"
-        time.sleep(0.005)
-    return time.monotonic() - started
-
-
 def test_requests_with_nothing_written_make_no_round_trip(
     reader_stores: Stores, queries: list[int]
 ) -> None:
@@ -113,7 +104,7 @@ def test_another_process_write_is_seen_through_its_notification(
 
     write_in_another_process(postgres_url_migrated, tmp_path, 1)
 
-    wait_for(lambda: total(reader_stores) == 1)
+    assert wait_until(lambda: total(reader_stores) == 1, timeout=10.0, interval=0.005)
 
 
 def test_this_process_sees_its_own_writes_at_once(
@@ -138,8 +129,7 @@ def test_a_write_never_notified_is_seen_within_the_follow_bound(
     bump_without_notifying(postgres_url_migrated)
 
     assert reader.read("datasets") == seen  # nothing heard yet: the reader trusts memory
-    waited = wait_for(lambda: reader.read("datasets") == seen + 1)
-    assert waited < 2.0
+    assert wait_until(lambda: reader.read("datasets") == seen + 1, timeout=2.0, interval=0.005)
 
 
 def test_a_reader_not_following_asks_every_time(
@@ -167,11 +157,7 @@ def test_a_listener_cut_off_reads_again_on_its_new_connection(
     monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 3600.0)
     monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_SECONDS", 0.0)  # pooled ones are checked
     assert total(reader_stores) == 0
-    with psycopg.connect(libpq_dsn(postgres_url_migrated), autocommit=True) as connection:
-        connection.execute(  # the server drops every listener, as on a restart
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    terminate_other_backends(postgres_url_migrated)  # every listener dropped
     write_in_another_process(postgres_url_migrated, tmp_path, 1)  # its NOTIFY reaches no one
 
     assert total(reader_stores) == 1

@@ -15,7 +15,7 @@ from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
 from lookup_events.store.base import PageRequest, SearchQuery
 from lookup_events.store.sql_engine import make_engine
-from tests.conftest import libpq_dsn, settings_for
+from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.data import MR_MEN, SNOW_WHITE, make_info
 
 BOTH = (SNOW_WHITE, MR_MEN)
@@ -89,16 +89,6 @@ def test_a_rested_connection_killed_by_the_server_is_replaced(
         assert total(stores) == 1  # the revision reader's own connection is replaced too
     finally:
         stores.close()
-
-
-def terminate_other_backends(url: str) -> None:
-    """Close every other server connection to the database at ``url``."""
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 @pytest.mark.postgres
