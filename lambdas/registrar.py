@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.settings import lambda_settings, open_migrated_stores
-from lookup_events.consumer import EventHandler, Outcome
 from lookup_events.errors import InvalidEvent, StorageUnavailable, StoreUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.batch import EventHandler, Outcome
+from lookup_events.registrar.writer import Registrar
 from lookup_events.sources.s3 import events_from_notification
 
 logger = logging.getLogger(__name__)

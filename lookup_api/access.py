@@ -13,7 +13,7 @@ import falcon
 
 from lookup_api.auth import Authenticator
 from lookup_events.errors import PermissionDenied, UnknownUser
-from lookup_events.store.base import AdminStore, User
+from lookup_events.store.protocols import AdminStore, User
 from lookup_events.uris import strip_trailing_slash
 
 

@@ -20,8 +20,8 @@ from lookup_api.headers import CasedResponse
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
-from lookup_events.queue import EventQueue
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores, revision_view, upgrade_database
 from lookup_events.versions import component_versions
 

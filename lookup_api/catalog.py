@@ -10,8 +10,8 @@ from typing import Any
 from lookup_api.access import require_register, require_search, searchable
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
-from lookup_events.registrar import Registered, Registrar
-from lookup_events.store.base import (
+from lookup_events.registrar.writer import Registered, Registrar
+from lookup_events.store.protocols import (
     DatasetStore,
     PageRequest,
     ResultPage,

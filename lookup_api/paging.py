@@ -10,7 +10,7 @@ import falcon
 from lookup_api.errors import APIError
 from lookup_api.schemas import PAGE_QUERY
 from lookup_api.validation import query_integers
-from lookup_events.store.base import PageRequest, ResultPage
+from lookup_events.store.protocols import PageRequest, ResultPage
 
 HEADER = "X-Pagination"
 

@@ -20,7 +20,7 @@ FLOAT_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 MAX_INT64 = 2**63 - 1
 
 STRING: Schema = {"type": "string"}
-# Lengths the SQL stores hold (lookup_events/store/sql_schema.py).
+# Lengths the SQL stores hold (lookup_events/store/sql/schema.py).
 USERNAME: Schema = {"type": "string", "maxLength": 255}
 BASE_URI_TEXT: Schema = {"type": "string", "maxLength": 1024}
 COUNT: Schema = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT64}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import falcon
 
 from lookup_api.errors import APIError
-from lookup_events.store.base import (
+from lookup_events.store.protocols import (
     BASE_URI_SORT_FIELDS,
     DATASET_SORT_FIELDS,
     USER_SORT_FIELDS,

@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores, upgrade_database
-from lookup_events.store.sql_engine import sql_url
+from lookup_events.store.sql.engine import sql_url
 from tests.aws import REGION, Aws
 from tests.lookup_events.faults.support import AMQP_URL, DatasetFactory, RabbitVhost
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from lookup_api.access import require_self_or_admin
 from lookup_api.errors import APIError
 from lookup_events.errors import AlreadyExists, UnknownBaseURI, UnknownUser
-from lookup_events.store.base import AdminStore, BaseURI, DatasetStore, PermissionKind, User
+from lookup_events.store.protocols import AdminStore, BaseURI, DatasetStore, PermissionKind, User
 
 
 class Administration:

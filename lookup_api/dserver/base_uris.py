@@ -11,7 +11,7 @@ from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.legacy.admin import permissions_body
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
-from lookup_events.store.base import AdminStore
+from lookup_events.store.protocols import AdminStore
 
 
 class BaseURIsResource:

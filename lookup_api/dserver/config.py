@@ -15,7 +15,7 @@ import falcon
 from lookup_api.access import Access
 from lookup_api.legacy.users import config_body
 from lookup_events.config import Settings
-from lookup_events.store.base import AdminStore, PageRequest
+from lookup_events.store.protocols import AdminStore, PageRequest
 
 # NOTE(dev): the dserver contract these routes follow, announced beside 0.18's.
 COMPATIBLE_DSERVERCORE_VERSION = "0.22.0"

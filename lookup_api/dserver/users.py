@@ -15,7 +15,7 @@ from lookup_api.legacy.datasets import summary_body
 from lookup_api.legacy.users import user_body
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
-from lookup_events.store.base import AdminStore, PermissionKind, Summary
+from lookup_events.store.protocols import AdminStore, PermissionKind, Summary
 
 
 def sized_summary_body(summary: Summary) -> dict[str, Any]:

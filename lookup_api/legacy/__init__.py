@@ -8,7 +8,7 @@ from lookup_api.access import Access
 from lookup_api.catalog import Catalog
 from lookup_api.legacy import admin, datasets, users
 from lookup_events.config import Settings
-from lookup_events.store.base import AdminStore
+from lookup_events.store.protocols import AdminStore
 
 
 def routes(

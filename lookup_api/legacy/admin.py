@@ -11,7 +11,7 @@ from lookup_api.access import Access
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
 from lookup_events.errors import UnknownBaseURI
-from lookup_events.store.base import AdminStore, BaseURI
+from lookup_events.store.protocols import AdminStore, BaseURI
 from lookup_events.uris import normalise_uri
 
 

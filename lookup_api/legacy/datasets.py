@@ -11,7 +11,7 @@ from lookup_api.access import Access
 from lookup_api.catalog import Catalog
 from lookup_api.paging import page_request, paginate
 from lookup_api.validation import validated_body
-from lookup_events.store.base import Summary
+from lookup_events.store.protocols import Summary
 
 
 def summary_body(summary: Summary) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import falcon
 
 from lookup_api.access import Access, require_self_or_admin
 from lookup_events.config import Settings
-from lookup_events.store.base import AdminStore, User
+from lookup_events.store.protocols import AdminStore, User
 
 # Keys 0.18 reported from flask-jwt-extended and Flask-SQLAlchemy, which clients
 # and the anchor tests read; fixed by this server's design.

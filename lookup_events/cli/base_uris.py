@@ -9,15 +9,15 @@ import sys
 import click
 
 from lookup_events.cli.context import CliContext, fail, pass_cli
-from lookup_events.cli.indexing import IndexReport, QueueIndexer
 from lookup_events.cli.processes import open_queue
-from lookup_events.consumer import EventHandler
-from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.errors import UnknownBaseURI
-from lookup_events.queue import EventQueue
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.indexing import IndexReport, QueueIndexer
+from lookup_events.registrar.worker import Publisher, RegistrarWorker
+from lookup_events.registrar.writer import Registrar
+from lookup_events.storage.disk import read_dataset_fast
 from lookup_events.uris import normalise_uri
-from lookup_events.worker import Publisher, RegistrarWorker
 
 
 @click.group("base-uri")

@@ -8,9 +8,9 @@ from typing import Any, NoReturn
 import click
 
 from lookup_events.config import Settings
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores, upgrade_database
-from lookup_events.store.base import AdminStore, DatasetStore
+from lookup_events.store.protocols import AdminStore, DatasetStore
 
 
 class CommandFailed(click.ClickException):

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from lookup_events.cli.context import CliContext, fail, pass_cli
-from lookup_events.migration import Migration, MigrationReport, read_old_database
+from lookup_events.legacy_import.importer import Migration, MigrationReport, read_old_database
 
 
 @click.group("migrate")
@@ -61,7 +61,7 @@ def from_dtool_lookup_server(
 
 def _copy_from_mongo(migration: Migration, url: str, database: str, collection: str) -> None:
     try:
-        from lookup_events.migration_mongo import (  # noqa: PLC0415 (pymongo is an extra)
+        from lookup_events.legacy_import.mongo import (  # noqa: PLC0415 (pymongo is an extra)
             info_from_document,
             old_collection,
         )

@@ -21,20 +21,20 @@ import click
 
 from lookup_events.cli.context import CliContext, fail, pass_cli
 from lookup_events.config import Settings
-from lookup_events.consumer import EventHandler
-from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
-from lookup_events.reader import read_dataset
-from lookup_events.registrar import Reader, Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.worker import RECONNECT, Publisher, RegistrarWorker
+from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
 from lookup_events.sources.scan import Rescanner
+from lookup_events.storage.brokers import read_dataset
+from lookup_events.storage.disk import read_dataset_fast
 from lookup_events.store import Stores
-from lookup_events.store.base import AdminStore
+from lookup_events.store.protocols import AdminStore
 from lookup_events.uris import is_local, normalise_uri
-from lookup_events.worker import RECONNECT, Publisher, RegistrarWorker
 
 log = logging.getLogger("lookup_events.cli")
 

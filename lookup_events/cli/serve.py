@@ -13,8 +13,8 @@ from lookup_events.cli.processes import configure_logging, stop_on_signals
 from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
-from lookup_events.queue import EventQueue
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
 

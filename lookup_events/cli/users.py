@@ -13,7 +13,7 @@ from lookup_events.cli.context import CliContext, fail, pass_cli
 from lookup_events.cli.group import LookupGroup
 from lookup_events.config import Settings
 from lookup_events.keys import with_embedded_keys
-from lookup_events.store.base import PermissionKind
+from lookup_events.store.protocols import PermissionKind
 from lookup_events.tokens import issue_token
 from lookup_events.uris import normalise_uri
 

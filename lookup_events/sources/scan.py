@@ -43,7 +43,6 @@ import dtoolcore
 
 from lookup_events.errors import InvalidDataset, StorageUnavailable
 from lookup_events.events import DatasetEvent, EventKind
-from lookup_events.reader import list_dataset_uris, memoize_broker_lookup
 from lookup_events.sources.dtool_tree import (
     ADMIN_FILE,
     DTOOL_DIR,
@@ -52,10 +51,11 @@ from lookup_events.sources.dtool_tree import (
     Unsettled,
     read_admin_file,
 )
+from lookup_events.storage.brokers import list_dataset_uris, memoize_broker_lookup
 from lookup_events.uris import is_local, local_path, normalise_uri
 
 if TYPE_CHECKING:
-    from lookup_events.store.base import DatasetStore
+    from lookup_events.store.protocols import DatasetStore
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.config import Settings
 from lookup_events.errors import StoreUnavailable
-from lookup_events.store.base import AdminStore, DatasetStore
-from lookup_events.store.sql_admin import SqlAdminStore
-from lookup_events.store.sql_datasets import SqlDatasetStore
-from lookup_events.store.sql_engine import make_engine, sql_url, writer
-from lookup_events.store.sql_revisions import revision_view
+from lookup_events.store.protocols import AdminStore, DatasetStore
+from lookup_events.store.sql.admin import SqlAdminStore
+from lookup_events.store.sql.datasets import SqlDatasetStore
+from lookup_events.store.sql.engine import make_engine, sql_url, writer
+from lookup_events.store.sql.revisions import revision_view
 
 __all__ = ["Stores", "open_stores", "revision_view", "upgrade_database"]
 
@@ -81,7 +81,7 @@ def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = No
 
 def _open_mongo(settings: Settings, url: str, client: Callable[..., Any] | None) -> DatasetStore:
     try:
-        from lookup_events.store.mongo_datasets import (  # noqa: PLC0415 (optional extra)
+        from lookup_events.store.mongo.datasets import (  # noqa: PLC0415 (optional extra)
             MongoDatasetStore,
         )
     except ImportError as ex:

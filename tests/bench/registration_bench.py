@@ -50,10 +50,10 @@ import dtoolcore
 
 from lookup_events.config import Settings
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
-from lookup_events.reader import memoize_broker_lookup
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.storage.brokers import memoize_broker_lookup
 from lookup_events.store import Stores, open_stores, upgrade_database
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from tests.bench.registration_report import (
     WATCH_P50_TARGET_S,
     Latency,

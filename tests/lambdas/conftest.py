@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lambdas.registrar import NotificationProcessor
-from lookup_events.consumer import EventHandler
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from tests.aws import Aws, new_bucket_name, point_dtool_s3_at
 

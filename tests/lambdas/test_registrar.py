@@ -266,8 +266,8 @@ def test_a_direct_s3_invocation_raises_when_an_event_fails(
 def test_a_message_breaking_the_batch_does_not_fail_the_others(
     aws: Aws, bucket: str, sqlite_stores: Stores, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lookup_events.consumer import EventHandler
-    from lookup_events.registrar import Registrar
+    from lookup_events.registrar.batch import EventHandler
+    from lookup_events.registrar.writer import Registrar
 
     sqlite_stores.admin.add_base_uri(f"s3://{bucket}")
     queue = aws.new_queue()
@@ -277,7 +277,7 @@ def test_a_message_breaking_the_batch_does_not_fail_the_others(
 
     def read(uri: str) -> dict[str, Any]:
         """Read as the registrar does, but fail on one dataset as a bug would."""
-        from lookup_events.reader import read_dataset
+        from lookup_events.storage.brokers import read_dataset
 
         if uri == breaking:
             raise RuntimeError("a bug")
@@ -350,8 +350,8 @@ def test_the_entry_point_migrates_registers_and_stays_warm(
 def test_an_unreachable_database_returns_the_batch_to_the_queue(
     aws: Aws, bucket: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lookup_events.consumer import EventHandler
-    from lookup_events.registrar import Registrar
+    from lookup_events.registrar.batch import EventHandler
+    from lookup_events.registrar.writer import Registrar
 
     queue = aws.new_queue()
     wire_bucket(aws, bucket, queue)

@@ -16,7 +16,7 @@ from lookup_api import openapi, schemas
 from lookup_api.app import create_app
 from lookup_api.docs import STATIC_DIR
 from lookup_events.config import Settings
-from lookup_events.queue import EventQueue
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.store import Stores
 
 METHODS = {"get", "post", "put", "delete", "patch"}

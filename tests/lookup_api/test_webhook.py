@@ -23,12 +23,12 @@ from falcon import testing
 
 from lookup_api.app import create_app
 from lookup_events.config import Settings
-from lookup_events.consumer import EventHandler
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.worker import RegistrarWorker
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from lookup_events.worker import RegistrarWorker
 from tests.aws import Aws, point_dtool_s3_at
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")

@@ -24,7 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lookup_events.reader import read_dataset
+from lookup_events.storage.brokers import read_dataset
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import make_dataset
 

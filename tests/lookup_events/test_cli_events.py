@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.consumer import EventHandler
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.worker import RegistrarWorker
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
-from lookup_events.worker import RegistrarWorker
 from tests.lookup_events.cli_runner import LookupCli, clean_env
 from tests.lookup_events.datasets import make_dataset
 

@@ -25,7 +25,7 @@ import pytest
 
 from lookup_events.cli.supervisor import Child, Supervisor
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.store import Stores, open_stores
 from tests.aws import Aws
 from tests.lookup_events.cli_runner import LookupCli, clean_env

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from lookup_events.store import open_stores
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from tests.lookup_events.cli_runner import LookupCli, clean_env
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.consumer import EventHandler
 from lookup_events.events import DatasetEvent
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
 

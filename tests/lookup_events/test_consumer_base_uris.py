@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.consumer import EventHandler
-from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.events import DatasetEvent
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.writer import Registrar
+from lookup_events.storage.disk import read_dataset_fast
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import make_dataset

@@ -11,9 +11,9 @@ from typing import Any
 import dtoolcore
 import pytest
 
-from lookup_events.disk_reader import read_dataset_fast
 from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
-from lookup_events.reader import read_dataset
+from lookup_events.storage.brokers import read_dataset
+from lookup_events.storage.disk import read_dataset_fast
 from tests.aws import Aws, point_dtool_s3_at
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
 

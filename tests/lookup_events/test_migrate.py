@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lookup_events.migration import Migration, OldDeployment
+from lookup_events.legacy_import.importer import Migration, OldDeployment
 from lookup_events.store import Stores, open_stores
-from lookup_events.store.sql_engine import sql_url
+from lookup_events.store.sql.engine import sql_url
 from lookup_events.uris import normalise_uri
 from tests.conftest import DEFAULT_POSTGRES_URL, require_service
 from tests.lookup_events.anchor_deployment import Anchor, build_anchor

@@ -24,11 +24,11 @@ from bson import Binary, ObjectId
 from bson.binary import UuidRepresentation
 
 from lookup_events.errors import InvalidDataset
-from lookup_events.migration import Migration, MigrationReport, read_old_database
-from lookup_events.migration_mongo import info_from_document, old_collection
-from lookup_events.reader import read_dataset
+from lookup_events.legacy_import.importer import Migration, MigrationReport, read_old_database
+from lookup_events.legacy_import.mongo import info_from_document, old_collection
+from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from tests.conftest import StoreBackend
 from tests.lookup_events.anchor_deployment import Anchor, build_anchor
 from tests.lookup_events.cli_runner import LookupCli, clean_env

@@ -26,8 +26,8 @@ import pytest
 
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import Backoff, EventQueue, QueueCounts
-from lookup_events.queue_consumer import Delivery
+from lookup_events.queue.consumer import Delivery
+from lookup_events.queue.event_queue import Backoff, EventQueue, QueueCounts
 from tests.conftest import require_service
 
 AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -48,7 +48,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 CHILD = r"""
 import json, os, signal, sys
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import Backoff, EventQueue
+from lookup_events.queue.event_queue import Backoff, EventQueue
 args = json.loads(sys.argv[1])
 queue = EventQueue(
     args["url"],

@@ -14,7 +14,7 @@ from lookup_events.errors import (
     StorageUnavailable,
 )
 from lookup_events.model import record_from_info
-from lookup_events.reader import list_dataset_uris, read_dataset
+from lookup_events.storage.brokers import list_dataset_uris, read_dataset
 from tests.lookup_events.datasets import README, corrupt, make_dataset
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lookup_events.errors import InvalidDataset, UnknownBaseURI
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
 

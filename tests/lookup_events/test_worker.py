@@ -19,15 +19,15 @@ from typing import Any
 
 import pytest
 
-from lookup_events.consumer import EventHandler
 from lookup_events.errors import QueueUnavailable, StorageUnavailable, StoreUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import Backoff, EventQueue, QueueCounts
-from lookup_events.reader import read_dataset
-from lookup_events.registrar import Registrar
+from lookup_events.queue.event_queue import Backoff, EventQueue, QueueCounts
+from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.worker import Publisher, RegistrarWorker
+from lookup_events.registrar.writer import Registrar
+from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
-from lookup_events.worker import Publisher, RegistrarWorker
 from tests.conftest import require_service, settings_for
 from tests.lookup_events.datasets import corrupt, make_dataset
 from tests.lookup_events.faults.support import AMQP_URL, REPO
@@ -218,7 +218,7 @@ def test_the_publisher_waits_for_the_broker_within_its_patience() -> None:
 
 RACER = r"""
 import os, sys, time
-from lookup_events.queue import EventQueue
+from lookup_events.queue.event_queue import EventQueue
 url, go = sys.argv[1], sys.argv[2]
 while not os.path.exists(go):
     time.sleep(0.001)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from lookup_events.store.sql_engine import make_engine, writer
-from lookup_events.store.sql_schema import Base, include_object
+from lookup_events.store.sql.engine import make_engine, writer
+from lookup_events.store.sql.schema import Base, include_object
 
 
 def run_migrations(connection: Connection) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lookup_events.events import DatasetEvent
 from lookup_events.store import Stores, open_stores
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery
 from tests.conftest import settings_for
 from tests.lookup_events.faults.support import LookupProcess
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import dtoolcore
 
 from lookup_events.config import SETTINGS
-from lookup_events.reader import memoize_broker_lookup
+from lookup_events.storage.brokers import memoize_broker_lookup
 from lookup_events.uris import normalise_uri
 
 AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from lookup_events.queue import EventQueue, QueueCounts
-from lookup_events.store.sql_engine import sql_url
-from lookup_events.worker import Publisher
+from lookup_events.queue.event_queue import EventQueue, QueueCounts
+from lookup_events.registrar.worker import Publisher
+from lookup_events.store.sql.engine import sql_url
 from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (
     DatasetFactory,
@@ -71,7 +71,7 @@ def test_a_rabbitmq_restart_mid_burst_loses_nothing(
     publisher = Publisher(queue, patience=120)
     uris: list[str] = []
     restarter: threading.Thread | None = None
-    caplog.set_level(logging.WARNING, logger="lookup_events.worker")
+    caplog.set_level(logging.WARNING, logger="lookup_events.registrar.worker")
     registrar = LookupProcess(["registrar", "--no-rescan"], env, tmp_path / "registrar.log")
     try:
         with registrar:

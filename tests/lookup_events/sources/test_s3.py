@@ -20,7 +20,7 @@ import pytest
 
 from lookup_events.errors import InvalidEvent, QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import EventQueue
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.sources.s3 import (
     AdminObjectProbe,
     SqsNotificationSource,

@@ -16,9 +16,9 @@ import pytest
 from moto import mock_aws
 
 from lookup_events.events import DatasetEvent
-from lookup_events.reader import read_dataset
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.writer import Registrar
 from lookup_events.sources.scan import Rescanner, rescan
+from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import corrupt, make_dataset, set_readme

@@ -19,7 +19,7 @@ from typing import Any
 from lookup_events.config import Settings
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
-from lookup_events.store.base import PageRequest, SearchQuery, SortKey
+from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from tests.data import make_info
 
 BASE_URIS = ("s3://bench-a", "s3://bench-b", "s3://bench-c", "s3://bench-d")

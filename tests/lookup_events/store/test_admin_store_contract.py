@@ -8,7 +8,7 @@ import pytest
 
 from lookup_events.errors import UnknownBaseURI, UnknownUser
 from lookup_events.store import Stores, open_stores
-from lookup_events.store.base import BaseURI, PageRequest, SortKey, User
+from lookup_events.store.protocols import BaseURI, PageRequest, SortKey, User
 from tests.conftest import settings_for
 from tests.data import MR_MEN, SNOW_WHITE, load_anchor_data, load_anchor_users
 

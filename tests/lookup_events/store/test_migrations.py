@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.model import record_from_info
 from lookup_events.store import MIGRATIONS, open_stores, upgrade_database
-from lookup_events.store.base import PageRequest, SearchQuery
-from lookup_events.store.sql_engine import make_engine
-from lookup_events.store.sql_schema import Base, include_object
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.schema import Base, include_object
 from tests.conftest import settings_for
 from tests.data import MR_MEN, load_anchor_data, make_info
 

@@ -19,9 +19,9 @@ import mongomock
 import pytest
 
 from lookup_events.model import record_from_info
-from lookup_events.store.base import PageRequest, SearchQuery, SortKey
-from lookup_events.store.mongo_datasets import MongoCollections, MongoDatasetStore
-from lookup_events.store.mongo_query import ENTRY_PROJECTION, search_filter, search_string
+from lookup_events.store.mongo.datasets import MongoCollections, MongoDatasetStore
+from lookup_events.store.mongo.query import ENTRY_PROJECTION, search_filter, search_string
+from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from lookup_events.store.text import parse_free_text
 from tests.data import (
     BAD_APPLES_UUID,

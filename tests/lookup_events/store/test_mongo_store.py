@@ -19,9 +19,9 @@ import pytest
 from lookup_events.errors import DocumentTooLarge, StoreUnavailable
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
-from lookup_events.store.base import PageRequest, SearchQuery
-from lookup_events.store.mongo_datasets import MAX_DOCUMENT_BYTES, MongoDatasetStore
-from lookup_events.store.sql_admin import SqlAdminStore
+from lookup_events.store.mongo.datasets import MAX_DOCUMENT_BYTES, MongoDatasetStore
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.sql.admin import SqlAdminStore
 from tests.conftest import DATASET_BACKEND_PARAMS, MONGO_BACKENDS, StoreBackend, settings_for
 from tests.data import BAD_APPLES_UUID, MR_MEN, SNOW_WHITE, load_anchor_data, make_info
 from tests.lookup_events.api_support import ApiClient

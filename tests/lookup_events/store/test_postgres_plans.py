@@ -20,7 +20,7 @@ from sqlalchemy import Engine, event
 
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
-from lookup_events.store.base import PageRequest, SearchQuery, SortKey
+from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from tests.conftest import _empty_postgres, libpq_dsn, settings_for
 from tests.data import MR_MEN, make_info
 

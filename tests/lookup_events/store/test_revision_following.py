@@ -17,8 +17,10 @@ import psycopg
 import pytest
 
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
-from lookup_events.store.base import PageRequest, SearchQuery
+from lookup_events.store import Stores, open_stores, revision_view
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.sql import engine as sql_engine
+from lookup_events.store.sql import revisions as sql_revisions
 from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.data import MR_MEN, make_info
 from tests.lookup_events.faults.support import REPO, wait_until

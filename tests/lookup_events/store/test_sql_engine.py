@@ -12,9 +12,11 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.errors import StoreUnavailable
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores, revision_view, sql_engine, sql_revisions
-from lookup_events.store.base import PageRequest, SearchQuery
-from lookup_events.store.sql_engine import make_engine
+from lookup_events.store import Stores, open_stores, revision_view
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.sql import engine as sql_engine
+from lookup_events.store.sql import revisions as sql_revisions
+from lookup_events.store.sql.engine import make_engine
 from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.data import MR_MEN, SNOW_WHITE, make_info
 

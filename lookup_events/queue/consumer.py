@@ -30,7 +30,7 @@ from kombu.exceptions import OperationalError
 
 from lookup_events.errors import InvalidEvent, QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import CONTENT_TYPE, EventQueue, text_of
+from lookup_events.queue.event_queue import CONTENT_TYPE, EventQueue, text_of
 
 log = logging.getLogger(__name__)
 

@@ -67,8 +67,7 @@ from pymongo.errors import (
 
 from lookup_events.errors import DocumentTooLarge, InvalidDataset, StoreUnavailable
 from lookup_events.model import DatasetEntry, DatasetRecord
-from lookup_events.store.base import PageRequest, ResultPage, SearchQuery, SortKey, Summary
-from lookup_events.store.mongo_query import (
+from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
     LANGUAGE_OVERRIDE,
     RECORD_PROJECTION,
@@ -83,6 +82,7 @@ from lookup_events.store.mongo_query import (
     sort_of,
     summary_of,
 )
+from lookup_events.store.protocols import PageRequest, ResultPage, SearchQuery, SortKey, Summary
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lookup_events.consumer import Outcome
 from lookup_events.errors import InvalidDataset, QueueUnavailable, UnknownBaseURI
 from lookup_events.events import DatasetEvent
-from lookup_events.reader import list_dataset_uris
+from lookup_events.registrar.batch import Outcome
+from lookup_events.registrar.worker import Publisher, RegistrarWorker, lost_connection_errors
 from lookup_events.sources.scan import read_admin_metadata
-from lookup_events.store.base import AdminStore, DatasetStore
-from lookup_events.worker import Publisher, RegistrarWorker, lost_connection_errors
+from lookup_events.storage.brokers import list_dataset_uris
+from lookup_events.store.protocols import AdminStore, DatasetStore
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, update
 
 from lookup_events.errors import StoreUnavailable
-from lookup_events.store.sql_schema import revisions
+from lookup_events.store.sql.schema import revisions
 
 CHANNEL = "dtool_lookup_revisions"
 # A following reader asks the database again at least this often, whatever it heard.

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
-from lookup_events.store.sql_schema import FTS_TABLE, PG_SEARCH_COLUMN, dataset_texts, datasets
+from lookup_events.store.sql.schema import FTS_TABLE, PG_SEARCH_COLUMN, dataset_texts, datasets
 from lookup_events.store.text import TextQuery
 
 _ENGLISH: ColumnElement[str] = literal_column("'english'::regconfig")

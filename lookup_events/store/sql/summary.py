@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, func, select
 
-from lookup_events.store.base import Summary
-from lookup_events.store.sql_schema import dataset_tags, datasets
+from lookup_events.store.protocols import Summary
+from lookup_events.store.sql.schema import dataset_tags, datasets
 
 
 def _facet(table: Table, key: str) -> Select[Any]:

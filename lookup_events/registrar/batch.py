@@ -28,7 +28,7 @@ from lookup_events.errors import (
 )
 from lookup_events.events import DatasetEvent
 from lookup_events.model import DatasetRecord
-from lookup_events.registrar import Registrar
+from lookup_events.registrar.writer import Registrar
 
 logger = logging.getLogger(__name__)
 

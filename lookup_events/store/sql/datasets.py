@@ -2,7 +2,7 @@
 
 Reads use SQLAlchemy Core and read only the entry columns for lists;
 README, manifest and annotations are read by ``get`` alone. Filters,
-counts and facets run over covering indexes (see ``sql_schema``).
+counts and facets run over covering indexes (see ``sql.schema``).
 
 Caching: each write bumps the ``datasets`` revision in its own transaction.
 ``search`` and ``summary`` first read that revision (a primary-key lookup
@@ -37,7 +37,7 @@ from sqlalchemy import (
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
-from lookup_events.store.base import (
+from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     PageRequest,
     ResultPage,
@@ -45,7 +45,7 @@ from lookup_events.store.base import (
     SortKey,
     Summary,
 )
-from lookup_events.store.sql_engine import (
+from lookup_events.store.sql.engine import (
     PlannerStatistics,
     is_sqlite,
     reader,
@@ -53,16 +53,16 @@ from lookup_events.store.sql_engine import (
     translate_errors,
     writer,
 )
-from lookup_events.store.sql_query import order_by
-from lookup_events.store.sql_revisions import RevisionCache, RevisionReader, bump_revision
-from lookup_events.store.sql_schema import (
+from lookup_events.store.sql.query import order_by
+from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
+from lookup_events.store.sql.schema import (
     DATASETS_REVISION,
     dataset_tags,
     dataset_texts,
     datasets,
 )
-from lookup_events.store.sql_summary import summarise
-from lookup_events.store.sql_text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
+from lookup_events.store.sql.summary import summarise
+from lookup_events.store.sql.text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
 from lookup_events.store.text import filter_term, filter_terms, parse_free_text, searchable_text
 
 _ENTRY_COLUMNS = (

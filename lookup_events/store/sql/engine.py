@@ -9,7 +9,7 @@ their write transactions start with ``BEGIN IMMEDIATE`` so two writers
 queue on the busy timeout instead of failing when one upgrades a read lock.
 Reads on PostgreSQL run in autocommit mode (no BEGIN/ROLLBACK round trips).
 
-The revisions that keep every process's caches exact are in ``sql_revisions``.
+The revisions that keep every process's caches exact are in ``sql.revisions``.
 """
 
 from __future__ import annotations

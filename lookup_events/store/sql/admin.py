@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 
 from lookup_events.errors import UnknownBaseURI, UnknownUser
-from lookup_events.store.base import (
+from lookup_events.store.protocols import (
     BASE_URI_SORT_FIELDS,
     USER_SORT_FIELDS,
     BaseURI,
@@ -38,14 +38,14 @@ from lookup_events.store.base import (
     SortKey,
     User,
 )
-from lookup_events.store.sql_engine import (
+from lookup_events.store.sql.engine import (
     reader,
     translate_errors,
     writer,
 )
-from lookup_events.store.sql_query import order_by, paged
-from lookup_events.store.sql_revisions import RevisionCache, RevisionReader, bump_revision
-from lookup_events.store.sql_schema import (
+from lookup_events.store.sql.query import order_by, paged
+from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
+from lookup_events.store.sql.schema import (
     ADMIN_REVISION,
     base_uris,
     register_permissions,

@@ -31,11 +31,11 @@ from typing import Any
 from kombu import connection as kombu_connection
 from kombu.exceptions import OperationalError
 
-from lookup_events.consumer import EventHandler, Outcome
 from lookup_events.errors import QueueUnavailable, StoreUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue import Backoff, EventQueue
-from lookup_events.queue_consumer import Delivery, EventConsumer, ack_all
+from lookup_events.queue.consumer import Delivery, EventConsumer, ack_all
+from lookup_events.queue.event_queue import Backoff, EventQueue
+from lookup_events.registrar.batch import EventHandler, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
 
 from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
-from lookup_events.reader import read_dataset
+from lookup_events.storage.brokers import read_dataset
 from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
 
 _ADMIN = os.path.join(*_STRUCTURE_PARAMETERS["admin_metadata_relpath"])

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lookup_events.model import DatasetEntry, DatasetRecord
-from lookup_events.store.base import DATASET_SORT_FIELDS, SearchQuery, SortKey, Summary
+from lookup_events.store.protocols import DATASET_SORT_FIELDS, SearchQuery, SortKey, Summary
 from lookup_events.store.text import TextQuery, parse_free_text, searchable_text
 
 Document = dict[str, Any]

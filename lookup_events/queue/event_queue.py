@@ -58,7 +58,7 @@ from lookup_events.errors import InvalidEvent, QueueUnavailable
 from lookup_events.events import DatasetEvent
 
 if TYPE_CHECKING:
-    from lookup_events.queue_consumer import EventConsumer
+    from lookup_events.queue.consumer import EventConsumer
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class EventQueue:
 
     def consumer(self, prefetch: int = 20) -> EventConsumer:
         """Return a consumer of the work queue (use it as a context manager)."""
-        from lookup_events.queue_consumer import EventConsumer  # noqa: PLC0415 - it imports us
+        from lookup_events.queue.consumer import EventConsumer  # noqa: PLC0415 - it imports us
 
         return EventConsumer(self, prefetch)
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, UnaryExpression
 
-from lookup_events.store.base import PageRequest, SortKey
+from lookup_events.store.protocols import PageRequest, SortKey
 
 S = TypeVar("S", bound=Select[Any])
 

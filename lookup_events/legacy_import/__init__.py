@@ -1,0 +1,1 @@
+"""Moving a dtool-lookup-server or dserver deployment over."""

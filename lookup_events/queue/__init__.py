@@ -1,0 +1,1 @@
+"""The event queue: topology, transports, consumer and publisher."""

@@ -1,0 +1,1 @@
+"""The registrar: the one writer of dataset records, and its loop."""

@@ -1,0 +1,1 @@
+"""Reading datasets where they live: disk, S3, any dtoolcore broker."""

@@ -1,0 +1,1 @@
+"""The SQL stores: SQLite (FTS5) and PostgreSQL (tsvector + GIN)."""
