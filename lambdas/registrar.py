@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas.settings import lambda_settings, open_migrated_stores
-from lookup_events.errors import InvalidEvent, StorageUnavailable, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, InvalidEvent
 from lookup_events.events import DatasetEvent
 from lookup_events.registrar.batch import EventHandler, Outcome
 from lookup_events.registrar.writer import Registrar
@@ -112,7 +112,7 @@ class NotificationProcessor:
             return Counter()
         try:
             outcomes = self._handler.handle_batch(events)
-        except (StoreUnavailable, StorageUnavailable) as ex:
+        except (DatabaseUnavailable, DatasetStorageUnavailable) as ex:
             for message in messages:
                 for event in message.events:
                     message.fail("retry", f"{type(ex).__name__}: {ex}", event)

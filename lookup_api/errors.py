@@ -17,11 +17,11 @@ import falcon
 
 from lookup_events.errors import (
     AlreadyExists,
+    DatabaseUnavailable,
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     PermissionDenied,
-    StorageUnavailable,
-    StoreUnavailable,
     UnknownBaseURI,
     UnknownUser,
 )
@@ -42,8 +42,8 @@ LEGACY_STATUSES: StatusMap = {
     UnknownBaseURI: 400,
     PermissionDenied: 400,
     UnknownUser: 401,
-    StoreUnavailable: 503,
-    StorageUnavailable: 503,
+    DatabaseUnavailable: 503,
+    DatasetStorageUnavailable: 503,
 }
 
 # Route-specific differences, by URI template prefix: register answers 401 for
@@ -63,8 +63,8 @@ DSERVER_STATUSES: StatusMap = {
     UnknownBaseURI: 404,
     PermissionDenied: 403,
     UnknownUser: 401,
-    StoreUnavailable: 503,
-    StorageUnavailable: 503,
+    DatabaseUnavailable: 503,
+    DatasetStorageUnavailable: 503,
 }
 
 # URI template prefixes of the dserver routes, and their differences: a dataset in

@@ -1,4 +1,10 @@
-"""Project exceptions; each subclasses the closest builtin (STYLE 4)."""
+"""Project exceptions; each subclasses the closest builtin (STYLE 4).
+
+Three things can be down, and each has its own name: the **database** (our
+stores: ``DatabaseUnavailable``), the **dataset storage** (the disk or bucket a
+dataset lives in: ``DatasetStorageUnavailable``) and the **queue**'s broker
+(``QueueUnavailable``). All three are transient: the work is retried.
+"""
 
 
 class InvalidDataset(ValueError):
@@ -37,13 +43,13 @@ class InvalidEvent(ValueError):
     """A queue message or storage notification cannot be understood."""
 
 
-class StoreUnavailable(ConnectionError):
-    """The database cannot be reached right now; retrying may succeed."""
+class DatabaseUnavailable(ConnectionError):
+    """Our database (a store) cannot be reached right now; retrying may succeed."""
 
 
 class QueueUnavailable(ConnectionError):
     """The event queue's broker cannot be reached right now; retrying may succeed."""
 
 
-class StorageUnavailable(ConnectionError):
-    """The storage holding a dataset (disk, S3) cannot be read right now."""
+class DatasetStorageUnavailable(ConnectionError):
+    """The storage holding a dataset (a disk, a bucket) cannot be read right now."""

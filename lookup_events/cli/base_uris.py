@@ -12,9 +12,10 @@ from lookup_events.cli.context import CliContext, fail, pass_cli
 from lookup_events.cli.processes import open_queue
 from lookup_events.errors import UnknownBaseURI
 from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import EventHandler
 from lookup_events.registrar.indexing import IndexReport, QueueIndexer
-from lookup_events.registrar.worker import Publisher, RegistrarWorker
+from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.disk import read_dataset_fast
 from lookup_events.uris import normalise_uri

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from lookup_events.cli.context import CommandFailed
-from lookup_events.errors import QueueUnavailable, StorageUnavailable, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable
 
 
 class LookupGroup(click.Group):
@@ -33,5 +33,5 @@ class LookupGroup(click.Group):
         """Run the subcommand, turning unreachable stores, storage or queue into exit 1."""
         try:
             return super().invoke(ctx)
-        except (StoreUnavailable, StorageUnavailable, QueueUnavailable) as ex:
+        except (DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable) as ex:
             raise CommandFailed(str(ex)) from ex

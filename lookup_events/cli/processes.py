@@ -23,9 +23,10 @@ from lookup_events.cli.context import CliContext, fail, pass_cli
 from lookup_events.config import Settings
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.event_queue import RECONNECT, EventQueue
+from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import EventHandler
-from lookup_events.registrar.worker import RECONNECT, Publisher, RegistrarWorker
+from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
@@ -156,7 +157,7 @@ def rescanning(stores: Stores | None, publisher: Publisher, settings: Settings) 
     admin = stores.admin
     with Rescanner(
         lambda: registered_base_uris(admin),
-        stores.datasets,
+        stores.datasets.frozen_at_by_uri,
         publisher.publish,
         interval=settings.rescan_interval,
     ):

@@ -35,11 +35,11 @@ from sqlalchemy import inspect as inspect_database
 from sqlalchemy.engine import make_url
 
 from lookup_events.errors import (
+    DatabaseUnavailable,
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     NotFrozen,
-    StorageUnavailable,
-    StoreUnavailable,
     UnknownBaseURI,
     UnknownUser,
 )
@@ -119,7 +119,7 @@ def read_old_database(url: str) -> OldDeployment:
 
     Raises:
         ValueError: ``url`` names no dtool-lookup-server database.
-        StoreUnavailable: the database cannot be read.
+        DatabaseUnavailable: the database cannot be read.
     """
     parsed = make_url(sql_url(url))
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
@@ -136,7 +136,7 @@ def read_old_database(url: str) -> OldDeployment:
                 )
             return _read(conn, tables)
     except exc.SQLAlchemyError as ex:
-        raise StoreUnavailable(f"cannot read the old database: {ex}") from ex
+        raise DatabaseUnavailable(f"cannot read the old database: {ex}") from ex
     finally:
         engine.dispose()
 
@@ -224,7 +224,7 @@ class Migration:
         for base_uri in dict.fromkeys(base_uris):
             try:
                 listed = list(self._list(base_uri))
-            except StorageUnavailable as ex:
+            except DatasetStorageUnavailable as ex:
                 self.report.failed("datasets", base_uri, f"cannot list the base URI: {ex}")
                 continue
             known = self._datasets.frozen_at_by_uri(base_uri)
@@ -238,7 +238,7 @@ class Migration:
             self._registrar.register_uri(uri)
         except NotFrozen:
             self.report.skipped("datasets")
-        except (InvalidDataset, DatasetNotFound, UnknownBaseURI, StorageUnavailable) as ex:
+        except (InvalidDataset, DatasetNotFound, UnknownBaseURI, DatasetStorageUnavailable) as ex:
             self.report.failed("datasets", uri, str(ex))
         else:
             self.report.copied("datasets")

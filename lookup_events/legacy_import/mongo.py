@@ -25,7 +25,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
-from lookup_events.errors import InvalidDataset, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, InvalidDataset
 
 _TIMESTAMPS = ("frozen_at", "created_at")
 _UUID_SUBTYPES = {
@@ -113,7 +113,7 @@ def old_collection(
     """Open the old server's dataset collection; documents in insertion order.
 
     Raises:
-        StoreUnavailable: the old MongoDB cannot be reached.
+        DatabaseUnavailable: the old MongoDB cannot be reached.
     """
     options = (
         {} if "serverselectiontimeoutms" in url.lower() else {"serverSelectionTimeoutMS": 10_000}
@@ -124,6 +124,6 @@ def old_collection(
         count = documents.count_documents({})
         yield OldCollection(count, documents.find({}, sort=[("_id", 1)], batch_size=200))
     except PyMongoError as ex:
-        raise StoreUnavailable(f"cannot read the old MongoDB collection: {ex}") from ex
+        raise DatabaseUnavailable(f"cannot read the old MongoDB collection: {ex}") from ex
     finally:
         client.close()

@@ -88,6 +88,10 @@ class Backoff:
         return float(min(self.initial * self.factor ** max(failures - 1, 0), self.maximum))
 
 
+#: Waits between reconnection attempts (broker) and database probes.
+RECONNECT = Backoff(initial=0.5, factor=2.0, maximum=30.0)
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message that was given up on, and why."""
@@ -424,6 +428,16 @@ class EventQueue:
             database = make_url(self.url.split("+", 1)[1]).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    def lost_connection_errors(self) -> tuple[type[BaseException], ...]:
+        """Return the exceptions meaning "the broker connection is gone"."""
+        probe = Connection(self.url)
+        return (
+            QueueUnavailable,
+            OperationalError,
+            *probe.connection_errors,
+            *probe.recoverable_connection_errors,
+        )
 
     @property
     def safe_url(self) -> str:

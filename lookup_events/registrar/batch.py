@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lookup_events.errors import (
+    DatabaseUnavailable,
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     NotFrozen,
-    StorageUnavailable,
-    StoreUnavailable,
     UnknownBaseURI,
 )
 from lookup_events.events import DatasetEvent
@@ -81,7 +81,7 @@ class EventHandler:
             return ("done", "skipped", "not frozen (a proto dataset)")
         except (InvalidDataset, UnknownBaseURI) as ex:
             return ("dead", "", f"{type(ex).__name__}: {ex}")
-        except StorageUnavailable as ex:
+        except DatasetStorageUnavailable as ex:
             return ("retry", "", f"{type(ex).__name__}: {ex}")
         return ("done", "registered", "")
 
@@ -90,7 +90,7 @@ class EventHandler:
             self._registrar.store_many(list(plan.upserts.values()))
             for uri in plan.deletes:
                 self._registrar.forget(uri)
-        except StoreUnavailable as ex:
+        except DatabaseUnavailable as ex:
             reason = f"{type(ex).__name__}: {ex}"
             for uri in [*plan.upserts, *plan.deletes]:
                 plan.results[uri] = ("retry", "", reason)

@@ -20,10 +20,10 @@ from typing import Literal
 
 from lookup_events.errors import InvalidDataset, QueueUnavailable, UnknownBaseURI
 from lookup_events.events import DatasetEvent
+from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import Outcome
-from lookup_events.registrar.worker import Publisher, RegistrarWorker, lost_connection_errors
-from lookup_events.sources.scan import read_admin_metadata
-from lookup_events.storage.brokers import list_dataset_uris
+from lookup_events.registrar.worker import RegistrarWorker
+from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata
 from lookup_events.store.protocols import AdminStore, DatasetStore
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class QueueIndexer:
 
         Raises:
             UnknownBaseURI: the base URI is not registered.
-            StorageUnavailable: it cannot be listed.
+            DatasetStorageUnavailable: it cannot be listed.
         """
         if self._admin.get_base_uri(base_uri) is None:
             raise UnknownBaseURI(f"Base URI '{base_uri}' not registered")
@@ -105,7 +105,7 @@ class QueueIndexer:
                             yield report_of(outcome)
                     if not pending:
                         return
-        except lost_connection_errors(self._worker.queue) as ex:
+        except self._worker.queue.lost_connection_errors() as ex:
             raise QueueUnavailable(f"lost the event queue: {ex}") from ex
         yield from self._elsewhere([event.uri for event in pending.values()])
 

@@ -1,4 +1,4 @@
-"""The registrar process's loops: consume the event queue, and publish through outages.
+"""The registrar process's loop: consume the event queue, settle every delivery.
 
 ``RegistrarWorker`` takes batches from the work queue, applies them with
 the ``EventHandler`` (one store transaction per batch) and then settles
@@ -12,10 +12,6 @@ messages' fault and cost them no attempt:
   with backoff;
 - the database goes away: the batch is returned unsettled to the queue and
   consumption pauses until the database answers again.
-
-``Publisher`` wraps ``EventQueue.publish_many`` for the event sources
-(watcher, rescanner, S3 consumer): it waits out a broker outage, retrying
-with backoff, until told to stop.
 """
 
 from __future__ import annotations
@@ -26,41 +22,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
-from kombu import connection as kombu_connection
-from kombu.exceptions import OperationalError
-
-from lookup_events.errors import QueueUnavailable, StoreUnavailable
-from lookup_events.events import DatasetEvent
+from lookup_events.errors import DatabaseUnavailable
 from lookup_events.queue.consumer import Delivery, EventConsumer, ack_all
-from lookup_events.queue.event_queue import Backoff, EventQueue
+from lookup_events.queue.event_queue import RECONNECT, Backoff, EventQueue
 from lookup_events.registrar.batch import EventHandler, Outcome
 
 log = logging.getLogger(__name__)
 
-# NOTE(dev): kombu ships almost no annotations; its objects are Any here.
-Connection: Any = kombu_connection.Connection
 OutcomeHook = Callable[[Outcome], None]
 Probe = Callable[[], object]
 
-#: Waits between reconnection attempts (broker) and database probes.
-RECONNECT = Backoff(initial=0.5, factor=2.0, maximum=30.0)
 PROGRESS_INTERVAL = 30.0
 
 
-def lost_connection_errors(queue: EventQueue) -> tuple[type[BaseException], ...]:
-    """Return the exceptions meaning "the broker connection is gone" for ``queue``."""
-    probe = Connection(queue.url)
-    return (
-        QueueUnavailable,
-        OperationalError,
-        *probe.connection_errors,
-        *probe.recoverable_connection_errors,
-    )
-
-
-class StoreDown(StoreUnavailable):
+class DatabaseWentAway(DatabaseUnavailable):
     """The database stopped answering while a batch was being handled."""
 
 
@@ -81,13 +57,13 @@ class RegistrarWorker:
     Args:
         queue: the event queue.
         handler: applies a batch of events to the stores.
-        store_probe: a cheap store call raising ``StoreUnavailable`` while
+        store_probe: a cheap store call raising ``DatabaseUnavailable`` while
             the database is down.
         prefetch: unacked messages the broker may hand over at once.
         batch_size: events applied in one store transaction.
         max_wait: seconds to wait for a batch to fill before applying it.
         store_wait: seconds to wait for a database that went away before
-            raising ``StoreUnavailable`` (None: wait as long as it takes).
+            raising ``DatabaseUnavailable`` (None: wait as long as it takes).
         on_outcome: called with every event's outcome once it is settled.
     """
 
@@ -115,7 +91,7 @@ class RegistrarWorker:
         self._reconnect = reconnect
         self._on_outcome = on_outcome
         self._clock = clock
-        self._lost = lost_connection_errors(queue)
+        self._lost = queue.lost_connection_errors()
         self.counts: Counter[str] = Counter()
         self._reported: Counter[str] = Counter()
         self._reported_at = clock()
@@ -130,7 +106,7 @@ class RegistrarWorker:
                     failures = 0
                     self._consume(consumer, stop, idle_timeout)
                 return self.counts
-            except StoreDown:
+            except DatabaseWentAway:
                 self.wait_for_store(stop)
             except self._lost as ex:
                 failures += 1
@@ -163,13 +139,13 @@ class RegistrarWorker:
         """Apply a batch and settle each delivery; return the outcomes.
 
         Raises:
-            StoreDown: the database is unreachable; the batch is left unsettled.
+            DatabaseWentAway: the database is unreachable; the batch is left unsettled.
         """
         events = [delivery.event for delivery in batch]
         try:
             outcomes = self._handler.handle_batch(events)
-        except StoreUnavailable as ex:
-            raise StoreDown(str(ex)) from ex
+        except DatabaseUnavailable as ex:
+            raise DatabaseWentAway(str(ex)) from ex
         except Exception as ex:  # a bug must not stop the registrar: retry, then dead-letter
             log.exception("handling a batch of %d events failed", len(events))
             reason = f"{type(ex).__name__}: {ex}"
@@ -188,20 +164,20 @@ class RegistrarWorker:
     def _check_store(self) -> None:
         try:
             self._probe()
-        except StoreUnavailable as ex:
-            raise StoreDown(str(ex)) from ex
+        except DatabaseUnavailable as ex:
+            raise DatabaseWentAway(str(ex)) from ex
 
     def wait_for_store(self, stop: threading.Event) -> None:
         """Return once the database answers (at once if it does), or when stopped.
 
         Raises:
-            StoreUnavailable: it did not answer within ``store_wait`` seconds.
+            DatabaseUnavailable: it did not answer within ``store_wait`` seconds.
         """
         started, failures = self._clock(), 0
         while not stop.is_set():
             try:
                 self._probe()
-            except StoreUnavailable as ex:
+            except DatabaseUnavailable as ex:
                 failures += 1
                 if self._store_wait is not None and self._clock() - started >= self._store_wait:
                     raise
@@ -234,63 +210,3 @@ def settle(batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         else:
             delivery.dead_letter(outcome.reason)
     ack_all(done)
-
-
-class Publisher:
-    """Publishes events to the queue, waiting out broker outages until stopped.
-
-    ``patience`` bounds the wait (seconds; None: until stopped).
-    """
-
-    def __init__(
-        self,
-        queue: EventQueue,
-        stop: threading.Event | None = None,
-        *,
-        patience: float | None = None,
-        backoff: Backoff = RECONNECT,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.queue = queue
-        self._stop = stop or threading.Event()
-        self._patience = patience
-        self._backoff = backoff
-        self._clock = clock
-
-    def publish(self, event: DatasetEvent) -> None:
-        """Publish one event."""
-        self.publish_many([event])
-
-    def publish_many(self, events: Sequence[DatasetEvent]) -> int:
-        """Publish events; return how many.
-
-        Raises:
-            QueueUnavailable: the broker is down and the publisher was stopped
-                (or ran out of patience).
-        """
-        return int(self._retrying(lambda: self.queue.publish_many(events)))
-
-    def dead_letter(self, body: str | bytes, reason: str) -> None:
-        """Park a body that cannot be turned into events, with the reason."""
-        self._retrying(lambda: self.queue.dead_letter(body, reason))
-
-    def _retrying(self, action: Callable[[], Any]) -> Any:
-        failures, started = 0, self._clock()
-        while True:
-            try:
-                result = action()
-            except QueueUnavailable as ex:
-                failures += 1
-                delay = self._backoff.delay(failures)
-                if self._stop.is_set() or self._out_of_patience(started):
-                    raise
-                log.warning("cannot publish (%s); trying again in %.1f s", ex, delay)
-                if self._stop.wait(delay):
-                    raise
-                continue
-            if failures:
-                log.info("published again after %d failed attempts", failures)
-            return result
-
-    def _out_of_patience(self, started: float) -> bool:
-        return self._patience is not None and self._clock() - started >= self._patience

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from lookup_events.errors import (
+    DatabaseUnavailable,
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     NotFrozen,
-    StorageUnavailable,
-    StoreUnavailable,
     UnknownBaseURI,
 )
 from lookup_events.model import DatasetRecord, record_from_info
@@ -142,5 +142,5 @@ class Registrar:
                 continue
             except (InvalidDataset, DatasetNotFound, UnknownBaseURI) as ex:
                 yield IndexOutcome(uri, error=str(ex))
-            except (StorageUnavailable, StoreUnavailable):
+            except (DatasetStorageUnavailable, DatabaseUnavailable):
                 raise

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -56,6 +53,8 @@ from watchdog.observers.api import (
 from watchdog.observers.polling import PollingObserverVFS
 from watchdog.utils import UnsupportedLibcError
 
+from lookup_events.storage.layout import ADMIN_FILE, DTOOL_DIR, META_DIRS, README_FILE
+
 try:
     from watchdog.observers.inotify_c import (
         CallbackId,
@@ -72,43 +71,8 @@ except (ImportError, OSError, TypeError, UnsupportedLibcError):  # not Linux
 
 logger = logging.getLogger(__name__)
 
-DTOOL_DIR = ".dtool"
-ADMIN_FILE = "dtool"
-README_FILE = "README.yml"
-META_DIRS = frozenset({"annotations", "tags", "overlays"})
 #: errno values meaning "the kernel's inotify limits are exhausted".
 LIMIT_ERRNOS = frozenset({errno.ENOSPC, errno.EMFILE})
-AdminMetadata = dict[str, Any]
-_READ_ATTEMPTS = 5
-_READ_PAUSE = 0.02
-
-
-class Unsettled(Exception):
-    """The admin metadata is being written (not yet valid JSON)."""
-
-
-def read_admin_file(
-    dataset_path: str, pause: Callable[[float], None] = time.sleep
-) -> AdminMetadata | None:
-    """Return the admin metadata of the dataset directory, or None if there is none.
-
-    ``put_text`` truncates and rewrites in place, so a read can see a partial
-    file: it is retried a few times before giving up with ``Unsettled``.
-    """
-    admin_path = os.path.join(dataset_path, DTOOL_DIR, ADMIN_FILE)
-    for _ in range(_READ_ATTEMPTS):
-        try:
-            with open(admin_path, "rb") as admin_file:
-                document = json.loads(admin_file.read())
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except ValueError:
-            pause(_READ_PAUSE)
-            continue
-        if isinstance(document, dict):
-            return document
-        break
-    raise Unsettled(f"{admin_path} does not hold a JSON object")
 
 
 def change_of(parts: list[str], is_directory: bool) -> bool | None:

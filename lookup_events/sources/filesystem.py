@@ -36,16 +36,18 @@ from watchdog.observers.api import BaseObserver
 from lookup_events.events import DatasetEvent, EventKind
 from lookup_events.sources.dtool_tree import (
     LIMIT_ERRNOS,
-    AdminMetadata,
     ResyncEvent,
-    Unsettled,
     WatchLimitEvent,
     change_of,
     default_observer,
     dispose,
     polling_observer,
-    read_admin_file,
     relative_parts,
+)
+from lookup_events.storage.layout import (
+    AdminMetadata,
+    Unsettled,
+    read_admin_file,
 )
 from lookup_events.uris import is_local, local_path, normalise_uri
 

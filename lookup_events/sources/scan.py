@@ -1,7 +1,9 @@
 """Rescan: make the index converge on what storage holds, whatever events were lost.
 
-For each base URI the storage listing is compared with the store's
-``frozen_at_by_uri``, and events are published (never stores written):
+For each base URI the storage listing is compared with what the index holds
+(``Stored``: ``{uri: frozen_at}`` of the base URI's records, handed in by the
+caller, so a source never reads the store itself), and events are published,
+never records written:
 
 - ``frozen`` for a frozen dataset the store lacks;
 - ``updated`` for one whose admin metadata (``frozen_at``) differs from its
@@ -37,29 +39,23 @@ import time
 import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import dtoolcore
-
-from lookup_events.errors import InvalidDataset, StorageUnavailable
-from lookup_events.events import DatasetEvent, EventKind
-from lookup_events.sources.dtool_tree import (
-    ADMIN_FILE,
-    DTOOL_DIR,
-    README_FILE,
-    AdminMetadata,
-    Unsettled,
-    read_admin_file,
+from lookup_events.errors import (
+    DatabaseUnavailable,
+    DatasetStorageUnavailable,
+    InvalidDataset,
+    QueueUnavailable,
 )
-from lookup_events.storage.brokers import list_dataset_uris, memoize_broker_lookup
+from lookup_events.events import DatasetEvent, EventKind
+from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata
+from lookup_events.storage.layout import ADMIN_FILE, DTOOL_DIR, README_FILE, AdminMetadata
 from lookup_events.uris import is_local, local_path, normalise_uri
-
-if TYPE_CHECKING:
-    from lookup_events.store.protocols import DatasetStore
 
 logger = logging.getLogger(__name__)
 
 Publish = Callable[[DatasetEvent], None]
+#: ``{uri: frozen_at}`` of every record the index holds in a base URI.
+Stored = Callable[[str], dict[str, float]]
 Lister = Callable[[str], Iterator[str]]
 ReadAdmin = Callable[[str], AdminMetadata | None]
 Fingerprint = Callable[[str, AdminMetadata], str]
@@ -87,30 +83,6 @@ class RescanCounts:
             setattr(self, kind, getattr(self, kind) + 1)
 
 
-def read_admin_metadata(uri: str) -> AdminMetadata | None:
-    """Return the admin metadata at ``uri`` (one read or request), or None if absent.
-
-    Raises:
-        StorageUnavailable: the storage could not be reached.
-        InvalidDataset: the admin metadata cannot be read or parsed.
-    """
-    if is_local(uri):
-        try:
-            return read_admin_file(local_path(uri))
-        except (Unsettled, OSError) as ex:
-            raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
-    memoize_broker_lookup()
-    try:
-        broker = dtoolcore._get_storage_broker(uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
-        if not broker.has_admin_metadata():
-            return None
-        return dict(broker.get_admin_metadata())
-    except (ConnectionError, TimeoutError) as ex:
-        raise StorageUnavailable(f"cannot read {uri}: {ex}") from ex
-    except Exception as ex:
-        raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
-
-
 def content_fingerprint(uri: str, admin: AdminMetadata) -> str:
     """Return a cheap digest that changes when a dataset's indexed content does."""
     if not is_local(uri):
@@ -124,7 +96,7 @@ def content_fingerprint(uri: str, admin: AdminMetadata) -> str:
 
 def rescan(
     base_uris: Iterable[str],
-    datasets: DatasetStore,
+    stored: Stored,
     publish: Publish,
     *,
     lister: Lister = list_dataset_uris,
@@ -139,11 +111,11 @@ def rescan(
     and is updated in place; without it every dataset present counts as changed.
     """
     counts = RescanCounts()
-    scan = _Scan(datasets, publish, lister, read_admin, fingerprint, clock)
+    scan = _Scan(stored, publish, lister, read_admin, fingerprint, clock)
     for base_uri in dict.fromkeys(normalise_uri(uri) for uri in base_uris):
         try:
             scan.run(base_uri, {} if seen is None else seen, counts)
-        except StorageUnavailable as ex:
+        except DatasetStorageUnavailable as ex:
             logger.warning("rescan skipped %s: %s", base_uri, ex)
             counts.failed.append(base_uri)
     return counts
@@ -151,7 +123,7 @@ def rescan(
 
 @dataclass
 class _Scan:
-    datasets: DatasetStore
+    stored: Stored
     publish: Publish
     lister: Lister
     read_admin: ReadAdmin
@@ -160,7 +132,7 @@ class _Scan:
 
     def run(self, base_uri: str, seen: dict[str, str], counts: RescanCounts) -> None:
         listed = list(self.lister(base_uri))
-        stored = self.datasets.frozen_at_by_uri(base_uri)
+        stored = self.stored(base_uri)
         keep: set[str] = set()
         for uri in listed:
             try:
@@ -198,7 +170,7 @@ class Rescanner:
     def __init__(
         self,
         base_uris: BaseURIs,
-        datasets: DatasetStore,
+        stored: Stored,
         publish: Publish,
         *,
         interval: float = 0.0,
@@ -207,7 +179,7 @@ class Rescanner:
         fingerprint: Fingerprint = content_fingerprint,
     ) -> None:
         self._base_uris = base_uris
-        self._datasets = datasets
+        self._stored = stored
         self._publish = publish
         self._interval = interval
         self._lister = lister
@@ -236,7 +208,7 @@ class Rescanner:
         uris = self._base_uris() if callable(self._base_uris) else self._base_uris
         counts = rescan(
             uris,
-            self._datasets,
+            self._stored,
             self._publish,
             lister=self._lister,
             read_admin=self._read_admin,
@@ -266,8 +238,8 @@ class Rescanner:
             try:
                 counts = self.run_once()
                 logger.info("rescan: %s", counts)
-            except Exception:
-                logger.exception("rescan failed; trying again at the next interval")
+            except (DatabaseUnavailable, QueueUnavailable) as ex:
+                logger.warning("rescan failed (%s); trying again at the next interval", ex)
             if self._interval <= 0 or self._stop.wait(self._interval):
                 return
 

@@ -11,11 +11,12 @@ import dtoolcore
 
 from lookup_events.errors import (
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     NotFrozen,
-    StorageUnavailable,
 )
-from lookup_events.uris import base_uri_of, normalise_uri
+from lookup_events.storage.layout import AdminMetadata, Unsettled, read_admin_file
+from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
 
 _TRANSIENT = (ConnectionError, TimeoutError)
 
@@ -74,7 +75,7 @@ def read_dataset(uri: str) -> dict[str, Any]:
         DatasetNotFound: nothing (no admin metadata) is at ``uri``.
         NotFrozen: it is a proto dataset.
         InvalidDataset: its metadata is unreadable.
-        StorageUnavailable: the storage could not be reached; try again later.
+        DatasetStorageUnavailable: the storage could not be reached; try again later.
     """
     memoize_broker_lookup()
     uri = normalise_uri(uri)
@@ -93,7 +94,7 @@ def read_dataset(uri: str) -> dict[str, Any]:
         )
     except Exception as ex:
         if _is_transient(ex):
-            raise StorageUnavailable(f"cannot read {uri}: {ex}") from ex
+            raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
         # NOTE(dev): asked only after a failure: it costs a fifth of a read.
         if not _has_admin_metadata(uri):
             raise DatasetNotFound(f"no dataset at {uri}") from ex
@@ -107,7 +108,7 @@ def _has_admin_metadata(uri: str) -> bool:
         return bool(dtoolcore._is_dataset(uri, None))
     except Exception as ex:
         if _is_transient(ex):
-            raise StorageUnavailable(f"cannot read {uri}: {ex}") from ex
+            raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
         return True
 
 
@@ -138,7 +139,7 @@ def list_dataset_uris(base_uri: str) -> Iterator[str]:
     """Yield the URI of every dataset (frozen or not) in ``base_uri``.
 
     Raises:
-        StorageUnavailable: the base URI cannot be listed (missing directory,
+        DatasetStorageUnavailable: the base URI cannot be listed (missing directory,
             unreachable or unknown bucket, no storage broker for its scheme).
     """
     memoize_broker_lookup()
@@ -150,6 +151,32 @@ def list_dataset_uris(base_uri: str) -> Iterator[str]:
     except Exception as ex:
         # NOTE(dev): a base URI that cannot be listed says nothing about its
         # datasets; callers must not read it as "empty" (and delete records).
-        raise StorageUnavailable(f"cannot list {base_uri}: {type(ex).__name__}: {ex}") from ex
+        raise DatasetStorageUnavailable(
+            f"cannot list {base_uri}: {type(ex).__name__}: {ex}"
+        ) from ex
     for uri in uris:
         yield normalise_uri(uri)
+
+
+def read_admin_metadata(uri: str) -> AdminMetadata | None:
+    """Return the admin metadata at ``uri`` (one read or request), or None if absent.
+
+    Raises:
+        DatasetStorageUnavailable: the storage could not be reached.
+        InvalidDataset: the admin metadata cannot be read or parsed.
+    """
+    if is_local(uri):
+        try:
+            return read_admin_file(local_path(uri))
+        except (Unsettled, OSError) as ex:
+            raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
+    memoize_broker_lookup()
+    try:
+        broker = dtoolcore._get_storage_broker(uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
+        if not broker.has_admin_metadata():
+            return None
+        return dict(broker.get_admin_metadata())
+    except (ConnectionError, TimeoutError) as ex:
+        raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
+    except Exception as ex:
+        raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex

@@ -37,7 +37,7 @@ def read_dataset_fast(uri: str) -> dict[str, Any]:
     """Return the dataset-info document at ``uri``: disk files directly, else dtoolcore.
 
     Raises:
-        DatasetNotFound, NotFrozen, InvalidDataset, StorageUnavailable: as
+        DatasetNotFound, NotFrozen, InvalidDataset, DatasetStorageUnavailable: as
             ``reader.read_dataset`` does.
     """
     path = _normalised_path(uri)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, exc, func, select
 from sqlalchemy.engine import make_url
 
 from lookup_events.config import Settings
-from lookup_events.errors import StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
 from lookup_events.store.sql.datasets import SqlDatasetStore
@@ -96,7 +96,7 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` of the schema (the newest by default).
 
     Raises:
-        StoreUnavailable: the database cannot be reached.
+        DatabaseUnavailable: the database cannot be reached.
     """
     parsed = make_url(sql_url(url))
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -108,7 +108,7 @@ def upgrade_database(url: str, revision: str = "head") -> None:
                 connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
             _upgrade(connection, revision)
     except exc.SQLAlchemyError as ex:
-        raise StoreUnavailable(f"cannot migrate the database: {ex}") from ex
+        raise DatabaseUnavailable(f"cannot migrate the database: {ex}") from ex
     finally:
         engine.dispose()
 

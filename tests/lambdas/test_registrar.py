@@ -222,7 +222,7 @@ def test_unreachable_storage_is_retried(
     assert failed_ids(result) == {event["Records"][0]["messageId"]}
     (logged,) = logged_failures(caplog).values()
     assert logged["problems"][0]["status"] == "retry"
-    assert "StorageUnavailable" in logged["problems"][0]["reason"]
+    assert "DatasetStorageUnavailable" in logged["problems"][0]["reason"]
     assert any(
         r.levelno == logging.WARNING for r in caplog.records if r.name == "lambdas.registrar"
     )
@@ -368,5 +368,5 @@ def test_an_unreachable_database_returns_the_batch_to_the_queue(
     assert failed_ids(result) == with_events
     for logged in logged_failures(caplog).values():
         assert {p["status"] for p in logged["problems"]} == {"retry"}
-        assert "StoreUnavailable" in logged["problems"][0]["reason"]
+        assert "DatabaseUnavailable" in logged["problems"][0]["reason"]
     stores.close()

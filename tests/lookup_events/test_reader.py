@@ -9,9 +9,9 @@ import pytest
 
 from lookup_events.errors import (
     DatasetNotFound,
+    DatasetStorageUnavailable,
     InvalidDataset,
     NotFrozen,
-    StorageUnavailable,
 )
 from lookup_events.model import record_from_info
 from lookup_events.storage.brokers import list_dataset_uris, read_dataset
@@ -89,10 +89,10 @@ def test_listing_yields_every_dataset_but_nothing_else(tmp_path: Path) -> None:
 
 
 def test_listing_a_missing_base_uri_reports_unavailable_storage(tmp_path: Path) -> None:
-    with pytest.raises(StorageUnavailable, match="cannot list"):
+    with pytest.raises(DatasetStorageUnavailable, match="cannot list"):
         list(list_dataset_uris(str(tmp_path / "gone")))
 
 
 def test_listing_a_scheme_without_storage_broker_reports_unavailable_storage() -> None:
-    with pytest.raises(StorageUnavailable):
+    with pytest.raises(DatasetStorageUnavailable):
         list(list_dataset_uris("nosuchscheme://bucket"))

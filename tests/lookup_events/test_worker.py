@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from lookup_events.errors import QueueUnavailable, StorageUnavailable, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import Backoff, EventQueue, QueueCounts
+from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import EventHandler
-from lookup_events.registrar.worker import Publisher, RegistrarWorker
+from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
@@ -135,7 +136,7 @@ def test_unreachable_storage_is_retried_with_backoff(
     queue: EventQueue, sqlite_stores: Stores, base: Path
 ) -> None:
     uri = make_dataset(base, "far-away")
-    failures = [StorageUnavailable("the share is not mounted right now")]
+    failures = [DatasetStorageUnavailable("the share is not mounted right now")]
 
     def flaky(where: str) -> dict[str, Any]:
         if failures:
@@ -198,7 +199,7 @@ def test_an_unreachable_database_is_waited_for_or_given_up_on(tmp_path: Path) ->
         lambda: stores.admin.get_base_uri(""),
         store_wait=0,
     )
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(DatabaseUnavailable):
         impatient.wait_for_store(threading.Event())
     stores.close()
     queue.close()

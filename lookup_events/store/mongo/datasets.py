@@ -31,7 +31,7 @@ pipelines); nothing loops over all documents in Python.
 
 The client is made on first use (``connect=False``), so a store opened
 before gunicorn forks connects in each worker; indexes are created then,
-idempotently. Connection failures raise ``StoreUnavailable``; documents
+idempotently. Connection failures raise ``DatabaseUnavailable``; documents
 MongoDB refuses raise ``InvalidDataset``.
 
 Amazon DocumentDB (MongoDB API; not tested here): no wildcard text index
@@ -65,7 +65,7 @@ from pymongo.errors import (
     WriteError,
 )
 
-from lookup_events.errors import DocumentTooLarge, InvalidDataset, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
@@ -155,7 +155,7 @@ def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
         except (InvalidDocument, OverflowError, WriteError, BulkWriteError) as ex:
             raise InvalidDataset(f"MongoDB refused the document: {_reason(ex)}") from ex
         except PyMongoError as ex:
-            raise StoreUnavailable(f"MongoDB unavailable: {_reason(ex)}") from ex
+            raise DatabaseUnavailable(f"MongoDB unavailable: {_reason(ex)}") from ex
 
     return wrapper
 

@@ -23,7 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from lookup_events.errors import StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -172,7 +172,7 @@ def translate_errors(
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a store method so no SQLAlchemy exception escapes it.
 
-    Unreachable or failing databases become ``StoreUnavailable``; values the
+    Unreachable or failing databases become ``DatabaseUnavailable``; values the
     database refuses (too long, bad bytes) become ``data_error``.
     """
 
@@ -184,7 +184,7 @@ def translate_errors(
             except exc.SQLAlchemyError as ex:
                 if _refused_values(ex):
                     raise data_error(f"the database refused the values: {_reason(ex)}") from ex
-                raise StoreUnavailable(f"database unavailable: {_reason(ex)}") from ex
+                raise DatabaseUnavailable(f"database unavailable: {_reason(ex)}") from ex
 
         return wrapper
 

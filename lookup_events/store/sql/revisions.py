@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, update
 
-from lookup_events.errors import StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable
 from lookup_events.store.sql.schema import revisions
 
 CHANNEL = "dtool_lookup_revisions"
@@ -153,7 +153,7 @@ class RevisionReader:
                 self._local.kept = None
                 _close_quietly(kept.connection)
                 if fresh:
-                    raise StoreUnavailable(f"database unavailable: {ex}") from ex
+                    raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
 
     def _unchanged(self, kept: _Kept) -> bool:
         """Tell whether the revisions ``kept`` holds are still the database's, as far as heard."""
@@ -181,7 +181,7 @@ class RevisionReader:
         try:
             proxied = self._engine.raw_connection()
         except Exception as ex:  # the pool raises driver errors unwrapped here
-            raise StoreUnavailable(f"database unavailable: {ex}") from ex
+            raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
         connection = proxied.driver_connection
         proxied.detach()
         if self._postgres:
@@ -190,7 +190,7 @@ class RevisionReader:
                 _prepare(connection.pgconn, listen=self._follow)  # type: ignore[union-attr]
             except ConnectionError as ex:
                 _close_quietly(connection)
-                raise StoreUnavailable(f"database unavailable: {ex}") from ex
+                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
         self._local.kept = kept = _Kept(os.getpid(), connection)
         with self._lock:
             self._opened.append(connection)

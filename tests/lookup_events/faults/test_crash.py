@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lookup_events.queue.event_queue import EventQueue, QueueCounts
-from lookup_events.registrar.worker import Publisher
+from lookup_events.queue.publisher import Publisher
 from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (
     DatasetFactory,

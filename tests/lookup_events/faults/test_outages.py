@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from lookup_events.queue.event_queue import EventQueue, QueueCounts
-from lookup_events.registrar.worker import Publisher
+from lookup_events.queue.publisher import Publisher
 from lookup_events.store.sql.engine import sql_url
 from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (

@@ -24,13 +24,15 @@ from lookup_events.events import DatasetEvent
 from lookup_events.sources.dtool_tree import (
     HAVE_INOTIFY,
     DtoolTreeObserver,
-    Unsettled,
     default_observer,
     polling_observer,
-    read_admin_file,
 )
 from lookup_events.sources.filesystem import DatasetWatcher, decide
 from lookup_events.sources.scan import rescan
+from lookup_events.storage.layout import (
+    Unsettled,
+    read_admin_file,
+)
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import README, make_dataset
@@ -250,7 +252,7 @@ def test_datasets_there_before_the_start_are_left_to_the_rescan(
 
     with DatasetWatcher([str(base)], watched, debounce=0.1):
         barrier(base, watched)
-        counts = rescan([str(base)], sqlite_stores.datasets, scanned)
+        counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, scanned)
 
     assert watched.kinds("old") == []
     assert scanned.kinds("old") == ["frozen"]

@@ -15,6 +15,7 @@ import dtoolcore
 import pytest
 from moto import mock_aws
 
+from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
 from lookup_events.registrar.writer import Registrar
 from lookup_events.sources.scan import Rescanner, rescan
@@ -69,7 +70,7 @@ def test_rescans_publish_what_is_missing_changed_or_gone(
     seen: dict[str, str] = {}
 
     first = Published()
-    counts = rescan([str(base)], sqlite_stores.datasets, first.append, seen=seen)
+    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, first.append, seen=seen)
 
     assert first.names("frozen") == ["new"]
     # Nothing to compare with yet: every dataset present counts as changed.
@@ -81,7 +82,7 @@ def test_rescans_publish_what_is_missing_changed_or_gone(
 
     apply(registrar, first)
     second = Published()
-    counts = rescan([str(base)], sqlite_stores.datasets, second.append, seen=seen)
+    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, second.append, seen=seen)
     assert second == []
     assert counts.unchanged == 4
 
@@ -89,7 +90,7 @@ def test_rescans_publish_what_is_missing_changed_or_gone(
     dtoolcore.DataSet.from_uri(str(base / "kept")).put_tag("late-tag")
     shutil.rmtree(base / "new")
     third = Published()
-    rescan([str(base)], sqlite_stores.datasets, third.append, seen=seen)
+    rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, third.append, seen=seen)
     assert third.names("updated") == ["edited", "kept"]
     assert third.names("removed") == ["new"]
     assert third.names("frozen") == []
@@ -109,7 +110,7 @@ def test_a_base_uri_that_cannot_be_listed_publishes_nothing(
     base.rename(base.with_name("unmounted"))
     published = Published()
 
-    counts = rescan([str(base)], sqlite_stores.datasets, published.append)
+    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
 
     assert published == []
     assert counts.failed == [normalise_uri(str(base))]
@@ -123,7 +124,7 @@ def test_unreadable_admin_metadata_is_not_taken_for_a_removal(
     corrupt(base, "fruit", ".dtool/dtool")
     published = Published()
 
-    counts = rescan([str(base)], sqlite_stores.datasets, published.append)
+    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
 
     assert published == []
     assert counts.skipped == 1
@@ -137,7 +138,7 @@ def test_a_frozen_dataset_replaced_by_a_proto_is_removed(
     make_dataset(base, "fruit", freeze=False)
     published = Published()
 
-    rescan([str(base)], sqlite_stores.datasets, published.append)
+    rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
 
     assert published.names("removed") == ["fruit"]
 
@@ -163,7 +164,9 @@ def test_s3_base_uris_are_listed_with_dtool_s3(
         dtoolcore.create_proto_dataset("s3-draft", "s3://rescan-bucket", "---\n")
         published = Published()
 
-        counts = rescan(["s3://rescan-bucket"], sqlite_stores.datasets, published.append)
+        counts = rescan(
+            ["s3://rescan-bucket"], sqlite_stores.datasets.frozen_at_by_uri, published.append
+        )
 
     assert [(e.kind, e.uri) for e in published] == [("frozen", frozen.uri)]
     assert counts.skipped == 1
@@ -181,7 +184,7 @@ class _Gate:
         with self._cond:
             if not self.failed:
                 self.failed = True
-                raise ConnectionError("queue is down")
+                raise QueueUnavailable("queue is down")
             self.published.append(event)
             self._cond.notify_all()
 
@@ -208,7 +211,9 @@ def test_the_rescanner_runs_at_start_and_on_its_interval(
     gate = _Gate()
     base_uris = [str(base)]
 
-    with Rescanner(lambda: base_uris, sqlite_stores.datasets, gate, interval=0.1) as rescanner:
+    with Rescanner(
+        lambda: base_uris, sqlite_stores.datasets.frozen_at_by_uri, gate, interval=0.1
+    ) as rescanner:
         gate.wait_for("first")  # the first attempt failed to publish; the next one did
         other = Path(tempfile.mkdtemp(dir=base.parent))
         make_dataset(other, "elsewhere")
@@ -222,7 +227,9 @@ def test_the_rescanner_runs_at_start_and_on_its_interval(
 def test_stopping_does_not_wait_out_the_interval(base: Path, sqlite_stores: Stores) -> None:
     make_dataset(base, "fruit")
     published = Published()
-    rescanner = Rescanner([str(base)], sqlite_stores.datasets, published.append, interval=600)
+    rescanner = Rescanner(
+        [str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append, interval=600
+    )
     rescanner.start()
     deadline = time.monotonic() + TIMEOUT
     while rescanner.scans == 0 and time.monotonic() < deadline:
@@ -238,7 +245,7 @@ def test_stopping_does_not_wait_out_the_interval(base: Path, sqlite_stores: Stor
 def test_a_rescanner_without_interval_scans_once(base: Path, sqlite_stores: Stores) -> None:
     make_dataset(base, "fruit")
     published = Published()
-    rescanner = Rescanner([str(base)], sqlite_stores.datasets, published.append)
+    rescanner = Rescanner([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
 
     rescanner.start()
     rescanner.stop()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lookup_events.errors import InvalidDataset, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, InvalidDataset
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
@@ -465,15 +465,15 @@ def test_unreachable_postgres_raises_store_unavailable(tmp_path: Path) -> None:
     url = f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing"
     stores = open_stores(settings_for(url, tmp_path))
     try:
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             stores.datasets.search(SearchQuery(BOTH), ALL)
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             stores.datasets.upsert(anchor_records()[0])
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             stores.admin.get_user("grumpy")
     finally:
         stores.close()
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(DatabaseUnavailable):
         upgrade_database(url)
 
 

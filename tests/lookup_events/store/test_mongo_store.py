@@ -16,7 +16,7 @@ import mongomock
 import pymongo
 import pytest
 
-from lookup_events.errors import DocumentTooLarge, StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.mongo.datasets import MAX_DOCUMENT_BYTES, MongoDatasetStore
@@ -166,11 +166,11 @@ def test_an_unreachable_server_raises_store_unavailable() -> None:
     url = f"mongodb://127.0.0.1:{closed_port()}/?serverSelectionTimeoutMS=200"
     store = MongoDatasetStore.from_url(url, "lookup", "datasets")  # no connection yet
     try:
-        with pytest.raises(StoreUnavailable, match="MongoDB unavailable"):
+        with pytest.raises(DatabaseUnavailable, match="MongoDB unavailable"):
             store.search(SearchQuery((SNOW_WHITE,)), ALL)
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             store.upsert(record_from_info(make_info(1, SNOW_WHITE)))
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(DatabaseUnavailable):
             store.summary([SNOW_WHITE])
     finally:
         store.close()

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from lookup_events.errors import StoreUnavailable
+from lookup_events.errors import DatabaseUnavailable
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, revision_view
 from lookup_events.store.protocols import PageRequest, SearchQuery
@@ -123,7 +123,7 @@ def test_an_unmigrated_postgres_database_is_unavailable_not_a_crash(
     try:
         url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
         reader = sql_revisions.RevisionReader(make_engine(url))
-        with pytest.raises(StoreUnavailable, match="revisions"):
+        with pytest.raises(DatabaseUnavailable, match="revisions"):
             reader.read("datasets")
         reader.close()
     finally:
