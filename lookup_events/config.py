@@ -1,9 +1,11 @@
 """Settings: one typed object built from the environment, the only reader of it.
 
-Names of dtool-lookup-server 0.18 are accepted where they exist
+Each field of ``Settings`` is declared once, with the environment variables
+it is read from (``setting(...)``); ``SETTINGS``, the documented list a test
+checks against the README, is derived from those declarations. Names of
+dtool-lookup-server 0.18 are accepted where they exist
 (``SQLALCHEMY_DATABASE_URI``, ``JWT_*``, ``CORS_*``); our own carry the
-``DTOOL_LOOKUP_`` prefix. ``SETTINGS`` below is the documented list; a test
-checks that the README names every variable in it.
+``DTOOL_LOOKUP_`` prefix.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+_VARIABLE = "variable"
+_SECRET = "secret"
+_SQLITE = "sqlite"
 
 
 def _bool(text: str) -> bool:
@@ -33,129 +39,25 @@ def _read_file(path: str) -> str:
 
 @dataclass(frozen=True)
 class Variable:
-    """One environment variable the settings read."""
+    """The environment variables one setting is read from, and how."""
 
     names: tuple[str, ...]
-    field: str
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    field: str = ""  # the Settings field, filled in from its declaration
 
 
-SETTINGS: tuple[Variable, ...] = (
-    Variable(
-        ("DTOOL_LOOKUP_DATA_DIR",),
-        "data_dir",
-        Path,
-        "Directory for the embedded database, queue and generated keys.",
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
-        "database_url",
-        str,
-        "SQLAlchemy URL of the admin store (and of the dataset store by default).",
-        secret=True,
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_DATASET_STORE_URL",),
-        "dataset_store_url",
-        str,
-        "URL of the dataset store when it differs: another SQL URL or mongodb://...",
-        secret=True,
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_MONGO_DB",),
-        "mongo_db",
-        str,
-        "MongoDB database of the dataset store (default dtool_lookup).",
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_MONGO_COLLECTION",),
-        "mongo_collection",
-        str,
-        "MongoDB collection of the dataset store (default datasets).",
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_CACHE_NOTIFY",),
-        "cache_notify",
-        _bool,
-        "PostgreSQL: learn of other processes' writes by LISTEN/NOTIFY, not a query per "
-        "request (true); false behind a pooler in transaction mode.",
-    ),
-    Variable(
-        ("JWT_PUBLIC_KEY",),
-        "jwt_public_key",
-        str,
-        "Public key (PEM or ssh-rsa line) that verifies tokens; wins over the file.",
-    ),
-    Variable(("JWT_PUBLIC_KEY_FILE",), "jwt_public_key_file", str, "File holding the public key."),
-    Variable(
-        ("JWT_PRIVATE_KEY_FILE",),
-        "jwt_private_key_file",
-        str,
-        "File holding the private key; needed only to issue tokens (user token).",
-    ),
-    Variable(("JWT_ALGORITHM",), "jwt_algorithm", str, "Token signature algorithm (RS256)."),
-    Variable(
-        ("JWT_ACCESS_TOKEN_EXPIRES",),
-        "jwt_access_token_expires",
-        int,
-        "Lifetime in seconds of tokens issued by `user token` (900).",
-    ),
-    Variable(("JWT_LEEWAY",), "jwt_leeway", int, "Clock skew in seconds allowed for exp/nbf (0)."),
-    Variable(
-        ("DISABLE_JWT_AUTHORISATION",),
-        "disable_jwt_authorisation",
-        _bool,
-        "Single-user mode: every request acts as DEFAULT_USER, no token needed.",
-    ),
-    Variable(
-        ("DEFAULT_USER",),
-        "default_user",
-        str,
-        "The user every request acts as when DISABLE_JWT_AUTHORISATION is on.",
-    ),
-    Variable(
-        ("CORS_ORIGINS",),
-        "cors_origins",
-        _list,
-        "Comma-separated origins allowed by CORS, or * for any (*).",
-    ),
-    Variable(
-        ("CORS_EXPOSE_HEADERS",),
-        "cors_expose_headers",
-        _list,
-        "Response headers exposed to browsers (X-Pagination,X-Sort).",
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_BROKER_URL",),
-        "broker_url",
-        str,
-        "kombu URL of the event queue; embedded (a SQLite file in the data dir) if unset.",
-        secret=True,
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_RESCAN_INTERVAL",),
-        "rescan_interval",
-        float,
-        "Seconds between rescans of every base URI by the registrar (0: only at start).",
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_WEBHOOK_SECRET",),
-        "webhook_secret",
-        str,
-        "Shared secret S3 webhook deliveries must present; the endpoint is off without it.",
-        secret=True,
-    ),
-    Variable(
-        ("DTOOL_LOOKUP_S3_QUEUE_URL",),
-        "s3_queue_url",
-        str,
-        "URL of the SQS queue `s3-events` reads S3 bucket notifications from.",
-    ),
-    Variable(("DTOOL_LOOKUP_HOST",), "host", str, "Address `serve` binds to (127.0.0.1)."),
-    Variable(("DTOOL_LOOKUP_PORT",), "port", int, "Port `serve` listens on (5000)."),
-)
+def setting(
+    *names: str,
+    help: str,
+    default: Any = dataclasses.MISSING,
+    parse: Callable[[str], Any] = str,
+    secret: bool = False,
+) -> Any:
+    """Declare a Settings field read from ``names`` (ours first, then 0.18's)."""
+    variable = Variable(names, parse, help, secret)
+    return dataclasses.field(default=default, metadata={_VARIABLE: variable, _SECRET: secret})
 
 
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -167,29 +69,120 @@ def _default_data_dir(environ: Mapping[str, str]) -> Path:
 class Settings:
     """Everything the server, the registrar and the CLI are configured with."""
 
-    data_dir: Path
-    database_url: str = ""
-    dataset_store_url: str = ""
-    mongo_db: str = "dtool_lookup"
-    mongo_collection: str = "datasets"
-    cache_notify: bool = True
-    jwt_public_key: str = ""
-    jwt_public_key_file: str = ""
-    jwt_private_key: str = ""
-    jwt_private_key_file: str = ""
-    jwt_algorithm: str = "RS256"
-    jwt_access_token_expires: int = 900
-    jwt_leeway: int = 0
-    disable_jwt_authorisation: bool = False
-    default_user: str = "testuser"
-    cors_origins: tuple[str, ...] = ("*",)
-    cors_expose_headers: tuple[str, ...] = ("X-Pagination", "X-Sort")
-    broker_url: str = ""
-    rescan_interval: float = 0.0
-    webhook_secret: str = ""
-    s3_queue_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5000
+    data_dir: Path = setting(
+        "DTOOL_LOOKUP_DATA_DIR",
+        parse=Path,
+        help="Directory for the embedded database, queue and generated keys.",
+    )
+    database_url: str = setting(
+        "DTOOL_LOOKUP_DATABASE_URL",
+        "SQLALCHEMY_DATABASE_URI",
+        default="",
+        secret=True,
+        help="SQLAlchemy URL of the admin store (and of the dataset store by default).",
+    )
+    dataset_store_url: str = setting(
+        "DTOOL_LOOKUP_DATASET_STORE_URL",
+        default="",
+        secret=True,
+        help="URL of the dataset store when it differs: another SQL URL or mongodb://...",
+    )
+    mongo_db: str = setting(
+        "DTOOL_LOOKUP_MONGO_DB",
+        default="dtool_lookup",
+        help="MongoDB database of the dataset store (default dtool_lookup).",
+    )
+    mongo_collection: str = setting(
+        "DTOOL_LOOKUP_MONGO_COLLECTION",
+        default="datasets",
+        help="MongoDB collection of the dataset store (default datasets).",
+    )
+    cache_notify: bool = setting(
+        "DTOOL_LOOKUP_CACHE_NOTIFY",
+        default=True,
+        parse=_bool,
+        help="PostgreSQL: learn of other processes' writes by LISTEN/NOTIFY, not a query per "
+        "request (true); false behind a pooler in transaction mode.",
+    )
+    jwt_public_key: str = setting(
+        "JWT_PUBLIC_KEY",
+        default="",
+        help="Public key (PEM or ssh-rsa line) that verifies tokens; wins over the file.",
+    )
+    jwt_public_key_file: str = setting(
+        "JWT_PUBLIC_KEY_FILE", default="", help="File holding the public key."
+    )
+    #: Read from ``jwt_private_key_file`` (or generated), never from a variable.
+    jwt_private_key: str = dataclasses.field(default="", metadata={_SECRET: True})
+    jwt_private_key_file: str = setting(
+        "JWT_PRIVATE_KEY_FILE",
+        default="",
+        help="File holding the private key; needed only to issue tokens (user token).",
+    )
+    jwt_algorithm: str = setting(
+        "JWT_ALGORITHM", default="RS256", help="Token signature algorithm (RS256)."
+    )
+    jwt_access_token_expires: int = setting(
+        "JWT_ACCESS_TOKEN_EXPIRES",
+        default=900,
+        parse=int,
+        help="Lifetime in seconds of tokens issued by `user token` (900).",
+    )
+    jwt_leeway: int = setting(
+        "JWT_LEEWAY", default=0, parse=int, help="Clock skew in seconds allowed for exp/nbf (0)."
+    )
+    disable_jwt_authorisation: bool = setting(
+        "DISABLE_JWT_AUTHORISATION",
+        default=False,
+        parse=_bool,
+        help="Single-user mode: every request acts as DEFAULT_USER, no token needed.",
+    )
+    default_user: str = setting(
+        "DEFAULT_USER",
+        default="testuser",
+        help="The user every request acts as when DISABLE_JWT_AUTHORISATION is on.",
+    )
+    cors_origins: tuple[str, ...] = setting(
+        "CORS_ORIGINS",
+        default=("*",),
+        parse=_list,
+        help="Comma-separated origins allowed by CORS, or * for any (*).",
+    )
+    cors_expose_headers: tuple[str, ...] = setting(
+        "CORS_EXPOSE_HEADERS",
+        default=("X-Pagination", "X-Sort"),
+        parse=_list,
+        help="Response headers exposed to browsers (X-Pagination,X-Sort).",
+    )
+    broker_url: str = setting(
+        "DTOOL_LOOKUP_BROKER_URL",
+        default="",
+        secret=True,
+        help="kombu URL of the event queue; embedded (a SQLite file in the data dir) if unset.",
+    )
+    rescan_interval: float = setting(
+        "DTOOL_LOOKUP_RESCAN_INTERVAL",
+        default=0.0,
+        parse=float,
+        help="Seconds between rescans of every base URI by the registrar (0: only at start).",
+    )
+    webhook_secret: str = setting(
+        "DTOOL_LOOKUP_WEBHOOK_SECRET",
+        default="",
+        secret=True,
+        help="Shared secret S3 webhook deliveries must present; the endpoint is off without it.",
+    )
+    s3_queue_url: str = setting(
+        "DTOOL_LOOKUP_S3_QUEUE_URL",
+        default="",
+        help="URL of the SQS queue `s3-events` reads S3 bucket notifications from.",
+    )
+    host: str = setting(
+        "DTOOL_LOOKUP_HOST", default="127.0.0.1", help="Address `serve` binds to (127.0.0.1)."
+    )
+    port: int = setting(
+        "DTOOL_LOOKUP_PORT", default=5000, parse=int, help="Port `serve` listens on (5000)."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -217,9 +210,20 @@ class Settings:
             changes["jwt_private_key"] = _read_file(self.jwt_private_key_file)
         return dataclasses.replace(self, **changes) if changes else self
 
+    @property
+    def embedded(self) -> bool:
+        """Whether both stores are SQLite files: a deployment on one machine.
+
+        An embedded deployment prepares itself (schema, key pair) when it
+        starts; a server deployment is prepared by its operator (see
+        ``services.py``).
+        """
+        urls = (self.database_url, self.dataset_store_url)
+        return all(url.startswith(_SQLITE) for url in urls)
+
     def secret_fields(self) -> frozenset[str]:
         """Names of the fields shown as ``***`` by ``config show`` and ``/config/info``."""
-        return frozenset({v.field for v in SETTINGS if v.secret} | {"jwt_private_key"})
+        return frozenset(f.name for f in dataclasses.fields(self) if f.metadata.get(_SECRET))
 
     def public_view(self) -> dict[str, Any]:
         """Return the settings as JSON-safe values with secrets obfuscated."""
@@ -235,3 +239,11 @@ class Settings:
                 value = list(value)
             view[item.name] = value
         return view
+
+
+#: Every environment variable the settings read, in declaration order.
+SETTINGS: tuple[Variable, ...] = tuple(
+    dataclasses.replace(item.metadata[_VARIABLE], field=item.name)
+    for item in dataclasses.fields(Settings)
+    if _VARIABLE in item.metadata
+)
