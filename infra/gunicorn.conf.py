@@ -13,9 +13,12 @@ Choices:
 - 2 x cores + 1 workers, ``WEB_CONCURRENCY`` overrides; each holds its own
   connection pool, so size PostgreSQL's ``max_connections`` accordingly.
 - no ``preload_app``: every worker opens its own database connections, none
-  are shared across ``fork``. The master prepares what must happen once
-  (schema migration, the embedded key pair) in ``on_starting``, so workers
-  starting together never race to create them.
+  are shared across ``fork``. The master prepares the deployment once in
+  ``on_starting``, by the policy of ``lookup_events/services.py``: an embedded
+  deployment (SQLite) is migrated and gets its key pair there; a server
+  database must already be at the newest schema (``dtool-lookup db upgrade``)
+  and a public key configured, or the master stops with the reason before
+  any worker starts.
 """
 
 from __future__ import annotations
@@ -25,8 +28,7 @@ import os
 from typing import Any
 
 from lookup_events.config import Settings
-from lookup_events.keys import with_embedded_keys
-from lookup_events.store import upgrade_database
+from lookup_events.services import Services
 
 _settings = Settings.from_env()
 bind = f"{_settings.host}:{_settings.port}"
@@ -59,10 +61,14 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 def on_starting(server: Any) -> None:
-    """Migrate the database and create the embedded keys once, before any worker."""
-    settings = with_embedded_keys(Settings.from_env())
-    upgrade_database(settings.database_url)
-    dataset_url = settings.dataset_store_url
-    if dataset_url not in ("", settings.database_url) and not dataset_url.startswith("mongodb"):
-        upgrade_database(dataset_url)
-    server.log.info("database ready: %s", settings.public_view()["database_url"])
+    """Prepare the deployment once, in the master, before any worker starts.
+
+    A ``SetupError`` (a RuntimeError) stops gunicorn with its message.
+    """
+    services = Services.from_env()
+    try:
+        services.ensure_schema()
+        services.api_settings()
+    finally:
+        services.close()
+    server.log.info("database ready: %s", services.settings.public_view()["database_url"])

@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 from apig_wsgi import make_lambda_handler
 
-from lambdas.settings import SettingsUnavailable, lambda_settings, open_migrated_stores
-from lookup_api.app import WSGIApp, create_app
+from lambdas.settings import lambda_settings
+from lookup_api.app import WSGIApp, app_from
+from lookup_events.services import Deployment, Services
 
 Handler = Callable[[Mapping[str, Any], object], dict[str, Any]]
 
@@ -56,13 +57,14 @@ def make_handler(app: WSGIApp) -> Handler:
 
 @functools.cache
 def _handler() -> Handler:
-    """Build the app once per container: warm invocations reuse its stores."""
-    settings = lambda_settings()
-    if not settings.jwt_public_key and not settings.disable_jwt_authorisation:
-        raise SettingsUnavailable(
-            "JWT_PUBLIC_KEY (or JWT_PUBLIC_KEY_SSM_PARAMETER) is required on Lambda"
-        )
-    return make_handler(create_app(settings, open_migrated_stores(settings)))
+    """Build the app once per container: warm invocations reuse its stores.
+
+    A Lambda function is a server deployment: it makes no key pair of its own
+    (JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_SSM_PARAMETER is required) and never
+    migrates the schema (the registrar function's ``db upgrade`` does).
+    """
+    services = Services(lambda_settings(), deployment=Deployment.SERVER)
+    return make_handler(app_from(services))
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:

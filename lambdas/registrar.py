@@ -12,6 +12,10 @@ from S3 and upserts, or confirms it gone and deletes.
 
 Invoked by S3 directly, the handler raises when an event failed, so that
 Lambda's asynchronous retries and on-failure destination take over.
+
+Invoked with ``{"dtool_lookup": "db upgrade"}`` (``aws lambda invoke``), it
+brings the database schema up to date: the one explicit step that migrates
+a deployment on AWS, whose functions never migrate when they start.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdas.settings import lambda_settings, open_migrated_stores
+from lambdas.settings import lambda_settings
 from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, InvalidEvent
 from lookup_events.events import DatasetEvent
 from lookup_events.registrar.batch import EventHandler, Outcome
-from lookup_events.registrar.writer import Registrar
+from lookup_events.services import Deployment, Services
 from lookup_events.sources.s3 import events_from_notification
 
 logger = logging.getLogger(__name__)
@@ -176,14 +180,26 @@ def _log(document: dict[str, Any], actions: Counter[str]) -> None:
     logger.info(json.dumps({**document, "actions": dict(actions)}))
 
 
+#: The invocation that migrates the database schema.
+DB_UPGRADE = {"dtool_lookup": "db upgrade"}
+
+
+@functools.cache
+def _services() -> Services:
+    """Build the services once per container: warm invocations reuse its stores."""
+    return Services(lambda_settings(), deployment=Deployment.SERVER)
+
+
 @functools.cache
 def _processor() -> NotificationProcessor:
-    """Build the processor once per container: warm invocations reuse its stores."""
-    settings = lambda_settings()
-    stores = open_migrated_stores(settings)
-    return NotificationProcessor(EventHandler(Registrar(stores.admin, stores.datasets)))
+    """Build the processor once per container."""
+    return NotificationProcessor(_services().batch_handler())
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry point: process an SQS batch or an S3 notification."""
+    """Lambda entry point: process an SQS batch or an S3 notification, or upgrade the schema."""
+    if event == DB_UPGRADE:
+        upgraded = _services().upgrade_schema()
+        logger.info(json.dumps({"event": "schema upgraded", "databases": len(upgraded)}))
+        return {"upgraded": len(upgraded)}
     return _processor()(event)

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lookup_events.config import SETTINGS, Settings
-from lookup_events.store import Stores, open_stores, upgrade_database
 
 SSM_SUFFIX = "_SSM_PARAMETER"
 SECRET_SUFFIX = "_SECRET_ARN"
@@ -48,15 +47,6 @@ def lambda_settings(
     env = dict(os.environ if environ is None else environ)
     env.setdefault("DTOOL_LOOKUP_DATA_DIR", LAMBDA_DATA_DIR)
     return Settings.from_env(resolve_environment(env, client))
-
-
-def open_migrated_stores(settings: Settings) -> Stores:
-    """Bring the SQL databases to the newest schema, then open the stores."""
-    upgrade_database(settings.database_url)
-    dataset_url = settings.dataset_store_url
-    if dataset_url not in ("", settings.database_url) and not dataset_url.startswith("mongodb"):
-        upgrade_database(dataset_url)
-    return open_stores(settings)
 
 
 def resolve_environment(

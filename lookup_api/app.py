@@ -1,8 +1,9 @@
 """Composition: build the Falcon app from settings and stores (STYLE 1).
 
-``create_app`` is pure: it takes every collaborator. ``get_app`` reads the
-environment, prepares keys and the database, and calls it; ``wsgi.py`` holds
-the one line a WSGI server imports.
+``create_app`` is pure: it takes every collaborator. ``app_from`` asks a
+process's ``Services`` (the composition root, which decides the schema and key
+policies) for them; ``get_app`` does so from the environment, and ``wsgi.py``
+holds the one line a WSGI server imports.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from lookup_api.errors import PROJECT_EXCEPTIONS, handle_project_error, serializ
 from lookup_api.headers import CasedResponse
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
-from lookup_events.keys import with_embedded_keys
-from lookup_events.queue.event_queue import EventQueue
 from lookup_events.registrar.writer import Registrar
-from lookup_events.store import Stores, open_stores, revision_view, upgrade_database
+from lookup_events.services import Services
+from lookup_events.store import Stores, revision_view
 from lookup_events.versions import component_versions
-
-_MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +70,21 @@ def create_app(
     return app
 
 
+def app_from(services: Services) -> WSGIApp:
+    """Build the app over a process's services (gunicorn workers, ``serve``, Lambda).
+
+    Raises:
+        SetupError: the schema is behind, or no public key is configured.
+    """
+    settings = services.api_settings()
+    return create_app(
+        settings, services.stores, services.registrar(), services.webhook_publisher()
+    )
+
+
 def get_app() -> WSGIApp:
     """Build the app from the environment (the WSGI entry point's factory)."""
-    settings = with_embedded_keys(Settings.from_env())
-    for url in dict.fromkeys((settings.database_url, settings.dataset_store_url)):
-        if url and not url.startswith(_MONGO_SCHEMES):
-            upgrade_database(url)
-    publisher = EventQueue(settings.broker_url) if settings.webhook_secret else None
-    return create_app(settings, open_stores(settings), publisher=publisher)
+    return app_from(Services.from_env())
 
 
 class RevisionView:

@@ -53,3 +53,7 @@ class QueueUnavailable(ConnectionError):
 
 class DatasetStorageUnavailable(ConnectionError):
     """The storage holding a dataset (a disk, a bucket) cannot be read right now."""
+
+
+class SetupError(RuntimeError):
+    """The deployment is not set up for what was asked: a schema behind, a key missing."""

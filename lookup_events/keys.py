@@ -1,53 +1,82 @@
-"""RSA key pair for embedded mode: generated once in the data directory."""
+"""The RSA key pair of an embedded deployment: generated once in the data directory.
+
+Only an embedded deployment makes its own keys (``services.py`` decides):
+a server's tokens come from whoever holds the private key of its configured
+public key. Processes starting together (gunicorn workers, ``serve``'s
+children) may all ask at once: the private key file is created atomically,
+so exactly one key pair ever exists, and the public key is derived from it.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lookup_events.config import Settings
-
 PRIVATE_KEY_NAME = "jwt_private_key.pem"
 PUBLIC_KEY_NAME = "jwt_public_key.pem"
 
 
-def with_embedded_keys(settings: Settings) -> Settings:
-    """Return settings holding a key pair, generating one in the data dir if none is set.
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    """A PEM private key, its public key, and the files holding them."""
 
-    A configured public key (``JWT_PUBLIC_KEY`` or ``JWT_PUBLIC_KEY_FILE``) is
-    never replaced; then tokens come from whoever holds its private key.
-    """
-    if settings.jwt_public_key:
-        return settings
-    private_path = settings.data_dir / PRIVATE_KEY_NAME
-    public_path = settings.data_dir / PUBLIC_KEY_NAME
-    if not private_path.exists() or not public_path.exists():
-        _generate(private_path, public_path)
-    return dataclasses.replace(
-        settings,
-        jwt_private_key=private_path.read_text(),
-        jwt_private_key_file=str(private_path),
-        jwt_public_key=public_path.read_text(),
-        jwt_public_key_file=str(public_path),
-    )
+    private_pem: str
+    public_pem: str
+    private_path: Path
+    public_path: Path
 
 
-def _generate(private_path: Path, public_path: Path) -> None:
+def embedded_key_pair(data_dir: Path) -> KeyPair:
+    """Return the key pair in ``data_dir``, generating it if there is none."""
+    private_path = data_dir / PRIVATE_KEY_NAME
+    public_path = data_dir / PUBLIC_KEY_NAME
+    if not private_path.exists():
+        _create_private_key(private_path)
+    private_pem = private_path.read_text()
+    public_pem = _public_pem(private_pem)
+    if not public_path.exists() or public_path.read_text() != public_pem:
+        _write_atomically(public_path, public_pem)
+    return KeyPair(private_pem, public_pem, private_path, public_path)
+
+
+def _create_private_key(path: Path) -> None:
+    """Create the private key file unless another process just did (0600)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    public_pem = key.public_key().public_bytes(
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        # NOTE(dev): link, not rename: it fails if the key exists, so a key
+        # another process made first is never replaced.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
+def _public_pem(private_pem: str) -> str:
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(private_pem)
-    public_path.write_bytes(public_pem)
+    return public.decode()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)

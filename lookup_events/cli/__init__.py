@@ -6,21 +6,21 @@ import click
 
 from lookup_events.cli.base_uris import base_uri_group
 from lookup_events.cli.configuration import config_group, db_group
-from lookup_events.cli.context import CliContext
 from lookup_events.cli.events import events_group
 from lookup_events.cli.group import LookupGroup
 from lookup_events.cli.migrate import migrate_group
 from lookup_events.cli.processes import registrar, s3_events, watch
 from lookup_events.cli.serve import serve
 from lookup_events.cli.users import user_group
+from lookup_events.services import Services
 
 
 @click.group(cls=LookupGroup, aliases={"base_uri": "base-uri"})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Look up dtool datasets: manage users, base URIs and the server."""
-    cli = ctx.ensure_object(CliContext)
-    ctx.call_on_close(cli.close)
+    services = ctx.ensure_object(Services)
+    ctx.call_on_close(services.close)
 
 
 _COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group)

@@ -8,16 +8,10 @@ import sys
 
 import click
 
-from lookup_events.cli.context import CliContext, fail, pass_cli
-from lookup_events.cli.processes import open_queue
+from lookup_events.cli.context import fail, pass_services
 from lookup_events.errors import UnknownBaseURI
-from lookup_events.queue.event_queue import EventQueue
-from lookup_events.queue.publisher import Publisher
-from lookup_events.registrar.batch import EventHandler
 from lookup_events.registrar.indexing import IndexReport, QueueIndexer
-from lookup_events.registrar.worker import RegistrarWorker
-from lookup_events.registrar.writer import Registrar
-from lookup_events.storage.disk import read_dataset_fast
+from lookup_events.services import Services
 from lookup_events.uris import normalise_uri
 
 
@@ -28,19 +22,19 @@ def base_uri_group() -> None:
 
 @base_uri_group.command("add")
 @click.argument("base_uri")
-@pass_cli
-def add_base_uri(cli: CliContext, base_uri: str) -> None:
+@pass_services
+def add_base_uri(services: Services, base_uri: str) -> None:
     """Register BASE_URI (a local path becomes file://<host><abspath>)."""
     base_uri = normalise_uri(base_uri)
-    if not cli.admin.add_base_uri(base_uri):
+    if not services.admin.add_base_uri(base_uri):
         fail(f"Base URI '{base_uri}' already registered")
 
 
 @base_uri_group.command("list")
-@pass_cli
-def list_base_uris(cli: CliContext) -> None:
+@pass_services
+def list_base_uris(services: Services) -> None:
     """Print every base URI with the users holding permissions on it, as JSON."""
-    items = [dataclasses.asdict(item) for item in cli.admin.list_base_uris().items]
+    items = [dataclasses.asdict(item) for item in services.admin.list_base_uris().items]
     for item in items:
         item.update({key: list(value) for key, value in item.items() if key != "base_uri"})
     click.echo(json.dumps(items, indent=2))
@@ -48,8 +42,8 @@ def list_base_uris(cli: CliContext) -> None:
 
 @base_uri_group.command("index")
 @click.argument("base_uri")
-@pass_cli
-def index(cli: CliContext, base_uri: str) -> None:
+@pass_services
+def index(services: Services, base_uri: str) -> None:
     """Register every frozen dataset in BASE_URI, continuing past failures.
 
     The datasets go through the event queue and the registrar's code, so a
@@ -58,39 +52,34 @@ def index(cli: CliContext, base_uri: str) -> None:
     base_uri = normalise_uri(base_uri)
     on_terminal = sys.stdout.isatty()
     registered = failed = 0
-    with open_queue(cli.settings) as queue:
-        indexer = queue_indexer(cli, queue)
-        try:
-            events = indexer.publish(base_uri)
-        except UnknownBaseURI:
-            fail(f"Base URI '{base_uri}' not registered")
-        with click.progressbar(
-            indexer.reports(events),
-            length=len(events),
-            label="Indexing",
-            show_pos=True,
-            hidden=not on_terminal,
-        ) as progress:
-            for report in progress:
-                if report.status == "registered":
-                    registered += 1
-                elif report.status == "failed":
-                    failed += 1
-                _report(report, on_terminal)
+    indexer = queue_indexer(services)
+    try:
+        events = indexer.publish(base_uri)
+    except UnknownBaseURI:
+        fail(f"Base URI '{base_uri}' not registered")
+    with click.progressbar(
+        indexer.reports(events),
+        length=len(events),
+        label="Indexing",
+        show_pos=True,
+        hidden=not on_terminal,
+    ) as progress:
+        for report in progress:
+            if report.status == "registered":
+                registered += 1
+            elif report.status == "failed":
+                failed += 1
+            _report(report, on_terminal)
     click.echo(f"Registered {registered} datasets, {failed} failed")
 
 
-def queue_indexer(cli: CliContext, queue: EventQueue) -> QueueIndexer:
-    """Return an indexer working through ``queue`` as a registrar would."""
-    admin = cli.admin
-    worker = RegistrarWorker(
-        queue,
-        EventHandler(Registrar(admin, cli.datasets, reader=read_dataset_fast)),
-        lambda: admin.get_base_uri(""),
+def queue_indexer(services: Services) -> QueueIndexer:
+    """Return an indexer working through the event queue as a registrar would."""
+    worker = services.registrar_worker(
         store_wait=0,
         on_outcome=lambda outcome: None,  # the command reports every outcome itself
     )
-    return QueueIndexer(admin, cli.datasets, worker, Publisher(queue, patience=0))
+    return QueueIndexer(services.admin, services.datasets, worker, services.publisher(patience=0))
 
 
 def _report(report: IndexReport, on_terminal: bool) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from lookup_events.cli.context import CliContext, migrate, pass_cli
+from lookup_events.cli.context import pass_services
 from lookup_events.config import SETTINGS, Settings
+from lookup_events.services import Services
 from lookup_events.versions import component_versions
 
 
@@ -18,10 +19,10 @@ def config_group() -> None:
 
 
 @config_group.command("show")
-@pass_cli
-def show(cli: CliContext) -> None:
+@pass_services
+def show(services: Services) -> None:
     """Print the settings as JSON, keyed by environment variable, secrets hidden."""
-    click.echo(json.dumps(settings_by_variable(cli.settings), indent=2))
+    click.echo(json.dumps(settings_by_variable(services.settings), indent=2))
 
 
 def settings_by_variable(settings: Settings) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@pass_cli
-def upgrade(cli: CliContext) -> None:
+@pass_services
+def upgrade(services: Services) -> None:
     """Create or migrate the admin and dataset stores to the newest schema."""
-    migrate(cli.settings)
+    services.upgrade_schema()

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import click
 
-from lookup_events.cli.context import CliContext, pass_cli
-from lookup_events.cli.processes import open_queue
+from lookup_events.cli.context import pass_services
 from lookup_events.queue.event_queue import DeadLetter
+from lookup_events.services import Services
 from lookup_events.uris import normalise_uri
 
 _EXCERPT = 120
@@ -22,22 +22,20 @@ def events_group() -> None:
 
 
 @events_group.command("status")
-@pass_cli
-def status(cli: CliContext) -> None:
+@pass_services
+def status(services: Services) -> None:
     """Print how many events wait, wait for a retry, or are dead, as JSON."""
-    with open_queue(cli.settings) as queue:
-        counts = queue.counts()
+    counts = services.queue.counts()
     click.echo(json.dumps(dataclasses.asdict(counts), indent=2))
 
 
 @events_group.command("dead")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the dead letters as JSON.")
-@pass_cli
-def dead(cli: CliContext, limit: int, as_json: bool) -> None:
+@pass_services
+def dead(services: Services, limit: int, as_json: bool) -> None:
     """List dead letters, oldest first, with the reason each was given up on."""
-    with open_queue(cli.settings) as queue:
-        letters = queue.dead_letters(limit)
+    letters = services.queue.dead_letters(limit)
     if as_json:
         click.echo(json.dumps([_as_dict(letter) for letter in letters], indent=2))
         return
@@ -50,8 +48,8 @@ def dead(cli: CliContext, limit: int, as_json: bool) -> None:
 @events_group.command("replay")
 @click.option("--uri", help="Replay only the dead letters of this dataset URI.")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay at most this many.")
-@pass_cli
-def replay(cli: CliContext, uri: str | None, limit: int | None) -> None:
+@pass_services
+def replay(services: Services, uri: str | None, limit: int | None) -> None:
     """Put dead dataset events back on the work queue (after fixing their cause).
 
     Dead letters that are no dataset event (an unreadable message or
@@ -63,8 +61,7 @@ def replay(cli: CliContext, uri: str | None, limit: int | None) -> None:
         event = letter.event
         return event is not None and (wanted is None or event.uri == wanted)
 
-    with open_queue(cli.settings) as queue:
-        count = queue.replay(limit, where=replayable)
+    count = services.queue.replay(limit, where=replayable)
     click.echo(f"Replayed {count} dead letter(s)")
 
 

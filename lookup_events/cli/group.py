@@ -8,7 +8,12 @@ from typing import Any
 import click
 
 from lookup_events.cli.context import CommandFailed
-from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable
+from lookup_events.errors import (
+    DatabaseUnavailable,
+    DatasetStorageUnavailable,
+    QueueUnavailable,
+    SetupError,
+)
 
 
 class LookupGroup(click.Group):
@@ -30,8 +35,13 @@ class LookupGroup(click.Group):
         return (command.name if command else None), command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand, turning unreachable stores, storage or queue into exit 1."""
+        """Run the subcommand; an outage or a setup problem becomes its message and exit 1."""
         try:
             return super().invoke(ctx)
-        except (DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable) as ex:
+        except (
+            DatabaseUnavailable,
+            DatasetStorageUnavailable,
+            QueueUnavailable,
+            SetupError,
+        ) as ex:
             raise CommandFailed(str(ex)) from ex

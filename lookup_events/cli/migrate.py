@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
-from lookup_events.cli.context import CliContext, fail, pass_cli
-from lookup_events.legacy_import.importer import Migration, MigrationReport, read_old_database
+from lookup_events.cli.context import fail, pass_services
+from lookup_events.legacy_import.importer import ImportReport, LegacyImport
+from lookup_events.legacy_import.old_database import read_old_database
+from lookup_events.services import Services
 
 
 @click.group("migrate")
@@ -33,9 +35,9 @@ def migrate_group() -> None:
 )
 @click.option("--mongo-db", default="dtool_info", show_default=True, help="Its database.")
 @click.option("--mongo-collection", default="datasets", show_default=True, help="Its collection.")
-@pass_cli
+@pass_services
 def from_dtool_lookup_server(
-    cli: CliContext, sql_url: str, mongo_url: str | None, mongo_db: str, mongo_collection: str
+    services: Services, sql_url: str, mongo_url: str | None, mongo_db: str, mongo_collection: str
 ) -> None:
     """Copy users, base URIs, permissions and datasets of a dtool-lookup-server.
 
@@ -49,7 +51,9 @@ def from_dtool_lookup_server(
     except ValueError as ex:
         fail(str(ex))
     progress = _progress_bars(sys.stdout.isatty())
-    migration = Migration(cli.admin, cli.datasets, cli.registrar(), progress=progress)
+    migration = LegacyImport(
+        services.admin, services.datasets, services.registrar(), progress=progress
+    )
     migration.copy_admin(old)
     if mongo_url:
         _copy_from_mongo(migration, mongo_url, mongo_db, mongo_collection)
@@ -59,7 +63,7 @@ def from_dtool_lookup_server(
     _print(migration.report)
 
 
-def _copy_from_mongo(migration: Migration, url: str, database: str, collection: str) -> None:
+def _copy_from_mongo(migration: LegacyImport, url: str, database: str, collection: str) -> None:
     try:
         from lookup_events.legacy_import.mongo import (  # noqa: PLC0415 (pymongo is an extra)
             info_from_document,
@@ -79,7 +83,7 @@ def _progress_bars(on_terminal: bool) -> Callable[[Sequence[Any], str], Iterable
     return progress
 
 
-def _print(report: MigrationReport) -> None:
+def _print(report: ImportReport) -> None:
     """Print the failures (stderr) and one line per kind (stdout)."""
     for kind, item, reason in report.failures:
         click.secho(f"Failed ({kind}): {item}: {reason}", fg="red", err=True)

@@ -10,44 +10,22 @@ stderr as log lines.
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 
-from lookup_events.cli.context import CliContext, fail, pass_cli
-from lookup_events.config import Settings
+from lookup_events.cli.context import fail, pass_services
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import RECONNECT, EventQueue
-from lookup_events.queue.publisher import Publisher
-from lookup_events.registrar.batch import EventHandler
-from lookup_events.registrar.worker import RegistrarWorker
-from lookup_events.registrar.writer import Reader, Registrar
-from lookup_events.sources.filesystem import DatasetWatcher
-from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
-from lookup_events.sources.scan import Rescanner
-from lookup_events.storage.brokers import read_dataset
-from lookup_events.storage.disk import read_dataset_fast
-from lookup_events.store import Stores
-from lookup_events.store.protocols import AdminStore
+from lookup_events.queue.event_queue import RECONNECT
+from lookup_events.services import READERS, Services
+from lookup_events.sources.s3 import SqsNotificationSource
 from lookup_events.uris import is_local, normalise_uri
 
 log = logging.getLogger("lookup_events.cli")
-
-#: Dataset readers the registrar can use; "fast" reads disk datasets' files directly.
-READERS: dict[str, Reader] = {"fast": read_dataset_fast, "dtoolcore": read_dataset}
-
-_SQS_REGION = re.compile(r"sqs[.-]([a-z0-9-]+)\.amazonaws\.com")
-
-
-def open_queue(settings: Settings) -> EventQueue:
-    """Return the event queue the settings name."""
-    return EventQueue(settings.broker_url)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -69,11 +47,6 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-def registered_base_uris(admin: AdminStore) -> list[str]:
-    """Return every registered base URI (the rescanner reads it before each scan)."""
-    return [item.base_uri for item in admin.list_base_uris().items]
 
 
 log_level = click.option(
@@ -111,9 +84,9 @@ log_level = click.option(
     help="How to read file:// datasets: their files directly, or through dtoolcore.",
 )
 @log_level
-@pass_cli
+@pass_services
 def registrar(
-    cli: CliContext,
+    services: Services,
     *,
     prefetch: int,
     batch_size: int,
@@ -127,40 +100,29 @@ def registrar(
     seconds, publishing what the events missed into the same queue.
     """
     configure_logging(log_level)
-    settings, stores = cli.settings, cli.stores
-    with stop_on_signals() as stop, open_queue(settings) as queue:
-        worker = RegistrarWorker(
-            queue,
-            EventHandler(Registrar(stores.admin, stores.datasets, reader=READERS[reader])),
-            lambda: stores.admin.get_base_uri(""),
-            prefetch=prefetch,
-            batch_size=batch_size,
+    with stop_on_signals() as stop:
+        worker = services.registrar_worker(
+            reader=READERS[reader], prefetch=prefetch, batch_size=batch_size
         )
         log.info(
             "registrar: consuming %s (prefetch %d, batches of %d)",
-            queue.safe_url,
+            services.queue.safe_url,
             worker.prefetch,
             worker.batch_size,
         )
         worker.wait_for_store(stop)
-        with rescanning(None if no_rescan else stores, Publisher(queue, stop), settings):
+        with rescanning(services, stop, enabled=not no_rescan):
             counts = worker.run(stop)
         log.info("registrar stopped: %s", dict(counts) or "no events")
 
 
 @contextmanager
-def rescanning(stores: Stores | None, publisher: Publisher, settings: Settings) -> Iterator[None]:
-    """Rescan every base URI at start and every ``rescan_interval`` (not without stores)."""
-    if stores is None:
+def rescanning(services: Services, stop: threading.Event, *, enabled: bool) -> Iterator[None]:
+    """Rescan every base URI at start and every ``rescan_interval`` (unless not enabled)."""
+    if not enabled:
         yield
         return
-    admin = stores.admin
-    with Rescanner(
-        lambda: registered_base_uris(admin),
-        stores.datasets.frozen_at_by_uri,
-        publisher.publish,
-        interval=settings.rescan_interval,
-    ):
+    with services.rescanner(services.publisher(stop).publish):
         yield
 
 
@@ -174,22 +136,22 @@ def rescanning(stores: Stores | None, publisher: Publisher, settings: Settings) 
     help="Seconds without file events before a dataset is looked at.",
 )
 @log_level
-@pass_cli
-def watch(cli: CliContext, base_uris: tuple[str, ...], debounce: float, log_level: str) -> None:
+@pass_services
+def watch(services: Services, base_uris: tuple[str, ...], debounce: float, log_level: str) -> None:
     """Publish an event whenever a dataset in a file:// BASE_URI is frozen, changed or removed."""
     configure_logging(log_level)
     uris = [normalise_uri(uri) for uri in base_uris]
     for uri in uris:
         if not is_local(uri):
             log.warning("not watching %s: only file:// base URIs can be watched", uri)
-    with stop_on_signals() as stop, open_queue(cli.settings) as queue:
-        publisher = Publisher(queue, stop)
+    with stop_on_signals() as stop:
+        publisher = services.publisher(stop)
 
         def publish(event: DatasetEvent) -> None:
             publisher.publish(event)
             log.info("published %s event for %s", event.kind, event.uri)
 
-        with DatasetWatcher(uris, publish, debounce=debounce) as watcher:
+        with services.watcher(uris, publish, debounce) as watcher:
             for uri, mode in watcher.modes().items():
                 log.info("watching %s (%s)", uri, mode or "not started")
             stop.wait()
@@ -206,45 +168,34 @@ def watch(cli: CliContext, base_uris: tuple[str, ...], debounce: float, log_leve
     help="Long-polling wait of each receive.",
 )
 @log_level
-@pass_cli
-def s3_events(cli: CliContext, queue_url: str | None, wait_seconds: int, log_level: str) -> None:
+@pass_services
+def s3_events(
+    services: Services, queue_url: str | None, wait_seconds: int, log_level: str
+) -> None:
     """Turn S3 bucket notifications from an SQS queue into dataset events."""
-    url = queue_url or cli.settings.s3_queue_url
+    url = queue_url or services.settings.s3_queue_url
     if not url:
         fail("No SQS queue: set DTOOL_LOOKUP_S3_QUEUE_URL or pass --queue-url")
     configure_logging(log_level)
-    with stop_on_signals() as stop, open_queue(cli.settings) as queue:
-        publisher = Publisher(queue, stop)
-        source = SqsNotificationSource(
-            sqs_client(url),
-            url,
-            publisher.publish_many,
-            publisher.dead_letter,
-            probe=AdminObjectProbe(),
-            wait_seconds=wait_seconds,
-        )
-        log.info("s3-events: reading %s, publishing to %s", url, queue.safe_url)
+    with stop_on_signals() as stop:
+        publisher = services.publisher(stop)
+        source = services.s3_notifications(url, publisher, wait_seconds)
+        log.info("s3-events: reading %s, publishing to %s", url, services.queue.safe_url)
         poll_until_stopped(source, stop)
     log.info("s3-events stopped")
 
 
-def sqs_client(queue_url: str) -> Any:
-    """Return a boto3 SQS client (region from an AWS queue URL, else the usual chain)."""
-    import boto3  # noqa: PLC0415 - the s3 extra is optional
-
-    match = _SQS_REGION.search(queue_url)
-    return boto3.client("sqs", region_name=match.group(1) if match else None)
-
-
 def poll_until_stopped(source: SqsNotificationSource, stop: threading.Event) -> None:
-    """Poll the notification queue until stopped, backing off while it fails."""
+    """Poll the notification queue until stopped, backing off while SQS fails."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - the s3 extra
+
     failures = 0
     while not stop.is_set():
         try:
             result = source.poll()
         except QueueUnavailable:
             return  # stopped while the broker was away: the messages stay in SQS
-        except Exception as ex:
+        except (BotoCoreError, ClientError) as ex:
             failures += 1
             delay = RECONNECT.delay(failures)
             log.warning("cannot receive notifications (%s); trying again in %.1f s", ex, delay)

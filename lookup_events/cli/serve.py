@@ -8,33 +8,30 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
-from lookup_events.cli.context import CliContext, migrate, pass_cli
+from lookup_events.cli.context import pass_services
 from lookup_events.cli.processes import configure_logging, stop_on_signals
 from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
-from lookup_events.keys import with_embedded_keys
-from lookup_events.queue.event_queue import EventQueue
-from lookup_events.registrar.writer import Registrar
-from lookup_events.store import Stores, open_stores
+from lookup_events.services import Services
 from lookup_events.uris import normalise_uri
 
 GRACEFUL_TIMEOUT = 5
 
 
 class ApiServer(BaseApplication):  # type: ignore[misc]
-    """Gunicorn serving the API; each worker opens its own stores after the fork."""
+    """Gunicorn serving the API; each worker builds its own services after the fork."""
 
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self._settings = settings
         self._options = options
-        self._stores: Stores | None = None
+        self._services: Services | None = None
         super().__init__()
 
     def load_config(self) -> None:
         """Apply our options; gunicorn's own command line is not read."""
         for key, value in self._options.items():
             self.cfg.set(key, value)
-        self.cfg.set("worker_exit", self._close_stores)
+        self.cfg.set("worker_exit", self._close_services)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1
             # NOTE(dev): its default path is one per user ($HOME/.gunicorn), which
             # every `serve` on the machine would fight over.
@@ -42,18 +39,15 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         """Build the API app in a worker process."""
-        from lookup_api.app import create_app  # noqa: PLC0415  (only `serve` needs the API)
+        from lookup_api.app import app_from  # noqa: PLC0415  (only `serve` needs the API)
 
-        self._stores = open_stores(self._settings)
-        registrar = Registrar(self._stores.admin, self._stores.datasets)
-        settings = self._settings
-        publisher = EventQueue(settings.broker_url) if settings.webhook_secret else None
-        return create_app(settings, self._stores, registrar, publisher)
+        self._services = Services(self._settings)
+        return app_from(self._services)
 
-    def _close_stores(self, server: Any, worker: Any) -> None:
-        if self._stores is not None:
-            self._stores.close()
-            self._stores = None
+    def _close_services(self, server: Any, worker: Any) -> None:
+        if self._services is not None:
+            self._services.close()
+            self._services = None
 
 
 def bind_address(host: str, port: int) -> str:
@@ -89,9 +83,9 @@ def bind_address(host: str, port: int) -> str:
 )
 @click.option("--api-only", is_flag=True, help="Serve only the API: no registrar, no watcher.")
 @click.option("--quiet", is_flag=True, hidden=True)
-@pass_cli
+@pass_services
 def serve(
-    cli: CliContext,
+    services: Services,
     *,
     host: str | None,
     port: int | None,
@@ -103,15 +97,17 @@ def serve(
 ) -> None:
     """Serve the API and register datasets as they are frozen.
 
-    Creates the database and a key pair if there are none. Runs the API, a
-    registrar and, with --watch, a watcher as child processes.
+    Runs the API, a registrar and, with --watch, a watcher as child
+    processes. On embedded defaults (SQLite) it creates the database and a key
+    pair if there are none; a server database must have been brought up to
+    date with `db upgrade`, and its public key configured.
     """
-    settings = with_embedded_keys(cli.settings)
-    migrate(settings)
+    services.ensure_schema()
+    settings = services.api_settings()  # an embedded deployment makes its key pair here
     address = bind_address(host or settings.host, settings.port if port is None else port)
     if not api_only:
-        watched = [watched_base_uri(cli, path) for path in watch_dirs]
-        cli.close()
+        watched = [watched_base_uri(services, path) for path in watch_dirs]
+        services.close()
         _greet(settings, address)
         sys.exit(supervise(address, workers, threads, watched))
     if not quiet:
@@ -127,10 +123,10 @@ def serve(
     ApiServer(settings, options).run()
 
 
-def watched_base_uri(cli: CliContext, path: str) -> str:
+def watched_base_uri(services: Services, path: str) -> str:
     """Return the base URI of a directory to watch, registering it if it is new."""
     base_uri = normalise_uri(path)
-    if cli.admin.add_base_uri(base_uri):
+    if services.admin.add_base_uri(base_uri):
         click.echo(f"Registered base URI {base_uri}")
     return base_uri
 

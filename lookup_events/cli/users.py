@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from lookup_events.cli.context import CliContext, fail, pass_cli
+from lookup_events.cli.context import fail, pass_services
 from lookup_events.cli.group import LookupGroup
-from lookup_events.config import Settings
-from lookup_events.keys import with_embedded_keys
+from lookup_events.errors import SetupError
+from lookup_events.services import Services
 from lookup_events.store.protocols import PermissionKind
 from lookup_events.tokens import issue_token
 from lookup_events.uris import normalise_uri
@@ -41,37 +41,37 @@ def admin_flag(func: F) -> F:
 @user_group.command("add")
 @admin_flag
 @click.argument("username")
-@pass_cli
-def add_user(cli: CliContext, username: str, is_admin: bool, legacy_is_admin: bool) -> None:
+@pass_services
+def add_user(services: Services, username: str, is_admin: bool, legacy_is_admin: bool) -> None:
     """Register USERNAME."""
-    if not cli.admin.add_user(username, is_admin or legacy_is_admin):
+    if not services.admin.add_user(username, is_admin or legacy_is_admin):
         fail(f"User '{username}' already registered")
 
 
 @user_group.command("update")
 @admin_flag
 @click.argument("username")
-@pass_cli
-def update_user(cli: CliContext, username: str, is_admin: bool, legacy_is_admin: bool) -> None:
+@pass_services
+def update_user(services: Services, username: str, is_admin: bool, legacy_is_admin: bool) -> None:
     """Set whether USERNAME is an admin (without the flag: not an admin)."""
-    if cli.admin.get_user(username) is None:
+    if services.admin.get_user(username) is None:
         fail(f"User '{username}' is not registered yet")
-    cli.admin.put_user(username, is_admin or legacy_is_admin)
+    services.admin.put_user(username, is_admin or legacy_is_admin)
 
 
 @user_group.command("delete")
 @click.argument("username")
-@pass_cli
-def delete_user(cli: CliContext, username: str) -> None:
+@pass_services
+def delete_user(services: Services, username: str) -> None:
     """Delete USERNAME and its permissions (nothing happens if unknown)."""
-    cli.admin.delete_user(username)
+    services.admin.delete_user(username)
 
 
 @user_group.command("list")
-@pass_cli
-def list_users(cli: CliContext) -> None:
+@pass_services
+def list_users(services: Services) -> None:
     """Print every user with its permissions as JSON."""
-    users = [_json_ready(dataclasses.asdict(user)) for user in cli.admin.list_users().items]
+    users = [_json_ready(dataclasses.asdict(user)) for user in services.admin.list_users().items]
     click.echo(json.dumps(users, indent=2))
 
 
@@ -88,62 +88,47 @@ def _json_ready(item: dict[str, Any]) -> dict[str, Any]:
     help="Lifetime of the token (default: JWT_ACCESS_TOKEN_EXPIRES).",
 )
 @click.argument("username")
-@pass_cli
-def token(cli: CliContext, username: str, last_forever: bool, expires_in: int | None) -> None:
+@pass_services
+def token(services: Services, username: str, last_forever: bool, expires_in: int | None) -> None:
     """Print an access token for USERNAME, signed with the private key."""
     if last_forever and expires_in is not None:
         raise click.UsageError("--last-forever and --expires-in exclude each other")
-    if cli.admin.get_user(username) is None:
+    if services.admin.get_user(username) is None:
         fail(f"User '{username}' not registered")
-    settings = signing_settings(cli.settings)
+    try:
+        private_key = services.signing_key()
+    except SetupError as ex:
+        fail(str(ex))
+    settings = services.settings
     lifetime = None if last_forever else (expires_in or settings.jwt_access_token_expires)
     click.echo(
-        issue_token(
-            settings.jwt_private_key,
-            username,
-            algorithm=settings.jwt_algorithm,
-            expires_in=lifetime,
-        )
+        issue_token(private_key, username, algorithm=settings.jwt_algorithm, expires_in=lifetime)
     )
 
 
-def signing_settings(settings: Settings) -> Settings:
-    """Return settings holding a private key, or stop with the reason there is none."""
-    if settings.jwt_private_key_file and not settings.jwt_private_key:
-        fail(f"Cannot read the private key file '{settings.jwt_private_key_file}'")
-    if not settings.jwt_private_key:
-        settings = with_embedded_keys(settings)
-    if not settings.jwt_private_key:
-        fail(
-            "No private key to sign tokens with: the public key is configured, so set "
-            "JWT_PRIVATE_KEY_FILE to its private key (or issue tokens where that key is)"
-        )
-    return settings
-
-
-def _grant(cli: CliContext, username: str, base_uri: str, kind: PermissionKind) -> None:
+def _grant(services: Services, username: str, base_uri: str, kind: PermissionKind) -> None:
     base_uri = normalise_uri(base_uri)
-    if cli.admin.get_base_uri(base_uri) is None:
+    if services.admin.get_base_uri(base_uri) is None:
         fail(f"Base URI '{base_uri}' not registered")
-    if cli.admin.get_user(username) is None:
+    if services.admin.get_user(username) is None:
         fail(f"User '{username}' not registered")
-    if not cli.admin.grant(username, base_uri, kind):
+    if not services.admin.grant(username, base_uri, kind):
         fail(f"User '{username}' already has {kind} permissions")
 
 
 @user_group.command("search-permission")
 @click.argument("username")
 @click.argument("base_uri")
-@pass_cli
-def search_permission(cli: CliContext, username: str, base_uri: str) -> None:
+@pass_services
+def search_permission(services: Services, username: str, base_uri: str) -> None:
     """Let USERNAME search the datasets in BASE_URI."""
-    _grant(cli, username, base_uri, "search")
+    _grant(services, username, base_uri, "search")
 
 
 @user_group.command("register-permission")
 @click.argument("username")
 @click.argument("base_uri")
-@pass_cli
-def register_permission(cli: CliContext, username: str, base_uri: str) -> None:
+@pass_services
+def register_permission(services: Services, username: str, base_uri: str) -> None:
     """Let USERNAME register datasets in BASE_URI."""
-    _grant(cli, username, base_uri, "register")
+    _grant(services, username, base_uri, "register")

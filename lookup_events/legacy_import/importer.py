@@ -1,41 +1,24 @@
-"""Move a dtool-lookup-server (0.17, 0.18) or dserver deployment over to this server.
+"""Import a dtool-lookup-server (0.17, 0.18) or dserver deployment into this server.
 
-The old SQL database (Flask-SQLAlchemy tables ``user``, ``base_uri``,
-``search_permissions``, ``register_permissions`` and ``dataset``; dservercore
-kept the same ones) gives users, admin flags, base URIs and both permission
-kinds, copied into the admin store. Datasets are then registered through
-the registrar, either by rescanning each base URI in storage (the default:
+The old SQL database (``old_database.py``) gives users, admin flags, base
+URIs and both permission kinds, copied into the admin store. Datasets are
+then registered through the registrar, the one writer of dataset records,
+either by rescanning each base URI in storage (the default:
 storage is the truth) or from the old MongoDB collection's documents.
 
 Every step is idempotent and resumable: what the new stores hold already is
-skipped and never changed, so a migration stopped half-way (or re-run after
+skipped and never changed, so an import stopped half-way (or re-run after
 fixing a failure) finishes the rest. Each item is counted as copied,
-skipped or failed, failures with their reason, in a ``MigrationReport``.
+skipped or failed, failures with their reason, in an ``ImportReport``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    exc,
-    select,
-)
-from sqlalchemy import inspect as inspect_database
-from sqlalchemy.engine import make_url
-
 from lookup_events.errors import (
-    DatabaseUnavailable,
     DatasetNotFound,
     DatasetStorageUnavailable,
     InvalidDataset,
@@ -43,41 +26,18 @@ from lookup_events.errors import (
     UnknownBaseURI,
     UnknownUser,
 )
+from lookup_events.legacy_import.old_database import OldDeployment
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.writer import Lister, Registrar
 from lookup_events.storage.brokers import list_dataset_uris
 from lookup_events.store.protocols import AdminStore, DatasetStore, PermissionKind
-from lookup_events.store.sql.engine import sql_url
-from lookup_events.uris import base_uri_of, normalise_uri
+from lookup_events.uris import base_uri_of
 
 T = TypeVar("T")
 Progress = Callable[[Sequence[T], str], Iterable[T]]
 Convert = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 KINDS = ("users", "base URIs", "search permissions", "register permissions", "datasets")
 _BATCH = 500
-
-_old = MetaData()
-_users = Table(
-    "user", _old, Column("id", Integer), Column("username", String), Column("is_admin", Boolean)
-)
-_base_uris = Table("base_uri", _old, Column("id", Integer), Column("base_uri", String))
-_datasets = Table("dataset", _old, Column("id", Integer), Column("uri", String))
-_PERMISSION_TABLES: dict[PermissionKind, Table] = {
-    kind: Table(
-        f"{kind}_permissions", _old, Column("user_id", Integer), Column("base_uri_id", Integer)
-    )
-    for kind in ("search", "register")
-}
-
-
-@dataclass(frozen=True)
-class OldDeployment:
-    """What the old server's SQL database holds, in its registration order."""
-
-    users: list[tuple[str, bool]]
-    base_uris: list[str]
-    permissions: list[tuple[str, str, PermissionKind]]
-    dataset_uris: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,7 +50,7 @@ class Tally:
 
 
 @dataclass
-class MigrationReport:
+class ImportReport:
     """Counts per kind, and every failure with its reason."""
 
     tallies: dict[str, Tally] = field(default_factory=lambda: {kind: Tally() for kind in KINDS})
@@ -114,82 +74,23 @@ def _no_progress(items: Sequence[T], label: str) -> Iterable[T]:
     return items
 
 
-def read_old_database(url: str) -> OldDeployment:
-    """Read users, base URIs, permissions and dataset URIs from an old server's database.
-
-    Raises:
-        ValueError: ``url`` names no dtool-lookup-server database.
-        DatabaseUnavailable: the database cannot be read.
-    """
-    parsed = make_url(sql_url(url))
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        raise ValueError(f"no SQLite database at {parsed.database!r}")
-    # NOTE(dev): a plain engine, not ours: the old file keeps its journal mode.
-    engine = create_engine(parsed)
-    try:
-        with engine.connect() as conn:
-            tables = set(inspect_database(conn).get_table_names())
-            missing = {"user", "base_uri"} - tables
-            if missing:
-                raise ValueError(
-                    f"not a dtool-lookup-server database: no table {', '.join(sorted(missing))}"
-                )
-            return _read(conn, tables)
-    except exc.SQLAlchemyError as ex:
-        raise DatabaseUnavailable(f"cannot read the old database: {ex}") from ex
-    finally:
-        engine.dispose()
-
-
-def _read(conn: Any, tables: set[str]) -> OldDeployment:
-    users = [(name, bool(admin)) for name, admin in conn.execute(_user_rows())]
-    base_uris = [normalise_uri(row[0]) for row in conn.execute(_base_uri_rows())]
-    permissions: list[tuple[str, str, PermissionKind]] = []
-    for kind, table in _PERMISSION_TABLES.items():
-        if table.name in tables:
-            rows = conn.execute(_permission_rows(table))
-            permissions.extend((user, normalise_uri(base), kind) for user, base in rows)
-    uris: list[str] = []
-    if "dataset" in tables:
-        uris = [normalise_uri(row[0]) for row in conn.execute(select(_datasets.c.uri))]
-    return OldDeployment(users, base_uris, permissions, uris)
-
-
-def _user_rows() -> Any:
-    return select(_users.c.username, _users.c.is_admin).order_by(_users.c.id)
-
-
-def _base_uri_rows() -> Any:
-    return select(_base_uris.c.base_uri).order_by(_base_uris.c.id)
-
-
-def _permission_rows(table: Table) -> Any:
-    return (
-        select(_users.c.username, _base_uris.c.base_uri)
-        .select_from(table)
-        .join(_users, _users.c.id == table.c.user_id)
-        .join(_base_uris, _base_uris.c.id == table.c.base_uri_id)
-        .order_by(table.c.base_uri_id, table.c.user_id)
-    )
-
-
-class Migration:
+class LegacyImport:
     """Copies an old deployment into the new stores, counting into ``report``."""
 
     def __init__(
         self,
         admin: AdminStore,
         datasets: DatasetStore,
-        registrar: Registrar | None = None,
+        registrar: Registrar,
         lister: Lister = list_dataset_uris,
         progress: Progress[Any] = _no_progress,
     ) -> None:
         self._admin = admin
         self._datasets = datasets
-        self._registrar = registrar or Registrar(admin, datasets)
+        self._registrar = registrar
         self._list = lister
         self._progress = progress
-        self.report = MigrationReport()
+        self.report = ImportReport()
 
     def copy_admin(self, old: OldDeployment) -> None:
         """Copy users (with admin flags), base URIs and permissions; skip what exists."""
@@ -281,7 +182,7 @@ class Migration:
             # NOTE(dev): one refused record must not sink the batch: retry one by one.
             for record in batch:
                 try:
-                    self._datasets.upsert(record)
+                    self._registrar.store_many([record])
                 except InvalidDataset as ex:
                     self.report.failed("datasets", record.uri, str(ex))
                 else:

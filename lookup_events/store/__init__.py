@@ -1,39 +1,61 @@
-"""Stores: open the admin and dataset stores named by the settings.
+"""Stores: open the admin and dataset stores at the URLs a ``StoreConfig`` names.
 
 ``open_stores`` is the one place a backend is chosen from a URL, so callers
-never name an implementation. ``upgrade_database`` applies the Alembic
-migrations shipped in ``store/migrations``; it is idempotent and safe when
-several processes start at once (PostgreSQL advisory lock; SQLite write lock).
+never name an implementation. The store knows nothing above it: it is handed
+the URLs (``Settings`` has them), not the settings. The schema of the SQL
+stores is created and migrated by ``upgrade.upgrade_database``.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, exc, func, select
-from sqlalchemy.engine import make_url
-
-from lookup_events.config import Settings
-from lookup_events.errors import DatabaseUnavailable
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
 from lookup_events.store.sql.datasets import SqlDatasetStore
-from lookup_events.store.sql.engine import make_engine, sql_url, writer
+from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.revisions import revision_view
+from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
 
-__all__ = ["Stores", "open_stores", "revision_view", "upgrade_database"]
+__all__ = [
+    "MIGRATIONS",
+    "SchemaStatus",
+    "StoreConfig",
+    "Stores",
+    "is_sql",
+    "open_stores",
+    "revision_view",
+    "schema_status",
+    "upgrade_database",
+]
 
-MIGRATIONS = "lookup_events.store:migrations"
-# NOTE(dev): any constant works as long as every process uses the same one.
-_MIGRATION_LOCK_KEY = 0x64746F6F6C  # "dtool"
-_MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
-_ALEMBIC_LOCK = threading.Lock()
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+
+
+class StoreConfig(Protocol):
+    """Where the stores live and how they follow each other's writes (``Settings`` fits)."""
+
+    @property
+    def database_url(self) -> str:
+        """SQL URL of the admin store (and of the dataset store by default)."""
+
+    @property
+    def dataset_store_url(self) -> str:
+        """URL of the dataset store: SQL, or ``mongodb://``."""
+
+    @property
+    def cache_notify(self) -> bool:
+        """Whether PostgreSQL readers follow writes by LISTEN/NOTIFY."""
+
+    @property
+    def mongo_db(self) -> str:
+        """MongoDB database of a MongoDB dataset store."""
+
+    @property
+    def mongo_collection(self) -> str:
+        """MongoDB collection of a MongoDB dataset store."""
 
 
 @dataclass
@@ -49,8 +71,13 @@ class Stores:
         self.admin.close()
 
 
-def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = None) -> Stores:
-    """Open the admin store and the dataset store named by ``settings``.
+def is_sql(url: str) -> bool:
+    """Tell whether a store URL names an SQL database (not MongoDB)."""
+    return not url.startswith(MONGO_SCHEMES)
+
+
+def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = None) -> Stores:
+    """Open the admin store and the dataset store named by ``config``.
 
     A ``mongodb://`` or ``mongodb+srv://`` dataset store URL opens a
     ``MongoDatasetStore`` (made by ``mongo_client``, pymongo's by default);
@@ -59,19 +86,19 @@ def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = No
     Raises:
         ValueError: a URL names a backend this build cannot open.
     """
-    admin_url = settings.database_url
-    dataset_url = settings.dataset_store_url or admin_url
-    if admin_url.startswith(_MONGO_SCHEMES):
+    admin_url = config.database_url
+    dataset_url = config.dataset_store_url or admin_url
+    if not is_sql(admin_url):
         raise ValueError(
             "the admin store (DTOOL_LOOKUP_DATABASE_URL) needs an SQL URL "
             "(sqlite:///... or postgresql://...); MongoDB can hold only the dataset store "
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
-    follow = settings.cache_notify
+    follow = config.cache_notify
     datasets: DatasetStore
-    if dataset_url.startswith(_MONGO_SCHEMES):
-        datasets = _open_mongo(settings, dataset_url, mongo_client)
+    if not is_sql(dataset_url):
+        datasets = _open_mongo(config, dataset_url, mongo_client)
     elif dataset_url == admin_url:
         datasets = SqlDatasetStore(admin_engine, follow)
     else:
@@ -79,44 +106,14 @@ def open_stores(settings: Settings, mongo_client: Callable[..., Any] | None = No
     return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
 
 
-def _open_mongo(settings: Settings, url: str, client: Callable[..., Any] | None) -> DatasetStore:
+def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None) -> DatasetStore:
     try:
         from lookup_events.store.mongo.datasets import (  # noqa: PLC0415 (optional extra)
             MongoDatasetStore,
         )
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
-    database, collection = settings.mongo_db, settings.mongo_collection
+    database, collection = config.mongo_db, config.mongo_collection
     if client is None:
         return MongoDatasetStore.from_url(url, database, collection)
     return MongoDatasetStore.from_url(url, database, collection, client)
-
-
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` of the schema (the newest by default).
-
-    Raises:
-        DatabaseUnavailable: the database cannot be reached.
-    """
-    parsed = make_url(sql_url(url))
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    try:
-        with writer(engine).begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
-            _upgrade(connection, revision)
-    except exc.SQLAlchemyError as ex:
-        raise DatabaseUnavailable(f"cannot migrate the database: {ex}") from ex
-    finally:
-        engine.dispose()
-
-
-def _upgrade(connection: Connection, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    config.attributes["connection"] = connection
-    # NOTE(dev): Alembic's ``context`` and ``op`` are module globals: one at a time.
-    with _ALEMBIC_LOCK:
-        command.upgrade(config, revision)

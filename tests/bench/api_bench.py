@@ -18,8 +18,7 @@ from pathlib import Path
 
 import click
 
-from lookup_events.config import Settings
-from lookup_events.keys import with_embedded_keys
+from lookup_events.keys import embedded_key_pair
 from lookup_events.tokens import issue_token
 from tests.bench.loaders import Loader, Probe, check_bounds, probe, select_loader
 from tests.bench.report import Group, Measurement, Report, render_markdown
@@ -68,10 +67,10 @@ def run_benchmark(options: Options, progress: Progress = lambda message: None) -
     loader = select_loader(options.loader)
     with tempfile.TemporaryDirectory(prefix="dtool-lookup-bench-") as folder:
         scratch = Path(folder)
-        keys = with_embedded_keys(Settings(data_dir=scratch / "keys").completed())
-        token = issue_token(keys.jwt_private_key, USERNAME, expires_in=TOKEN_LIFETIME_S)
+        keys = embedded_key_pair(scratch / "keys")
+        token = issue_token(keys.private_pem, USERNAME, expires_in=TOKEN_LIFETIME_S)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        session = Session(options, loader, keys.jwt_public_key, headers, scratch, progress)
+        session = Session(options, loader, keys.public_pem, headers, scratch, progress)
         report = Report(
             loader=f"{loader.name} ({loader.version()})",
             connections=options.connections,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.keys import PRIVATE_KEY_NAME
+from lookup_events.keys import embedded_key_pair
 from lookup_events.queue.event_queue import EventQueue, QueueCounts
 from lookup_events.queue.publisher import Publisher
 from lookup_events.tokens import issue_token
@@ -137,10 +137,12 @@ def test_two_registrars_share_a_burst_and_two_api_workers_serve_it(
     stores.admin.add_user("ann")
     stores.admin.set_permissions(factory.base_uri, search=["ann"], register=[])
     data_dir = tmp_path / "data"
+    keys = embedded_key_pair(tmp_path / "keys")  # a server deployment is given its keys
     env = process_env(
         data_dir,
         DTOOL_LOOKUP_DATABASE_URL=postgres_url_migrated,
         DTOOL_LOOKUP_BROKER_URL=rabbit.url,
+        JWT_PUBLIC_KEY_FILE=str(keys.public_path),
     )
     registrars = [
         LookupProcess(["registrar"], env, tmp_path / "registrar-a.log"),
@@ -165,7 +167,7 @@ def test_two_registrars_share_a_burst_and_two_api_workers_serve_it(
         assert wait_until(lambda: queue.counts() == QueueCounts(0, 0, 0), 10), queue.counts()
         assert [registrar.stop() for registrar in registrars] == [0, 0]
 
-        token = issue_token((data_dir / PRIVATE_KEY_NAME).read_text(), "ann")
+        token = issue_token(keys.private_pem, "ann")
         passes = search_from_clients(api.url, token, {"base_uris": [factory.base_uri]})
         apples = search(api.url, token, {"free_text": "apples"}, 1)[1]
         worker_pids = set(child_pids(api.master_pid))

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lambdas import api
 from lambdas.api import Handler, encode_path, make_handler
-from lambdas.settings import SettingsUnavailable
 from lookup_api.app import create_app
 from lookup_events.config import Settings
-from lookup_events.store import Stores, open_stores, upgrade_database
+from lookup_events.errors import SetupError
+from lookup_events.store import Stores, open_stores, schema_status, upgrade_database
 from lookup_events.tokens import issue_token
 from tests.aws import Aws
 from tests.data import BAD_APPLES_UUID, load_anchor_data
@@ -200,13 +200,14 @@ def lambda_environment(
     api._handler.cache_clear()
 
 
-def test_the_entry_point_migrates_and_reuses_its_app(
+def test_the_entry_point_reuses_its_app(
     aws: Aws, lambda_environment: str, key_pair: tuple[str, str], tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'lambda.db'}"
+    upgrade_database(url)  # what `db upgrade` did when the stack was deployed
     event = EVENT_MAKERS["http-api"]("GET", "/user/info/ann", headers=bearer(key_pair, "ann"))
 
-    assert api.handler(event, None)["statusCode"] == 404  # migrated, but nobody registered
+    assert api.handler(event, None)["statusCode"] == 404  # nobody registered yet
     stores = open_stores(Settings(data_dir=tmp_path, database_url=url).completed())
     stores.admin.add_user("ann")
     stores.close()
@@ -227,5 +228,15 @@ def test_the_entry_point_needs_a_public_key(
     upgrade_database(f"sqlite:///{tmp_path / 'lambda.db'}")
     event = EVENT_MAKERS["function-url"]("GET", "/config/versions")
 
-    with pytest.raises(SettingsUnavailable, match="JWT_PUBLIC_KEY"):
+    with pytest.raises(SetupError, match="JWT_PUBLIC_KEY"):
         api.handler(event, None)
+
+
+def test_the_entry_point_refuses_a_database_without_the_schema(
+    lambda_environment: str, tmp_path: Path
+) -> None:
+    event = EVENT_MAKERS["function-url"]("GET", "/config/versions")
+
+    with pytest.raises(SetupError, match="run `dtool-lookup db upgrade`"):
+        api.handler(event, None)
+    assert schema_status(f"sqlite:///{tmp_path / 'lambda.db'}").current is None  # untouched

@@ -18,6 +18,7 @@ import pytest
 
 from lambdas.registrar import EventsFailed, NotificationProcessor, is_sqs_batch
 from lookup_events.config import Settings
+from lookup_events.errors import SetupError
 from lookup_events.store import Stores, open_stores
 from tests.aws import (
     Aws,
@@ -321,11 +322,13 @@ def registrar_environment(
     monkeypatch.setenv("DTOOL_LOOKUP_DATABASE_URL_SSM_PARAMETER", name)
     monkeypatch.setenv("DTOOL_LOOKUP_DATA_DIR", str(tmp_path / "data"))
     registrar._processor.cache_clear()
+    registrar._services.cache_clear()
     yield url
     registrar._processor.cache_clear()
+    registrar._services.cache_clear()
 
 
-def test_the_entry_point_migrates_registers_and_stays_warm(
+def test_the_entry_point_upgrades_on_request_registers_and_stays_warm(
     aws: Aws, bucket: str, registrar_environment: str, tmp_path: Path
 ) -> None:
     from lambdas import registrar
@@ -336,7 +339,8 @@ def test_the_entry_point_migrates_registers_and_stays_warm(
     uri = make_s3_dataset(bucket, "quinces")
     event = lambda_sqs_event(aws, queue)
 
-    assert registrar.handler(test_event, None) == {"batchItemFailures": []}  # migrates
+    assert registrar.handler({"dtool_lookup": "db upgrade"}, None) == {"upgraded": 1}
+    assert registrar.handler(test_event, None) == {"batchItemFailures": []}
     stores = open_stores(Settings(data_dir=tmp_path, database_url=registrar_environment))
     stores.admin.add_base_uri(f"s3://{bucket}")
     result = registrar.handler(event, None)
@@ -344,7 +348,22 @@ def test_the_entry_point_migrates_registers_and_stays_warm(
     assert result == {"batchItemFailures": []}
     assert stores.datasets.get(uri) is not None
     assert registrar._processor.cache_info().misses == 1
+    assert registrar._services.cache_info().misses == 1
     stores.close()
+
+
+def test_the_entry_point_never_migrates_by_itself(
+    aws: Aws, bucket: str, registrar_environment: str
+) -> None:
+    from lambdas import registrar
+
+    queue = aws.new_queue()
+    wire_bucket(aws, bucket, queue)
+    make_s3_dataset(bucket, "sloes")
+    event = lambda_sqs_event(aws, queue)
+
+    with pytest.raises(SetupError, match=r"no schema.*dtool-lookup db upgrade"):
+        registrar.handler(event, None)
 
 
 def test_an_unreachable_database_returns_the_batch_to_the_queue(

@@ -114,12 +114,12 @@ def test_serve_help_needs_no_server() -> None:
 def test_each_worker_builds_the_app_over_its_own_stores(tmp_path: Path) -> None:
     import falcon.testing
 
-    from lookup_events.cli.context import migrate
     from lookup_events.cli.serve import ApiServer
-    from lookup_events.keys import with_embedded_keys
+    from lookup_events.services import Services
 
-    settings = with_embedded_keys(LookupCli(clean_env(tmp_path)).settings())
-    migrate(settings)
+    services = Services(LookupCli(clean_env(tmp_path)).settings())
+    services.ensure_schema()
+    settings = services.api_settings()
     server = ApiServer(settings, {"bind": "127.0.0.1:0", "worker_class": "gthread"})
     assert server.cfg.worker_class_str == "gthread"
 

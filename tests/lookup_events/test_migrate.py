@@ -19,7 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lookup_events.legacy_import.importer import Migration, OldDeployment
+from lookup_events.legacy_import.importer import LegacyImport
+from lookup_events.legacy_import.old_database import OldDeployment
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.sql.engine import sql_url
 from lookup_events.uris import normalise_uri
@@ -232,7 +234,9 @@ def test_a_base_uri_that_cannot_be_listed_is_reported(
     stores: Stores, anchor: Anchor, tmp_path: Path
 ) -> None:
     unmounted = normalise_uri(str(tmp_path / "unmounted"))
-    migration = Migration(stores.admin, stores.datasets)
+    migration = LegacyImport(
+        stores.admin, stores.datasets, Registrar(stores.admin, stores.datasets)
+    )
     migration.copy_admin(OldDeployment(users=[], base_uris=[unmounted], permissions=[]))
     migration.rescan([unmounted, anchor.archive])
     [(kind, item, reason)] = migration.report.failures

@@ -24,8 +24,10 @@ from bson import Binary, ObjectId
 from bson.binary import UuidRepresentation
 
 from lookup_events.errors import InvalidDataset
-from lookup_events.legacy_import.importer import Migration, MigrationReport, read_old_database
+from lookup_events.legacy_import.importer import ImportReport, LegacyImport
 from lookup_events.legacy_import.mongo import info_from_document, old_collection
+from lookup_events.legacy_import.old_database import read_old_database
+from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
@@ -60,9 +62,11 @@ def stores(backend: StoreBackend) -> Iterator[Stores]:
     opened.close()
 
 
-def migrate(stores: Stores, anchor: Anchor, old_server: Any) -> MigrationReport:
+def migrate(stores: Stores, anchor: Anchor, old_server: Any) -> ImportReport:
     """Copy the admin data from the old SQL database and the datasets from Mongo."""
-    migration = Migration(stores.admin, stores.datasets)
+    migration = LegacyImport(
+        stores.admin, stores.datasets, Registrar(stores.admin, stores.datasets)
+    )
     migration.copy_admin(read_old_database(anchor.database_url))
     with old_collection(OLD_URL, "dtool_info", "datasets", old_server) as source:
         migration.copy_documents(source.documents, source.count, info_from_document)
