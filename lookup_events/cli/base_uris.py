@@ -17,7 +17,7 @@ from lookup_events.registrar.batch import EventHandler
 from lookup_events.registrar.indexing import IndexReport, QueueIndexer
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
-from lookup_events.storage.disk import read_dataset_fast
+from lookup_events.storage import read_dataset
 from lookup_events.uris import normalise_uri
 
 
@@ -85,7 +85,7 @@ def queue_indexer(cli: CliContext, queue: EventQueue) -> QueueIndexer:
     admin = cli.admin
     worker = RegistrarWorker(
         queue,
-        EventHandler(Registrar(admin, cli.datasets, reader=read_dataset_fast)),
+        EventHandler(Registrar(admin, cli.datasets, reader=read_dataset)),
         lambda: admin.get_base_uri(""),
         store_wait=0,
         on_outcome=lambda outcome: None,  # the command reports every outcome itself

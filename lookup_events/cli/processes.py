@@ -31,8 +31,7 @@ from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
 from lookup_events.sources.scan import Rescanner
-from lookup_events.storage.brokers import read_dataset
-from lookup_events.storage.disk import read_dataset_fast
+from lookup_events.storage import brokers, read_dataset
 from lookup_events.store import Stores
 from lookup_events.store.protocols import AdminStore
 from lookup_events.uris import is_local, normalise_uri
@@ -40,7 +39,7 @@ from lookup_events.uris import is_local, normalise_uri
 log = logging.getLogger("lookup_events.cli")
 
 #: Dataset readers the registrar can use; "fast" reads disk datasets' files directly.
-READERS: dict[str, Reader] = {"fast": read_dataset_fast, "dtoolcore": read_dataset}
+READERS: dict[str, Reader] = {"fast": read_dataset, "dtoolcore": brokers.read_dataset}
 
 _SQS_REGION = re.compile(r"sqs[.-]([a-z0-9-]+)\.amazonaws\.com")
 

@@ -45,7 +45,7 @@ from lookup_events.errors import (
 )
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.writer import Lister, Registrar
-from lookup_events.storage.brokers import list_dataset_uris
+from lookup_events.storage import list_dataset_uris
 from lookup_events.store.protocols import AdminStore, DatasetStore, PermissionKind
 from lookup_events.store.sql.engine import sql_url
 from lookup_events.uris import base_uri_of, normalise_uri

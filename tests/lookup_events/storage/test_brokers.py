@@ -1,11 +1,15 @@
-"""read_dataset and list_dataset_uris on real dtool datasets on disk."""
+"""The storage brokers' reader, on real dtool datasets on disk: our lookup, no patching."""
 
 from __future__ import annotations
 
+import ast
+import json
 import socket
 from pathlib import Path
 
+import dtoolcore
 import pytest
+from dtoolcore.storagebroker import DiskStorageBroker
 
 from lookup_events.errors import (
     DatasetNotFound,
@@ -14,8 +18,15 @@ from lookup_events.errors import (
     NotFrozen,
 )
 from lookup_events.model import record_from_info
-from lookup_events.storage.brokers import list_dataset_uris, read_dataset
+from lookup_events.storage import brokers
+from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata, read_dataset
 from tests.lookup_events.datasets import README, corrupt, make_dataset
+
+PRODUCT = [
+    Path(__file__).resolve().parents[3] / part
+    for part in ("lookup_events", "lookup_api", "lambdas")
+]
+PATCHED_PACKAGES = ("dtoolcore", "dtool_s3")
 
 
 def test_frozen_dataset_is_read_with_all_its_metadata(tmp_path: Path) -> None:
@@ -96,3 +107,97 @@ def test_listing_a_missing_base_uri_reports_unavailable_storage(tmp_path: Path) 
 def test_listing_a_scheme_without_storage_broker_reports_unavailable_storage() -> None:
     with pytest.raises(DatasetStorageUnavailable):
         list(list_dataset_uris("nosuchscheme://bucket"))
+
+
+def test_a_scheme_without_storage_broker_is_not_a_dataset() -> None:
+    with pytest.raises(InvalidDataset, match="no storage broker"):
+        read_dataset("nosuchscheme://bucket/uuid")
+    with pytest.raises(InvalidDataset, match="no storage broker"):
+        read_admin_metadata("nosuchscheme://bucket/uuid")
+
+
+def test_admin_metadata_is_read_or_absent(tmp_path: Path) -> None:
+    uri = make_dataset(tmp_path, "frozen")
+    make_dataset(tmp_path, "proto", freeze=False)
+    make_dataset(tmp_path, "broken")
+    corrupt(tmp_path, "broken", ".dtool/dtool")
+
+    assert read_admin_metadata(uri) == admin_of(tmp_path, "frozen")
+    assert read_admin_metadata(str(tmp_path / "proto")) == admin_of(tmp_path, "proto")
+    assert read_admin_metadata(str(tmp_path / "nothing-here")) is None
+    with pytest.raises(InvalidDataset, match="broken"):
+        read_admin_metadata(str(tmp_path / "broken"))
+
+
+def admin_of(base: Path, name: str) -> dict[str, object]:
+    """Return the admin metadata file of dataset ``name``, parsed."""
+    return dict(json.loads((base / name / ".dtool" / "dtool").read_text()))
+
+
+def test_the_installed_brokers_are_looked_up_once(tmp_path: Path) -> None:
+    uris = [make_dataset(tmp_path, f"ds{number}") for number in range(3)]
+    brokers.broker_classes.cache_clear()
+
+    for uri in uris:
+        read_dataset(uri)
+    list(list_dataset_uris(str(tmp_path)))
+
+    assert brokers.broker_classes.cache_info().misses == 1
+    assert brokers.broker_classes()["file"] is DiskStorageBroker
+
+
+def test_reading_leaves_dtoolcore_as_it_was(tmp_path: Path) -> None:
+    before = (dtoolcore._generate_storage_broker_lookup, dtoolcore._get_storage_broker)
+    uri = make_dataset(tmp_path, "ds")
+
+    read_dataset(uri)
+    read_admin_metadata(uri)
+    list(list_dataset_uris(str(tmp_path)))
+
+    assert (dtoolcore._generate_storage_broker_lookup, dtoolcore._get_storage_broker) == before
+
+
+def test_no_product_module_assigns_into_dtoolcore_or_dtool_s3() -> None:
+    found = [
+        f"{path.relative_to(PRODUCT[0].parent)}:{line}"
+        for root in PRODUCT
+        for path in sorted(root.rglob("*.py"))
+        for line in patched_lines(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+
+
+def patched_lines(tree: ast.Module) -> list[int]:
+    """Return the lines assigning into a name imported from dtoolcore or dtool_s3."""
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {
+                (alias.asname or alias.name).split(".")[0]
+                for alias in node.names
+                if alias.name.startswith(PATCHED_PACKAGES)
+            }
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PATCHED_PACKAGES):
+            imported |= {alias.asname or alias.name for alias in node.names}
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if any(root_name(target) in imported for target in assigned(node))
+    ]
+
+
+def assigned(node: ast.AST) -> list[ast.expr]:
+    """Return what ``node`` assigns to (setattr's object included)."""
+    if isinstance(node, ast.Assign):
+        return [t for t in node.targets if isinstance(t, ast.Attribute | ast.Subscript)]
+    if isinstance(node, ast.AugAssign | ast.AnnAssign):
+        return [node.target] if isinstance(node.target, ast.Attribute | ast.Subscript) else []
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.args[:1] if node.func.id in {"setattr", "delattr"} else []
+    return []
+
+
+def root_name(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
