@@ -38,7 +38,8 @@ from lookup_events.uris import is_local, normalise_uri
 
 log = logging.getLogger("lookup_events.cli")
 
-#: Dataset readers the registrar can use; "fast" reads disk datasets' files directly.
+#: Dataset readers the registrar can use: "fast" reads disk files directly and S3 with
+#: clients of our own; "dtoolcore" goes through dtoolcore's storage brokers.
 READERS: dict[str, Reader] = {"fast": read_dataset, "dtoolcore": brokers.read_dataset}
 
 _SQS_REGION = re.compile(r"sqs[.-]([a-z0-9-]+)\.amazonaws\.com")
@@ -107,7 +108,7 @@ log_level = click.option(
     type=click.Choice(sorted(READERS)),
     default="fast",
     show_default=True,
-    help="How to read file:// datasets: their files directly, or through dtoolcore.",
+    help="How to read datasets: our own disk and S3 readers, or dtoolcore's storage brokers.",
 )
 @log_level
 @pass_cli

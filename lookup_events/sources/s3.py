@@ -298,26 +298,23 @@ Publish = Callable[[Sequence[DatasetEvent]], object]
 DeadLetter = Callable[[str, str], object]
 
 
-def dtool_s3_client(bucket: str) -> Any:
-    """Return a boto3 S3 client set up for ``bucket`` the way dtool-s3 sets it up."""
-    from dtool_s3.storagebroker import S3StorageBroker  # noqa: PLC0415 - optional extra
+def shared_s3_client(bucket: str) -> Any:
+    """Return the process's shared S3 client for ``bucket``."""
+    from lookup_events.storage.s3 import shared_clients  # noqa: PLC0415 - the s3 extra is optional
 
-    return S3StorageBroker._get_resource_and_client(bucket)[1]
+    return shared_clients()(bucket)
 
 
 class AdminObjectProbe:
-    """HEADs admin metadata objects, with one S3 client per bucket."""
+    """HEADs admin metadata objects with the process's shared S3 clients."""
 
-    def __init__(self, client_for: Callable[[str], Any] = dtool_s3_client) -> None:
+    def __init__(self, client_for: Callable[[str], Any] = shared_s3_client) -> None:
         self._client_for = client_for
-        self._clients: dict[str, Any] = {}
 
     def __call__(self, bucket: str, key: str) -> AdminObject | None:
         """Return the object's ETag and dtool type, or None if it is gone."""
-        if bucket not in self._clients:
-            self._clients[bucket] = self._client_for(bucket)
         try:
-            head = self._clients[bucket].head_object(Bucket=bucket, Key=key)
+            head = self._client_for(bucket).head_object(Bucket=bucket, Key=key)
         except Exception as ex:
             response = getattr(ex, "response", None) or {}
             if response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
