@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
-from lookup_events.errors import InvalidEvent
+from lookup_events.errors import DatasetStorageUnavailable, InvalidEvent
 from lookup_events.events import DatasetEvent, EventKind
 
 log = logging.getLogger(__name__)
@@ -313,11 +313,12 @@ class AdminObjectProbe:
 
     def __call__(self, bucket: str, key: str) -> AdminObject | None:
         """Return the object's ETag and dtool type, or None if it is gone."""
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - the s3 extra is optional
+
         try:
             head = self._client_for(bucket).head_object(Bucket=bucket, Key=key)
-        except Exception as ex:
-            response = getattr(ex, "response", None) or {}
-            if response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+        except ClientError as ex:
+            if ex.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
             raise
         metadata = head.get("Metadata") or {}
@@ -326,19 +327,12 @@ class AdminObjectProbe:
 
 @dataclass(slots=True)
 class PollResult:
-    """What one or more polls of the notification queue came to."""
+    """What one poll of the notification queue came to."""
 
     received: int = 0
     published: int = 0
     dropped: int = 0
     dead_lettered: int = 0
-
-    def add(self, other: PollResult) -> None:
-        """Add another result's counts to this one."""
-        self.received += other.received
-        self.published += other.published
-        self.dropped += other.dropped
-        self.dead_lettered += other.dead_lettered
 
 
 class SqsNotificationSource:
@@ -353,7 +347,8 @@ class SqsNotificationSource:
     admin metadata shows it deleted, overwritten since (another ETag: that
     later write has its own notification) or still a proto dataset. So the
     proto write and the freeze write of one dataset yield one event. A
-    probe that fails lets the event through: the registrar decides.
+    probe that fails (S3 out of reach or refusing) lets the event through:
+    the registrar decides. Any other error is a bug and is raised.
     """
 
     def __init__(
@@ -397,17 +392,6 @@ class SqsNotificationSource:
             self._delete(handled)
         return result
 
-    def run(self, stop: Callable[[], bool], max_idle_polls: int | None = None) -> PollResult:
-        """Poll until ``stop()`` is true or ``max_idle_polls`` polls came back empty."""
-        total, idle = PollResult(), 0
-        while not stop():
-            result = self.poll()
-            total.add(result)
-            idle = 0 if result.received else idle + 1
-            if max_idle_polls is not None and idle >= max_idle_polls:
-                break
-        return total
-
     def _handle(self, body: str, result: PollResult) -> None:
         try:
             changes = admin_changes(body, clock=self._clock)
@@ -424,9 +408,14 @@ class SqsNotificationSource:
     def _is_current(self, change: AdminChange) -> bool:
         if change.kind != "frozen" or self._probe is None:
             return True
+        from botocore.exceptions import (  # noqa: PLC0415 - a probe needs the s3 extra
+            BotoCoreError,
+            ClientError,
+        )
+
         try:
             head = self._probe(change.bucket, change.key)
-        except Exception as ex:
+        except (BotoCoreError, ClientError, DatasetStorageUnavailable) as ex:
             log.warning(
                 "cannot HEAD s3://%s/%s, passing the event on: %s", change.bucket, change.key, ex
             )
