@@ -43,8 +43,7 @@ from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
 from lookup_events.sources.scan import Rescanner
-from lookup_events.storage.brokers import read_dataset
-from lookup_events.storage.disk import read_dataset_fast
+from lookup_events.storage import brokers, read_dataset
 from lookup_events.store import (
     Stores,
     is_sql,
@@ -54,8 +53,8 @@ from lookup_events.store import (
 )
 from lookup_events.store.protocols import AdminStore, DatasetStore
 
-#: Dataset readers the registrar can use; "fast" reads disk datasets' files directly.
-READERS: dict[str, Reader] = {"fast": read_dataset_fast, "dtoolcore": read_dataset}
+#: Dataset readers the registrar can use: our own disk and S3 readers, or dtoolcore's brokers.
+READERS: dict[str, Reader] = {"fast": read_dataset, "dtoolcore": brokers.read_dataset}
 
 SettingsSource = Settings | Callable[[], Settings]
 _SQS_REGION = re.compile(r"sqs[.-]([a-z0-9-]+)\.amazonaws\.com")
@@ -230,11 +229,11 @@ class Services:
         """The dataset store."""
         return self.stores.datasets
 
-    def registrar(self, reader: Reader = read_dataset_fast) -> Registrar:
+    def registrar(self, reader: Reader = read_dataset) -> Registrar:
         """Return the registrar: the one writer of dataset records."""
         return Registrar(self.admin, self.datasets, reader=reader)
 
-    def batch_handler(self, reader: Reader = read_dataset_fast) -> EventHandler:
+    def batch_handler(self, reader: Reader = read_dataset) -> EventHandler:
         """Return what applies batches of events to the stores."""
         return EventHandler(self.registrar(reader))
 
@@ -245,7 +244,7 @@ class Services:
     def registrar_worker(
         self,
         *,
-        reader: Reader = read_dataset_fast,
+        reader: Reader = read_dataset,
         prefetch: int = 200,
         batch_size: int = 100,
         store_wait: float | None = None,

@@ -81,7 +81,7 @@ log_level = click.option(
     type=click.Choice(sorted(READERS)),
     default="fast",
     show_default=True,
-    help="How to read file:// datasets: their files directly, or through dtoolcore.",
+    help="How to read datasets: our own disk and S3 readers, or dtoolcore's storage brokers.",
 )
 @log_level
 @pass_services

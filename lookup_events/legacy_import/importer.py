@@ -29,7 +29,7 @@ from lookup_events.errors import (
 from lookup_events.legacy_import.old_database import OldDeployment
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.writer import Lister, Registrar
-from lookup_events.storage.brokers import list_dataset_uris
+from lookup_events.storage import list_dataset_uris
 from lookup_events.store.protocols import AdminStore, DatasetStore, PermissionKind
 from lookup_events.uris import base_uri_of
 

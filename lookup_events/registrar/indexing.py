@@ -23,7 +23,7 @@ from lookup_events.events import DatasetEvent
 from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import Outcome
 from lookup_events.registrar.worker import RegistrarWorker
-from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata
+from lookup_events.storage import list_dataset_uris, read_admin_metadata
 from lookup_events.store.protocols import AdminStore, DatasetStore
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from lookup_events.errors import (
     UnknownBaseURI,
 )
 from lookup_events.model import DatasetRecord, record_from_info
-from lookup_events.storage.brokers import list_dataset_uris, read_dataset
+from lookup_events.storage import list_dataset_uris, read_dataset
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.uris import normalise_uri
 

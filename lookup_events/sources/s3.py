@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
-from lookup_events.errors import InvalidEvent
+from lookup_events.errors import DatasetStorageUnavailable, InvalidEvent
 from lookup_events.events import DatasetEvent, EventKind
 
 log = logging.getLogger(__name__)
@@ -298,29 +298,27 @@ Publish = Callable[[Sequence[DatasetEvent]], object]
 DeadLetter = Callable[[str, str], object]
 
 
-def dtool_s3_client(bucket: str) -> Any:
-    """Return a boto3 S3 client set up for ``bucket`` the way dtool-s3 sets it up."""
-    from dtool_s3.storagebroker import S3StorageBroker  # noqa: PLC0415 - optional extra
+def shared_s3_client(bucket: str) -> Any:
+    """Return the process's shared S3 client for ``bucket``."""
+    from lookup_events.storage.s3 import shared_clients  # noqa: PLC0415 - the s3 extra is optional
 
-    return S3StorageBroker._get_resource_and_client(bucket)[1]
+    return shared_clients()(bucket)
 
 
 class AdminObjectProbe:
-    """HEADs admin metadata objects, with one S3 client per bucket."""
+    """HEADs admin metadata objects with the process's shared S3 clients."""
 
-    def __init__(self, client_for: Callable[[str], Any] = dtool_s3_client) -> None:
+    def __init__(self, client_for: Callable[[str], Any] = shared_s3_client) -> None:
         self._client_for = client_for
-        self._clients: dict[str, Any] = {}
 
     def __call__(self, bucket: str, key: str) -> AdminObject | None:
         """Return the object's ETag and dtool type, or None if it is gone."""
-        if bucket not in self._clients:
-            self._clients[bucket] = self._client_for(bucket)
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - the s3 extra is optional
+
         try:
-            head = self._clients[bucket].head_object(Bucket=bucket, Key=key)
-        except Exception as ex:
-            response = getattr(ex, "response", None) or {}
-            if response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            head = self._client_for(bucket).head_object(Bucket=bucket, Key=key)
+        except ClientError as ex:
+            if ex.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
             raise
         metadata = head.get("Metadata") or {}
@@ -329,19 +327,12 @@ class AdminObjectProbe:
 
 @dataclass(slots=True)
 class PollResult:
-    """What one or more polls of the notification queue came to."""
+    """What one poll of the notification queue came to."""
 
     received: int = 0
     published: int = 0
     dropped: int = 0
     dead_lettered: int = 0
-
-    def add(self, other: PollResult) -> None:
-        """Add another result's counts to this one."""
-        self.received += other.received
-        self.published += other.published
-        self.dropped += other.dropped
-        self.dead_lettered += other.dead_lettered
 
 
 class SqsNotificationSource:
@@ -356,7 +347,8 @@ class SqsNotificationSource:
     admin metadata shows it deleted, overwritten since (another ETag: that
     later write has its own notification) or still a proto dataset. So the
     proto write and the freeze write of one dataset yield one event. A
-    probe that fails lets the event through: the registrar decides.
+    probe that fails (S3 out of reach or refusing) lets the event through:
+    the registrar decides. Any other error is a bug and is raised.
     """
 
     def __init__(
@@ -400,17 +392,6 @@ class SqsNotificationSource:
             self._delete(handled)
         return result
 
-    def run(self, stop: Callable[[], bool], max_idle_polls: int | None = None) -> PollResult:
-        """Poll until ``stop()`` is true or ``max_idle_polls`` polls came back empty."""
-        total, idle = PollResult(), 0
-        while not stop():
-            result = self.poll()
-            total.add(result)
-            idle = 0 if result.received else idle + 1
-            if max_idle_polls is not None and idle >= max_idle_polls:
-                break
-        return total
-
     def _handle(self, body: str, result: PollResult) -> None:
         try:
             changes = admin_changes(body, clock=self._clock)
@@ -427,9 +408,14 @@ class SqsNotificationSource:
     def _is_current(self, change: AdminChange) -> bool:
         if change.kind != "frozen" or self._probe is None:
             return True
+        from botocore.exceptions import (  # noqa: PLC0415 - a probe needs the s3 extra
+            BotoCoreError,
+            ClientError,
+        )
+
         try:
             head = self._probe(change.bucket, change.key)
-        except Exception as ex:
+        except (BotoCoreError, ClientError, DatasetStorageUnavailable) as ex:
             log.warning(
                 "cannot HEAD s3://%s/%s, passing the event on: %s", change.bucket, change.key, ex
             )

@@ -47,7 +47,7 @@ from lookup_events.errors import (
     QueueUnavailable,
 )
 from lookup_events.events import DatasetEvent, EventKind
-from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata
+from lookup_events.storage import list_dataset_uris, read_admin_metadata
 from lookup_events.storage.layout import ADMIN_FILE, DTOOL_DIR, README_FILE, AdminMetadata
 from lookup_events.uris import is_local, local_path, normalise_uri
 

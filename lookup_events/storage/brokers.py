@@ -1,71 +1,63 @@
-"""Read a dataset's current state from its storage (dtoolcore, any storage broker)."""
+"""Read datasets through dtoolcore's storage brokers, looked up by us.
+
+This is the reference reader (the registrar's ``--reader dtoolcore``): any
+URI scheme a ``dtool.storage_brokers`` entry point provides, read through
+the brokers' public methods only. ``storage.read_dataset`` reads disk and
+S3 datasets faster and classifies failures the same way; tests compare them.
+"""
 
 from __future__ import annotations
 
 import functools
-import threading
+import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-import dtoolcore
+from dtoolcore import DtoolCoreKeyError
+from dtoolcore.utils import DEFAULT_CONFIG_PATH
 
 from lookup_events.errors import (
     DatasetNotFound,
     DatasetStorageUnavailable,
     InvalidDataset,
-    NotFrozen,
 )
-from lookup_events.storage.layout import AdminMetadata, Unsettled, read_admin_file
-from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
+from lookup_events.storage.layout import AdminMetadata, check_frozen
+from lookup_events.uris import base_uri_of, normalise_uri
 
+log = logging.getLogger(__name__)
+
+BROKER_GROUP = "dtool.storage_brokers"
 _TRANSIENT = (ConnectionError, TimeoutError)
+_TRANSIENT_CLASSES = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}
+_TRANSIENT_CODES = {"SlowDown", "Throttling", "RequestTimeout"}
+
+T = TypeVar("T")
 
 
-def memoize_broker_lookup() -> None:
-    """Cache dtoolcore's storage-broker lookup (idempotent).
+@functools.cache
+def broker_classes() -> dict[str, type[Any]]:
+    """Return the storage broker class of each URI scheme, looked up once.
 
-    NOTE(dev): ``DataSet.from_uri`` scans every installed entry point three
-    times per dataset, about 95% of its run time; the set of installed
-    brokers cannot change while we run, so one scan serves them all.
+    NOTE(dev): dtoolcore scans every installed entry point each time it
+    needs a broker, three times per ``DataSet.from_uri``; the installed
+    brokers cannot change while we run, so one scan serves the process.
     """
-    lookup = dtoolcore._generate_storage_broker_lookup
-    if not hasattr(lookup, "cache_info"):
-        dtoolcore._generate_storage_broker_lookup = functools.lru_cache(maxsize=1)(lookup)
-    _memoize_s3_clients()
+    classes: dict[str, type[Any]] = {}
+    for entry_point in entry_points(group=BROKER_GROUP):
+        try:
+            loaded = entry_point.load()
+        except ImportError as ex:  # a plugin whose own dependencies are missing
+            log.warning("storage broker %s cannot be loaded: %s", entry_point.name, ex)
+            continue
+        classes[str(loaded.key)] = loaded
+    return classes
 
 
-def _memoize_s3_clients() -> None:
-    """Reuse dtool-s3's boto3 clients per bucket and thread (idempotent).
-
-    NOTE(dev): dtool-s3 builds three boto3 clients every time it opens a
-    dataset (about 0.5 s each); they depend only on the bucket's endpoint
-    and credentials, so they are cached on those. boto3 resources are not
-    thread-safe, hence one set per thread.
-    """
-    try:
-        from dtool_s3.storagebroker import (  # noqa: PLC0415 (the s3 extra is optional)
-            S3StorageBroker,
-            get_config_value,
-        )
-    except ImportError:
-        return
-    original: Callable[..., Any] = S3StorageBroker.__dict__["_get_resource_and_client"].__func__
-    if getattr(original, "_memoized", False):
-        return
-    cache: dict[tuple[Any, ...], Any] = {}
-
-    def cached(cls: type, bucket_name: str) -> Any:
-        config = tuple(
-            get_config_value(f"DTOOL_S3_{name}_{bucket_name}")
-            for name in ("ENDPOINT", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY")
-        )
-        key = (bucket_name, config, threading.get_ident())
-        if key not in cache:
-            cache[key] = original(cls, bucket_name)
-        return cache[key]
-
-    cached._memoized = True  # type: ignore[attr-defined]
-    S3StorageBroker._get_resource_and_client = classmethod(cached)
+def broker_class(uri: str) -> type[Any] | None:
+    """Return the broker class of ``uri``'s scheme, or None."""
+    return broker_classes().get(urlsplit(uri).scheme)
 
 
 def read_dataset(uri: str) -> dict[str, Any]:
@@ -74,65 +66,47 @@ def read_dataset(uri: str) -> dict[str, Any]:
     Raises:
         DatasetNotFound: nothing (no admin metadata) is at ``uri``.
         NotFrozen: it is a proto dataset.
-        InvalidDataset: its metadata is unreadable.
+        InvalidDataset: its metadata is unreadable, or no broker reads its scheme.
         DatasetStorageUnavailable: the storage could not be reached; try again later.
     """
-    memoize_broker_lookup()
     uri = normalise_uri(uri)
-    try:
-        dataset = dtoolcore.DataSet.from_uri(uri)
-        info: dict[str, Any] = dict(dataset._admin_metadata)
-        info.update(
-            uri=uri,
-            base_uri=base_uri_of(uri),
-            readme=dataset.get_readme_content(),
-            manifest=dataset._manifest,
-            annotations={
-                name: dataset.get_annotation(name) for name in dataset.list_annotation_names()
-            },
-            tags=list(dataset.list_tags()),
-        )
-    except Exception as ex:
-        if _is_transient(ex):
-            raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
-        # NOTE(dev): asked only after a failure: it costs a fifth of a read.
-        if not _has_admin_metadata(uri):
-            raise DatasetNotFound(f"no dataset at {uri}") from ex
-        raise _classify(uri, ex) from ex
+    found = broker_class(uri)
+    if found is None:
+        raise InvalidDataset(f"cannot read {uri}: no storage broker reads it")
+    broker = _guarded(uri, found, lambda: found(uri, DEFAULT_CONFIG_PATH))
+    admin = _guarded(uri, found, lambda: _admin_metadata(broker))
+    if admin is None:
+        raise DatasetNotFound(f"no dataset at {uri}")
+    check_frozen(uri, admin)
+    parts = _guarded(uri, found, lambda: _parts(broker))
+    info = dict(admin)
+    info.update(uri=uri, base_uri=base_uri_of(uri), **parts)
     return info
 
 
-def _has_admin_metadata(uri: str) -> bool:
-    """Tell whether the admin metadata at ``uri`` exists (True when unsure)."""
+def read_admin_metadata(uri: str) -> AdminMetadata | None:
+    """Return the admin metadata at ``uri``, or None if there is none.
+
+    Raises:
+        DatasetStorageUnavailable: the storage could not be reached.
+        InvalidDataset: the admin metadata cannot be read or parsed, or no
+            broker reads its scheme.
+    """
+    uri = normalise_uri(uri)
+    found = broker_class(uri)
+    if found is None:
+        raise InvalidDataset(f"cannot read {uri}: no storage broker reads it")
     try:
-        return bool(dtoolcore._is_dataset(uri, None))
-    except Exception as ex:
+        admin = _admin_metadata(found(uri, DEFAULT_CONFIG_PATH))
+    except Exception as ex:  # NOTE(dev): only broker code runs here; see _guarded
         if _is_transient(ex):
             raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
-        return True
-
-
-def _classify(uri: str, ex: Exception) -> Exception:
-    if isinstance(ex, dtoolcore.DtoolCoreTypeError):
-        return NotFrozen(f"{uri} is not a frozen dataset")
-    if isinstance(ex, FileNotFoundError | dtoolcore.DtoolCoreKeyError):
-        return DatasetNotFound(f"no dataset at {uri}")
-    return InvalidDataset(f"cannot read {uri}: {type(ex).__name__}: {ex}")
-
-
-def _is_transient(ex: Exception) -> bool:
-    """Tell whether a read failed for a reason that may go away (network, throttling)."""
-    if isinstance(ex, _TRANSIENT):
-        return True
-    names = {cls.__name__ for cls in type(ex).__mro__}
-    if names & {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
-        return True
-    response = getattr(ex, "response", None)
-    if isinstance(response, dict):
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        code = response.get("Error", {}).get("Code", "")
-        return bool(status >= 500 or code in {"SlowDown", "Throttling", "RequestTimeout"})
-    return False
+        raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
+    if admin is None:
+        return None
+    if not isinstance(admin, dict):
+        raise InvalidDataset(f"the admin metadata of {uri} is not a JSON object")
+    return dict(admin)
 
 
 def list_dataset_uris(base_uri: str) -> Iterator[str]:
@@ -142,13 +116,13 @@ def list_dataset_uris(base_uri: str) -> Iterator[str]:
         DatasetStorageUnavailable: the base URI cannot be listed (missing directory,
             unreachable or unknown bucket, no storage broker for its scheme).
     """
-    memoize_broker_lookup()
     base_uri = normalise_uri(base_uri)
-    config_path = dtoolcore.utils.DEFAULT_CONFIG_PATH
+    found = broker_class(base_uri)
+    if found is None:
+        raise DatasetStorageUnavailable(f"cannot list {base_uri}: no storage broker reads it")
     try:
-        broker = dtoolcore._get_storage_broker(base_uri, config_path)
-        uris = broker.list_dataset_uris(base_uri, config_path)
-    except Exception as ex:
+        uris = list(found.list_dataset_uris(base_uri, DEFAULT_CONFIG_PATH))
+    except Exception as ex:  # NOTE(dev): only broker code runs here; see _guarded
         # NOTE(dev): a base URI that cannot be listed says nothing about its
         # datasets; callers must not read it as "empty" (and delete records).
         raise DatasetStorageUnavailable(
@@ -158,25 +132,68 @@ def list_dataset_uris(base_uri: str) -> Iterator[str]:
         yield normalise_uri(uri)
 
 
-def read_admin_metadata(uri: str) -> AdminMetadata | None:
-    """Return the admin metadata at ``uri`` (one read or request), or None if absent.
+def _admin_metadata(broker: Any) -> Any:
+    """Return the broker's admin metadata, or None if it holds none."""
+    return broker.get_admin_metadata() if broker.has_admin_metadata() else None
 
-    Raises:
-        DatasetStorageUnavailable: the storage could not be reached.
-        InvalidDataset: the admin metadata cannot be read or parsed.
+
+def _parts(broker: Any) -> dict[str, Any]:
+    """Read the README, manifest, annotations and tags, as ``DataSet`` does."""
+    return {
+        "readme": broker.get_readme_content(),
+        "manifest": broker.get_manifest(),
+        "annotations": {
+            name: broker.get_annotation(name) for name in sorted(broker.list_annotation_names())
+        },
+        "tags": list(broker.list_tags()),
+    }
+
+
+def _guarded(uri: str, broker_type: type[Any], read: Callable[[], T]) -> T:
+    """Run broker code; turn what it raises into a project exception.
+
+    NOTE(dev): brokers raise whatever their storage gives them on a corrupt
+    dataset (OSError, ValueError, KeyError, botocore's errors, ...), so all
+    of it is caught; that is why ``read`` must hold broker calls only, never
+    our own logic, whose bugs would otherwise pass for broken datasets.
     """
-    if is_local(uri):
-        try:
-            return read_admin_file(local_path(uri))
-        except (Unsettled, OSError) as ex:
-            raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
-    memoize_broker_lookup()
     try:
-        broker = dtoolcore._get_storage_broker(uri, dtoolcore.utils.DEFAULT_CONFIG_PATH)
-        if not broker.has_admin_metadata():
-            return None
-        return dict(broker.get_admin_metadata())
-    except (ConnectionError, TimeoutError) as ex:
-        raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
+        return read()
     except Exception as ex:
-        raise InvalidDataset(f"cannot read the admin metadata of {uri}: {ex}") from ex
+        raise _classify(uri, broker_type, ex) from ex
+
+
+def _classify(uri: str, broker_type: type[Any], ex: Exception) -> Exception:
+    if _is_transient(ex):
+        return DatasetStorageUnavailable(f"cannot read {uri}: {ex}")
+    # NOTE(dev): asked only after a failure, as it is one more storage request:
+    # a dataset deleted while it was read is gone, not broken.
+    if not _still_there(uri, broker_type):
+        return DatasetNotFound(f"no dataset at {uri}")
+    if isinstance(ex, FileNotFoundError | DtoolCoreKeyError):
+        return DatasetNotFound(f"no dataset at {uri}")
+    return InvalidDataset(f"cannot read {uri}: {type(ex).__name__}: {ex}")
+
+
+def _still_there(uri: str, broker_type: type[Any]) -> bool:
+    """Tell whether the admin metadata at ``uri`` exists (True when unsure)."""
+    try:
+        return bool(broker_type(uri, DEFAULT_CONFIG_PATH).has_admin_metadata())
+    except Exception as ex:  # NOTE(dev): only broker code runs here; see _guarded
+        if _is_transient(ex):
+            raise DatasetStorageUnavailable(f"cannot read {uri}: {ex}") from ex
+        return True
+
+
+def _is_transient(ex: Exception) -> bool:
+    """Tell whether a read failed for a passing reason (network, throttling)."""
+    if isinstance(ex, _TRANSIENT):
+        return True
+    if {cls.__name__ for cls in type(ex).__mro__} & _TRANSIENT_CLASSES:
+        return True
+    response = getattr(ex, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        code = response.get("Error", {}).get("Code", "")
+        return bool(status >= 500 or code in _TRANSIENT_CODES)
+    return False

@@ -1,15 +1,8 @@
-"""Read datasets on local disk straight from their files, as dtoolcore lays them out.
-
-``dtoolcore.DataSet`` spends most of a small disk dataset's read parsing
-URIs, building storage brokers (four per dataset) and formatting debug log
-lines: measured on 1,000 small datasets on 2 cores, reading the same files
-directly is about three times faster than dtoolcore with its broker lookup
-memoized (``DESIGN.md``, "Measured facts"). The registrar's hot path reads
-``file://`` datasets here and every other URI through ``reader.read_dataset``.
+"""Read datasets on disk straight from their files (dtoolcore's layout).
 
 The file layout is dtoolcore's own ``_STRUCTURE_PARAMETERS``, and failures
-are classified exactly as ``read_dataset`` classifies dtoolcore's; a test
-checks both readers agree on real datasets, good and broken.
+are classified exactly as ``brokers.read_dataset`` classifies dtoolcore's;
+a test checks both readers agree on real datasets, good and broken.
 """
 
 from __future__ import annotations
@@ -20,10 +13,13 @@ from typing import Any
 
 from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
 
-from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
-from lookup_events.storage.brokers import read_dataset
+from lookup_events.errors import DatasetNotFound, InvalidDataset
+from lookup_events.storage.layout import check_frozen
 from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
 
+# NOTE(dev): dtoolcore.DataSet spends most of a small disk dataset's read
+# parsing URIs, building storage brokers (four per dataset) and formatting
+# debug log lines; reading the same files directly skips all of that.
 _ADMIN = os.path.join(*_STRUCTURE_PARAMETERS["admin_metadata_relpath"])
 _README = os.path.join(*_STRUCTURE_PARAMETERS["dataset_readme_relpath"])
 _MANIFEST = os.path.join(*_STRUCTURE_PARAMETERS["manifest_relpath"])
@@ -33,33 +29,36 @@ _MISSING = (FileNotFoundError, NotADirectoryError)
 _CHUNK = 1 << 16
 
 
-def read_dataset_fast(uri: str) -> dict[str, Any]:
-    """Return the dataset-info document at ``uri``: disk files directly, else dtoolcore.
+def read_dataset(uri: str) -> dict[str, Any]:
+    """Return the dataset-info document of the frozen dataset at ``uri``.
 
     Raises:
-        DatasetNotFound, NotFrozen, InvalidDataset, DatasetStorageUnavailable: as
-            ``reader.read_dataset`` does.
+        DatasetNotFound, NotFrozen, InvalidDataset: as ``brokers.read_dataset`` does.
+        ValueError: ``uri`` is not on a local file system.
     """
     path = _normalised_path(uri)
     if path is None:
         uri = normalise_uri(uri)
         if not is_local(uri):
-            return read_dataset(uri)
+            raise ValueError(f"{uri} is not a file:// URI")
         path = local_path(uri)
+    admin = _admin(uri, path)
     try:
-        admin = _json(os.path.join(path, _ADMIN))
-    except _MISSING as ex:
+        readme, manifest, annotations, tags = _parts(path)
+    except _MISSING as ex:  # as brokers.read_dataset reads dtoolcore's FileNotFoundError
         raise DatasetNotFound(f"no dataset at {uri}") from ex
     except (OSError, ValueError) as ex:
         raise _invalid(uri, ex) from ex
-    if not isinstance(admin, dict) or admin.get("type") != "dataset":
-        raise NotFrozen(f"{uri} is not a frozen dataset")
-    try:
-        return _info(uri, path, admin)
-    except _MISSING as ex:  # as dtoolcore's FileNotFoundError is read by read_dataset
-        raise DatasetNotFound(f"no dataset at {uri}") from ex
-    except (OSError, ValueError) as ex:
-        raise _invalid(uri, ex) from ex
+    info = dict(admin)
+    info.update(
+        uri=uri,
+        base_uri=base_uri_of(uri),
+        readme=readme,
+        manifest=manifest,
+        annotations=annotations,
+        tags=tags,
+    )
+    return info
 
 
 def _normalised_path(uri: str) -> str | None:
@@ -75,29 +74,35 @@ def _normalised_path(uri: str) -> str | None:
     return "/" + path if host and slash else None
 
 
-def _info(uri: str, path: str, admin: dict[str, Any]) -> dict[str, Any]:
-    info = dict(admin)
+def _admin(uri: str, path: str) -> dict[str, Any]:
+    """Return the admin metadata of a frozen dataset, or say why it is not."""
+    try:
+        admin = _json(os.path.join(path, _ADMIN))
+    except _MISSING as ex:
+        raise DatasetNotFound(f"no dataset at {uri}") from ex
+    except (OSError, ValueError) as ex:
+        raise _invalid(uri, ex) from ex
+    return check_frozen(uri, admin)
+
+
+def _parts(path: str) -> tuple[str, Any, dict[str, Any], list[str]]:
+    """Read the README, manifest, annotations and tags at ``path``."""
     annotations = os.path.join(path, _ANNOTATIONS)
-    info.update(
-        uri=uri,
-        base_uri=base_uri_of(uri),
-        readme=_text(os.path.join(path, _README)),
-        manifest=_json(os.path.join(path, _MANIFEST)),
-        annotations={
+    return (
+        _text(os.path.join(path, _README)),
+        _json(os.path.join(path, _MANIFEST)),
+        {
             name: _json(os.path.join(annotations, name + ".json"))
             for name in _names(annotations, strip=True)
         },
-        tags=_names(os.path.join(path, _TAGS)),
+        _names(os.path.join(path, _TAGS)),
     )
-    return info
 
 
 def _bytes(file_path: str) -> bytes:
-    """Return a file's content.
-
-    NOTE(dev): ``os.open`` and ``os.read`` take half the time of ``open()``,
-    which also builds a buffered reader and asks whether the file is a tty.
-    """
+    """Return a file's content."""
+    # NOTE(dev): os.open and os.read skip what open() adds: building a
+    # buffered reader and asking whether the file is a tty.
     fd = os.open(file_path, os.O_RDONLY)
     try:
         chunks = []

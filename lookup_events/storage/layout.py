@@ -1,8 +1,9 @@
-"""dtool's layout of a dataset on disk, and reading its admin metadata as it settles.
+"""dtool's layout on disk, settling admin metadata, and what is frozen.
 
 A dataset directory holds ``README.yml``, ``data/`` and ``.dtool/``, whose
 ``dtool`` file is the admin metadata; ``.dtool/{annotations,tags,overlays}/``
-hold what can change after freezing (``reference/events.md`` §1.1).
+hold what can change after freezing (``reference/events.md`` §1.1). A
+dataset is frozen when its admin metadata says ``type`` is ``dataset``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any
+
+from lookup_events.errors import InvalidDataset, NotFrozen
 
 DTOOL_DIR = ".dtool"
 ADMIN_FILE = "dtool"
@@ -48,3 +51,19 @@ def read_admin_file(
             return document
         break
     raise Unsettled(f"{admin_path} does not hold a JSON object")
+
+
+def check_frozen(uri: str, admin: object) -> AdminMetadata:
+    """Return the admin metadata if it is a frozen dataset's, else raise.
+
+    As ``DataSet.from_uri`` asks: ``type`` must be ``dataset``.
+
+    Raises:
+        InvalidDataset: it is not a JSON object with a ``type``.
+        NotFrozen: its type is not ``dataset`` (a proto dataset).
+    """
+    if not isinstance(admin, dict) or "type" not in admin:
+        raise InvalidDataset(f"cannot read {uri}: its admin metadata has no type")
+    if admin["type"] != "dataset":
+        raise NotFrozen(f"{uri} is not a frozen dataset")
+    return admin

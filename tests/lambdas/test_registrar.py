@@ -278,7 +278,7 @@ def test_a_message_breaking_the_batch_does_not_fail_the_others(
 
     def read(uri: str) -> dict[str, Any]:
         """Read as the registrar does, but fail on one dataset as a bug would."""
-        from lookup_events.storage.brokers import read_dataset
+        from lookup_events.storage import read_dataset
 
         if uri == breaking:
             raise RuntimeError("a bug")

@@ -9,7 +9,7 @@ import pytest
 from lookup_events.events import DatasetEvent
 from lookup_events.registrar.batch import EventHandler
 from lookup_events.registrar.writer import Registrar
-from lookup_events.storage.disk import read_dataset_fast
+from lookup_events.storage import read_dataset
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import make_dataset
@@ -17,7 +17,7 @@ from tests.lookup_events.datasets import make_dataset
 
 @pytest.fixture
 def handler(stores: Stores) -> EventHandler:
-    return EventHandler(Registrar(stores.admin, stores.datasets, reader=read_dataset_fast))
+    return EventHandler(Registrar(stores.admin, stores.datasets, reader=read_dataset))
 
 
 def frozen(uri: str) -> DatasetEvent:

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 import dtoolcore
 
 from lookup_events.config import SETTINGS
-from lookup_events.storage.brokers import memoize_broker_lookup
 from lookup_events.uris import normalise_uri
 
 AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -173,7 +172,6 @@ class DatasetFactory:
     """Creates and freezes small real dtool datasets in one base directory, quickly."""
 
     def __init__(self, base: Path, readme: str = "---\ndescription: burst of apples\n") -> None:
-        memoize_broker_lookup()
         base.mkdir(parents=True, exist_ok=True)
         self.base = base
         self.base_uri = normalise_uri(str(base))

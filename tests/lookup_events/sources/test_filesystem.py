@@ -29,10 +29,6 @@ from lookup_events.sources.dtool_tree import (
 )
 from lookup_events.sources.filesystem import DatasetWatcher, decide
 from lookup_events.sources.scan import rescan
-from lookup_events.storage.layout import (
-    Unsettled,
-    read_admin_file,
-)
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
 from tests.lookup_events.datasets import README, make_dataset
@@ -409,22 +405,6 @@ def test_the_real_kernel_watch_limit_in_a_user_namespace(tmp_path: Path) -> None
     assert result["second_watcher"] == "polling"  # with the limit at 0, not even its base
     assert result["second_frozen"] == ["late"]
     assert "fs.inotify.max_user_watches (now 30)" in done.stderr
-
-
-def test_admin_metadata_being_rewritten_is_read_again(base: Path) -> None:
-    make_dataset(base, "fruit")
-    admin = base / "fruit" / ".dtool" / "dtool"
-    complete = admin.read_text()
-    admin.write_text(complete[:20])  # what a reader sees mid-write
-
-    assert (
-        read_admin_file(str(base / "fruit"), pause=lambda _: admin.write_text(complete))["type"]
-        == "dataset"
-    )
-    admin.write_text(complete[:20])
-    with pytest.raises(Unsettled):
-        read_admin_file(str(base / "fruit"), pause=lambda _: None)
-    assert read_admin_file(str(base / "nothing-here")) is None
 
 
 @pytest.mark.parametrize(

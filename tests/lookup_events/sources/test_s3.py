@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
 import dtoolcore
 import pytest
+from botocore.config import Config
 
 from lookup_events.errors import InvalidEvent, QueueUnavailable
 from lookup_events.events import DatasetEvent
@@ -27,7 +30,7 @@ from lookup_events.sources.s3 import (
     dataset_uuid_of_key,
     events_from_notification,
 )
-from tests.aws import Aws, point_dtool_s3_at
+from tests.aws import CREDENTIALS, Aws, point_dtool_s3_at
 
 # NOTE(dev): kombu's SQL transport uses an ORM option SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
@@ -122,6 +125,12 @@ def events_in(bodies: list[str]) -> list[DatasetEvent]:
     return [event for body in bodies for event in events_from_notification(body)]
 
 
+def drain(source: SqsNotificationSource) -> None:
+    """Poll until a poll receives nothing."""
+    while source.poll().received:
+        pass
+
+
 def run_source(bucket: NotifiedBucket, envelope: str) -> tuple[list[DatasetEvent], list[Any]]:
     """Drain one queue through the SQS source (with the HEAD probe)."""
     published: list[DatasetEvent] = []
@@ -134,7 +143,7 @@ def run_source(bucket: NotifiedBucket, envelope: str) -> tuple[list[DatasetEvent
         probe=AdminObjectProbe(),
         wait_seconds=0,
     )
-    source.run(stop=lambda: False, max_idle_polls=1)
+    drain(source)
     return published, dead
 
 
@@ -394,7 +403,7 @@ def test_notifications_reach_the_event_queue(bucket: NotifiedBucket, tmp_path: P
             probe=AdminObjectProbe(),
             wait_seconds=0,
         )
-        source.run(stop=lambda: False, max_idle_polls=1)
+        drain(source)
 
         with queue.consumer() as consumer:
             batch = next(consumer.batches(idle_timeout=0.5))
@@ -404,6 +413,57 @@ def test_notifications_reach_the_event_queue(bucket: NotifiedBucket, tmp_path: P
     assert [(d.event.kind, d.event.uri) for d in batch] == [("frozen", uri)]
     assert letter.body == '{"Type": "Notification"}'
     assert letter.reason.startswith("unreadable S3 notification: notification has no Records")
+
+
+def test_a_probe_that_cannot_reach_s3_lets_every_event_through(
+    bucket: NotifiedBucket, tmp_path: Path
+) -> None:
+    uri = write_dataset(bucket, tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    published: list[DatasetEvent] = []
+    source = SqsNotificationSource(
+        bucket.sqs,
+        bucket.queues["s3"],
+        published.extend,
+        _refuse,
+        probe=AdminObjectProbe(lambda name: impatient_client(closed)),
+        wait_seconds=0,
+    )
+
+    drain(source)
+
+    assert [(e.kind, e.uri) for e in published] == [("frozen", uri), ("frozen", uri)]
+
+
+def test_a_probe_that_fails_for_another_reason_is_a_bug_and_raised(
+    bucket: NotifiedBucket, tmp_path: Path
+) -> None:
+    uri = write_dataset(bucket, tmp_path)
+
+    def buggy(name: str, key: str) -> None:
+        raise TypeError("a bug in the probe")
+
+    source = SqsNotificationSource(
+        bucket.sqs, bucket.queues["s3"], _refuse, _refuse, probe=buggy, wait_seconds=0
+    )
+    with pytest.raises(TypeError, match="a bug in the probe"):
+        source.poll()
+    with pytest.raises(AttributeError):
+        AdminObjectProbe(lambda name: object())(bucket.name, f"{uri.rsplit('/', 1)[1]}/dtool")
+    published, _ = _poll_until_published(bucket)  # the messages stayed in SQS
+
+    assert {(e.kind, e.uri) for e in published} == {("frozen", uri)}
+    assert AdminObjectProbe()(bucket.name, f"{UUID}/dtool") is None
+
+
+def impatient_client(endpoint: str) -> Any:
+    """Return an S3 client on ``endpoint`` that tries once and waits a second at most."""
+    config = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", config=config, **CREDENTIALS
+    )
 
 
 def _poll_until_published(bucket: NotifiedBucket) -> tuple[list[DatasetEvent], int]:
