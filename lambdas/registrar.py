@@ -31,11 +31,16 @@ from typing import Any
 from lambdas.settings import lambda_settings
 from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, InvalidEvent
 from lookup_events.events import DatasetEvent
-from lookup_events.registrar.batch import EventHandler, Outcome
+from lookup_events.registrar.batch import BatchHandler
+from lookup_events.registrar.outcomes import Outcome, Status
 from lookup_events.services import Deployment, Services
 from lookup_events.sources.s3 import events_from_notification
 
 logger = logging.getLogger(__name__)
+
+
+#: The status of a message whose body is no notification we understand.
+UNREADABLE = "unreadable"
 
 
 class EventsFailed(RuntimeError):
@@ -74,7 +79,7 @@ def is_sqs_batch(event: Mapping[str, Any]) -> bool:
 class NotificationProcessor:
     """Applies the S3 notifications of one Lambda invocation to the stores."""
 
-    def __init__(self, handler: EventHandler) -> None:
+    def __init__(self, handler: BatchHandler) -> None:
         self._handler = handler
 
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,7 +106,7 @@ class NotificationProcessor:
         try:
             message.events = events_from_notification(event, source="s3")
         except InvalidEvent as ex:
-            message.fail("unreadable", f"unreadable S3 notification: {ex}")
+            message.fail(UNREADABLE, f"unreadable S3 notification: {ex}")
         actions = self._apply([message]) if not message.problems else Counter()
         if message.problems:
             _log_failure(message)
@@ -119,7 +124,7 @@ class NotificationProcessor:
         except (DatabaseUnavailable, DatasetStorageUnavailable) as ex:
             for message in messages:
                 for event in message.events:
-                    message.fail("retry", f"{type(ex).__name__}: {ex}", event)
+                    message.fail(Status.RETRY, f"{type(ex).__name__}: {ex}", event)
             return Counter()
         except Exception:
             logger.exception(
@@ -134,7 +139,7 @@ class NotificationProcessor:
         try:
             outcomes = self._handler.handle_batch(message.events)
         except Exception as ex:
-            message.fail("retry", f"{type(ex).__name__}: {ex}")
+            message.fail(Status.RETRY, f"{type(ex).__name__}: {ex}")
             return Counter()
         return _settle([message], outcomes)
 
@@ -144,7 +149,7 @@ def _parse(record: Mapping[str, Any]) -> _Message:
     try:
         message.events = events_from_notification(record.get("body", ""), source="sqs")
     except InvalidEvent as ex:
-        message.fail("unreadable", f"unreadable S3 notification: {ex}")
+        message.fail(UNREADABLE, f"unreadable S3 notification: {ex}")
     return message
 
 
@@ -154,8 +159,8 @@ def _settle(messages: Sequence[_Message], outcomes: Sequence[Outcome]) -> Counte
     position = 0
     for message in messages:
         for outcome in outcomes[position : position + len(message.events)]:
-            if outcome.status == "done":
-                actions[outcome.action] += 1
+            if outcome.status is Status.DONE:
+                actions[outcome.tally] += 1
             else:
                 message.fail(outcome.status, outcome.reason, outcome.event)
         position += len(message.events)
@@ -172,7 +177,7 @@ def _log_failure(message: _Message) -> None:
         "queue": message.record.get("eventSourceARN", ""),
         "problems": message.problems,
     }
-    retry_only = all(problem["status"] == "retry" for problem in message.problems)
+    retry_only = all(problem["status"] == Status.RETRY for problem in message.problems)
     logger.log(logging.WARNING if retry_only else logging.ERROR, json.dumps(document))
 
 

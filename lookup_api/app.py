@@ -54,7 +54,16 @@ def create_app(
     # NOTE(dev): both generations serve /config/info and /config/versions; the
     # dserver resources answer in a form clients of either read, so they win.
     routes = dict(legacy.routes(access, catalog, stores.admin, settings, versions))
-    routes.update(dserver.routes(access, catalog, stores, settings, versions))
+    routes.update(
+        dserver.routes(
+            access,
+            catalog,
+            admin=stores.admin,
+            registrar=registrar,
+            settings=settings,
+            versions=versions,
+        )
+    )
     hooks = webhook.routes(settings.webhook_secret, publisher)
     routes.update(docs.routes(openapi.document(webhook=bool(hooks))))
     routes.update(hooks)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lookup_api.access import require_register, require_search, searchable
+from lookup_api.bodies import entries
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
@@ -154,10 +155,3 @@ class EncodedPages:
             encoded = json.dumps(entries(page, search), ensure_ascii=False).encode()
             known = self._bodies[key] = (tuple(page.items), encoded)
         return known[1]
-
-
-def entries(page: ResultPage[DatasetEntry], search: bool = False) -> Sequence[dict[str, Any]]:
-    """Return the JSON items of a page: 0.18's list or search shape."""
-    if search:
-        return [entry.as_search_item() for entry in page.items]
-    return [entry.as_list_item() for entry in page.items]

@@ -53,28 +53,6 @@ class DatasetEntry:
     tags: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def as_list_item(self) -> JSONDict:
-        """Return the item shape of ``/dataset/list`` and the dserver routes."""
-        return {
-            "base_uri": self.base_uri,
-            "created_at": self.created_at,
-            "creator_username": self.creator_username,
-            "frozen_at": self.frozen_at,
-            "name": self.name,
-            "number_of_items": self.number_of_items,
-            "size_in_bytes": self.size_in_bytes,
-            "uri": self.uri,
-            "uuid": self.uuid,
-        }
-
-    def as_search_item(self) -> JSONDict:
-        """Return the item shape of 0.18's ``/dataset/search``: adds tags, type, extras."""
-        item = dict(self.extra)
-        item.update(self.as_list_item())
-        item["tags"] = list(self.tags)
-        item["type"] = self.type
-        return item
-
 
 @dataclass(frozen=True, slots=True)
 class DatasetRecord:
@@ -89,12 +67,6 @@ class DatasetRecord:
     def uri(self) -> str:
         """The dataset URI, the record's key."""
         return self.entry.uri
-
-    def as_info(self) -> JSONDict:
-        """Return the full dataset-info document (the register body's shape)."""
-        info = self.entry.as_search_item()
-        info.update(readme=self.readme, manifest=self.manifest, annotations=self.annotations)
-        return info
 
 
 def record_from_info(info: Mapping[str, Any]) -> DatasetRecord:

@@ -37,7 +37,8 @@ from lookup_events.events import DatasetEvent
 from lookup_events.keys import embedded_key_pair
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
-from lookup_events.registrar.batch import EventHandler, Outcome
+from lookup_events.registrar.batch import BatchHandler
+from lookup_events.registrar.outcomes import Outcome
 from lookup_events.registrar.worker import RegistrarWorker, log_outcome
 from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
@@ -233,9 +234,9 @@ class Services:
         """Return the registrar: the one writer of dataset records."""
         return Registrar(self.admin, self.datasets, reader=reader)
 
-    def batch_handler(self, reader: Reader = read_dataset) -> EventHandler:
+    def batch_handler(self, reader: Reader = read_dataset) -> BatchHandler:
         """Return what applies batches of events to the stores."""
-        return EventHandler(self.registrar(reader))
+        return BatchHandler(self.registrar(reader))
 
     def database_probe(self) -> None:
         """Make a cheap query, raising ``DatabaseUnavailable`` while the database is down."""

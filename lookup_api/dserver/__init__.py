@@ -14,19 +14,21 @@ from lookup_api.catalog import Catalog
 from lookup_api.dserver import base_uris, config, datasets, users
 from lookup_api.dserver.admin import Administration
 from lookup_events.config import Settings
-from lookup_events.store import Stores
+from lookup_events.registrar.writer import Registrar
+from lookup_events.store.protocols import AdminStore
 
 
 def routes(
     access: Access,
     catalog: Catalog,
-    stores: Stores,
+    *,
+    admin: AdminStore,
+    registrar: Registrar,
     settings: Settings,
     versions: Mapping[str, str | None],
 ) -> list[tuple[str, object]]:
     """Return ``(URI template, resource)`` for every dserver route."""
-    administration = Administration(stores.admin, stores.datasets)
-    admin = stores.admin
+    administration = Administration(admin, registrar)
     return [
         ("/config/info", config.ConfigInfoResource(access, settings)),
         ("/config/versions", config.VersionsResource(versions)),

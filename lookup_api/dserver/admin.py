@@ -12,15 +12,16 @@ from collections.abc import Iterable
 from lookup_api.access import require_self_or_admin
 from lookup_api.errors import APIError
 from lookup_events.errors import AlreadyExists, UnknownBaseURI, UnknownUser
-from lookup_events.store.protocols import AdminStore, BaseURI, DatasetStore, PermissionKind, User
+from lookup_events.registrar.writer import Registrar
+from lookup_events.store.protocols import AdminStore, BaseURI, PermissionKind, User
 
 
 class Administration:
     """Reads and changes users, base URIs and permissions for the dserver routes."""
 
-    def __init__(self, admin: AdminStore, datasets: DatasetStore) -> None:
+    def __init__(self, admin: AdminStore, registrar: Registrar) -> None:
         self._admin = admin
-        self._datasets = datasets
+        self._registrar = registrar
 
     def user(self, caller: User, username: str) -> User:
         """Return the user ``username`` if the caller may see them.
@@ -62,7 +63,7 @@ class Administration:
     def delete_base_uri(self, name: str) -> None:
         """Delete the base URI, its permissions and its datasets (idempotent)."""
         self._admin.delete_base_uri(name)
-        self._datasets.delete_base_uri(name)
+        self._registrar.forget_base_uri(name)
 
     def grant(self, username: str, base_uri: str, kind: PermissionKind) -> User:
         """Give a permission and return the user.

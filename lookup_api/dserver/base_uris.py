@@ -6,9 +6,9 @@ import falcon
 
 from lookup_api import schemas, sorting
 from lookup_api.access import Access
+from lookup_api.bodies import permissions_body
 from lookup_api.dserver.admin import Administration
 from lookup_api.dserver.paths import path_value, uri_from_path
-from lookup_api.legacy.admin import permissions_body
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
 from lookup_events.store.protocols import AdminStore

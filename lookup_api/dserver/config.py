@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import falcon
 
 from lookup_api.access import Access
-from lookup_api.legacy.users import config_body
+from lookup_api.bodies import config_body
 from lookup_events.config import Settings
 from lookup_events.store.protocols import AdminStore, PageRequest
 

@@ -8,6 +8,7 @@ import falcon
 
 from lookup_api import schemas, sorting
 from lookup_api.access import Access
+from lookup_api.bodies import list_item
 from lookup_api.catalog import Catalog
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
@@ -78,7 +79,7 @@ class URIResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the dataset's entry."""
-        resp.media = self._record(req, uri).entry.as_list_item()
+        resp.media = list_item(self._record(req, uri).entry)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Register the body as the dataset at ``uri``: 201 if new, else 200."""
@@ -86,7 +87,7 @@ class URIResource(DatasetResource):
         dataset_uri = uri_from_path(uri)
         registered = self._catalog.put(self._access.user(req), dataset_uri, info)
         resp.status = falcon.HTTP_201 if registered.created else falcon.HTTP_200
-        resp.media = registered.record.entry.as_list_item()
+        resp.media = list_item(registered.record.entry)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Forget the dataset (idempotent)."""

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
 from lookup_api import schemas, sorting
 from lookup_api.access import Access
+from lookup_api.bodies import sized_summary_body, user_body
 from lookup_api.catalog import Catalog
 from lookup_api.dserver.admin import Administration
 from lookup_api.dserver.paths import path_value, uri_from_path
-from lookup_api.legacy.datasets import summary_body
-from lookup_api.legacy.users import user_body
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
-from lookup_events.store.protocols import AdminStore, PermissionKind, Summary
-
-
-def sized_summary_body(summary: Summary) -> dict[str, Any]:
-    """Return dservercore's summary: 0.18's keys plus the size facets."""
-    body = summary_body(summary)
-    body["total_size_in_bytes"] = summary.total_size_in_bytes
-    body["size_in_bytes_per_creator"] = dict(summary.size_in_bytes_per_creator)
-    body["size_in_bytes_per_base_uri"] = dict(summary.size_in_bytes_per_base_uri)
-    body["size_in_bytes_per_tag"] = dict(summary.size_in_bytes_per_tag)
-    return body
+from lookup_events.store.protocols import AdminStore, PermissionKind
 
 
 class MeResource:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
 from lookup_api import schemas
 from lookup_api.access import Access
+from lookup_api.bodies import permissions_body
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
 from lookup_events.errors import UnknownBaseURI
-from lookup_events.store.protocols import AdminStore, BaseURI
+from lookup_events.store.protocols import AdminStore
 from lookup_events.uris import normalise_uri
-
-
-def permissions_body(base_uri: BaseURI) -> dict[str, Any]:
-    """Return 0.18's permission object of a base URI."""
-    return {
-        "base_uri": base_uri.base_uri,
-        "users_with_search_permissions": list(base_uri.users_with_search_permissions),
-        "users_with_register_permissions": list(base_uri.users_with_register_permissions),
-    }
 
 
 class AdminResource:

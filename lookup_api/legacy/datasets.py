@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
 from lookup_api import schemas
 from lookup_api.access import Access
+from lookup_api.bodies import summary_body
 from lookup_api.catalog import Catalog
 from lookup_api.paging import page_request, paginate
 from lookup_api.validation import validated_body
-from lookup_events.store.protocols import Summary
-
-
-def summary_body(summary: Summary) -> dict[str, Any]:
-    """Return 0.18's summary object: counts plus sorted name lists."""
-    return {
-        "number_of_datasets": summary.number_of_datasets,
-        "creator_usernames": sorted(summary.datasets_per_creator),
-        "base_uris": sorted(summary.datasets_per_base_uri),
-        "datasets_per_creator": dict(summary.datasets_per_creator),
-        "datasets_per_base_uri": dict(summary.datasets_per_base_uri),
-        "tags": sorted(summary.datasets_per_tag),
-        "datasets_per_tag": dict(summary.datasets_per_tag),
-    }
 
 
 class DatasetResource:

@@ -3,41 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import falcon
 
 from lookup_api.access import Access, require_self_or_admin
+from lookup_api.bodies import config_body, user_body
 from lookup_events.config import Settings
-from lookup_events.store.protocols import AdminStore, User
-
-# Keys 0.18 reported from flask-jwt-extended and Flask-SQLAlchemy, which clients
-# and the anchor tests read; fixed by this server's design.
-_LEGACY_CONFIG = {
-    "jwt_header_name": "Authorization",
-    "jwt_header_type": "Bearer",
-    "jwt_token_location": "headers",
-    "sqlalchemy_track_modifications": False,
-}
-
-
-def user_body(user: User) -> dict[str, Any]:
-    """Return 0.18's user object with both permission lists."""
-    return {
-        "username": user.username,
-        "is_admin": user.is_admin,
-        "search_permissions_on_base_uris": list(user.search_permissions_on_base_uris),
-        "register_permissions_on_base_uris": list(user.register_permissions_on_base_uris),
-    }
-
-
-def config_body(settings: Settings) -> dict[str, Any]:
-    """Return the settings as ``/config/info`` shows them, secrets as ``***``."""
-    body = settings.public_view()
-    body.update(_LEGACY_CONFIG)
-    body["jwt_algorithm"] = settings.jwt_algorithm
-    body["jwt_public_key"] = settings.jwt_public_key
-    return dict(sorted(body.items()))
+from lookup_events.store.protocols import AdminStore
 
 
 class UserInfoResource:

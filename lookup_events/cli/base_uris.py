@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections import Counter
 
 import click
 
 from lookup_events.cli.context import fail, pass_services
-from lookup_events.errors import UnknownBaseURI
-from lookup_events.registrar.indexing import IndexReport, QueueIndexer
+from lookup_events.registrar.indexing import IndexReport, QueueIndexer, Result
 from lookup_events.services import Services
+from lookup_events.sources.listing import index_events
 from lookup_events.uris import normalise_uri
 
 
@@ -50,26 +51,23 @@ def index(services: Services, base_uri: str) -> None:
     failure is also dead-lettered with its reason (see `events dead`).
     """
     base_uri = normalise_uri(base_uri)
-    on_terminal = sys.stdout.isatty()
-    registered = failed = 0
-    indexer = queue_indexer(services)
-    try:
-        events = indexer.publish(base_uri)
-    except UnknownBaseURI:
+    if services.admin.get_base_uri(base_uri) is None:
         fail(f"Base URI '{base_uri}' not registered")
+    on_terminal = sys.stdout.isatty()
+    events = index_events(base_uri)
+    services.publisher(patience=0).publish_many(events)
+    tally = Counter[Result]()
     with click.progressbar(
-        indexer.reports(events),
+        queue_indexer(services).reports(events),
         length=len(events),
         label="Indexing",
         show_pos=True,
         hidden=not on_terminal,
     ) as progress:
         for report in progress:
-            if report.status == "registered":
-                registered += 1
-            elif report.status == "failed":
-                failed += 1
+            tally[report.result] += 1
             _report(report, on_terminal)
+    registered, failed = tally[Result.REGISTERED], tally[Result.FAILED]
     click.echo(f"Registered {registered} datasets, {failed} failed")
 
 
@@ -79,16 +77,16 @@ def queue_indexer(services: Services) -> QueueIndexer:
         store_wait=0,
         on_outcome=lambda outcome: None,  # the command reports every outcome itself
     )
-    return QueueIndexer(services.admin, services.datasets, worker, services.publisher(patience=0))
+    return QueueIndexer(services.datasets, worker)
 
 
 def _report(report: IndexReport, on_terminal: bool) -> None:
     """Print what became of one dataset (nothing for a skipped one)."""
     # NOTE(dev): on a terminal, clear the progress bar's line before printing over it.
     clear = "\r\x1b[K" if on_terminal else ""
-    if report.status == "registered":
+    if report.result is Result.REGISTERED:
         click.secho(f"{clear}Registered: {report.uri}", fg="green")
-    elif report.status == "failed":
+    elif report.result is Result.FAILED:
         clear = clear if sys.stderr.isatty() else ""
         message = f"{clear}Failed to register: {report.uri}: {report.reason}"
         click.secho(message, fg="red", err=True)

@@ -28,7 +28,7 @@ from lookup_events.errors import (
 )
 from lookup_events.legacy_import.old_database import OldDeployment
 from lookup_events.model import DatasetRecord
-from lookup_events.registrar.writer import Lister, Registrar
+from lookup_events.registrar.writer import Registrar
 from lookup_events.storage import list_dataset_uris
 from lookup_events.store.protocols import AdminStore, DatasetStore, PermissionKind
 from lookup_events.uris import base_uri_of
@@ -36,6 +36,7 @@ from lookup_events.uris import base_uri_of
 T = TypeVar("T")
 Progress = Callable[[Sequence[T], str], Iterable[T]]
 Convert = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+Lister = Callable[[str], Iterator[str]]
 KINDS = ("users", "base URIs", "search permissions", "register permissions", "datasets")
 _BATCH = 500
 

@@ -1,7 +1,7 @@
 """The registrar process's loop: consume the event queue, settle every delivery.
 
 ``RegistrarWorker`` takes batches from the work queue, applies them with
-the ``EventHandler`` (one store transaction per batch) and then settles
+the ``BatchHandler`` (one store transaction per batch) and then settles
 every delivery: retry with backoff on a transient failure (storage
 unreachable), dead-letter a permanent one with the reason, and ack the rest
 once committed (one AMQP multiple-ack per batch). Two outages are not the
@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from lookup_events.errors import DatabaseUnavailable
 from lookup_events.queue.consumer import Delivery, EventConsumer, ack_all
 from lookup_events.queue.event_queue import RECONNECT, Backoff, EventQueue
-from lookup_events.registrar.batch import EventHandler, Outcome
+from lookup_events.registrar.batch import BatchHandler
+from lookup_events.registrar.outcomes import Outcome, Status
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ class DatabaseWentAway(DatabaseUnavailable):
 def log_outcome(outcome: Outcome) -> None:
     """Log one event's outcome: failures as warnings, the rest for debugging."""
     event = outcome.event
-    if outcome.status == "dead":
+    if outcome.status is Status.DEAD:
         log.warning("dead-lettered %s event for %s: %s", event.kind, event.uri, outcome.reason)
-    elif outcome.status == "retry":
+    elif outcome.status is Status.RETRY:
         log.warning("will retry %s event for %s: %s", event.kind, event.uri, outcome.reason)
     else:
         log.debug("%s %s (%s event from %s)", outcome.action, event.uri, event.kind, event.source)
@@ -70,7 +71,7 @@ class RegistrarWorker:
     def __init__(
         self,
         queue: EventQueue,
-        handler: EventHandler,
+        handler: BatchHandler,
         store_probe: Probe,
         *,
         prefetch: int = 200,
@@ -149,15 +150,15 @@ class RegistrarWorker:
         except Exception as ex:  # a bug must not stop the registrar: retry, then dead-letter
             log.exception("handling a batch of %d events failed", len(events))
             reason = f"{type(ex).__name__}: {ex}"
-            outcomes = [Outcome(event, "retry", reason=reason) for event in events]
-        if any(outcome.status == "retry" for outcome in outcomes):
+            outcomes = [Outcome(event, Status.RETRY, reason=reason) for event in events]
+        if any(outcome.status is Status.RETRY for outcome in outcomes):
             self._check_store()
         settle(batch, outcomes)
         redelivered = sum(delivery.redelivered for delivery in batch)
         if redelivered:  # given to a consumer before that did not settle them (it died)
             self.counts["redelivered"] += redelivered
         for outcome in outcomes:
-            self.counts[outcome.action or outcome.status] += 1
+            self.counts[outcome.tally] += 1
             self._on_outcome(outcome)
         return outcomes
 
@@ -203,9 +204,9 @@ def settle(batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
     """Retry or dead-letter the failed deliveries, then ack the rest at once."""
     done = []
     for delivery, outcome in zip(batch, outcomes, strict=True):
-        if outcome.status == "done":
+        if outcome.status is Status.DONE:
             done.append(delivery)
-        elif outcome.status == "retry":
+        elif outcome.status is Status.RETRY:
             delivery.retry(outcome.reason)
         else:
             delivery.dead_letter(outcome.reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambdas.registrar import NotificationProcessor
-from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from tests.aws import Aws, new_bucket_name, point_dtool_s3_at
@@ -24,4 +24,4 @@ def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> str:
 def processor(sqlite_stores: Stores) -> NotificationProcessor:
     """The registrar Lambda's processor over empty SQLite stores."""
     registrar = Registrar(sqlite_stores.admin, sqlite_stores.datasets)
-    return NotificationProcessor(EventHandler(registrar))
+    return NotificationProcessor(BatchHandler(registrar))

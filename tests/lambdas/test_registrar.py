@@ -267,7 +267,7 @@ def test_a_direct_s3_invocation_raises_when_an_event_fails(
 def test_a_message_breaking_the_batch_does_not_fail_the_others(
     aws: Aws, bucket: str, sqlite_stores: Stores, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lookup_events.registrar.batch import EventHandler
+    from lookup_events.registrar.batch import BatchHandler
     from lookup_events.registrar.writer import Registrar
 
     sqlite_stores.admin.add_base_uri(f"s3://{bucket}")
@@ -285,7 +285,7 @@ def test_a_message_breaking_the_batch_does_not_fail_the_others(
         return read_dataset(uri)
 
     registrar = Registrar(sqlite_stores.admin, sqlite_stores.datasets, reader=read)
-    processor = NotificationProcessor(EventHandler(registrar))
+    processor = NotificationProcessor(BatchHandler(registrar))
     event = lambda_sqs_event(aws, queue)
     with caplog.at_level(logging.INFO, logger="lambdas.registrar"):
         result = processor(event)
@@ -369,7 +369,7 @@ def test_the_entry_point_never_migrates_by_itself(
 def test_an_unreachable_database_returns_the_batch_to_the_queue(
     aws: Aws, bucket: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lookup_events.registrar.batch import EventHandler
+    from lookup_events.registrar.batch import BatchHandler
     from lookup_events.registrar.writer import Registrar
 
     queue = aws.new_queue()
@@ -378,7 +378,7 @@ def test_an_unreachable_database_returns_the_batch_to_the_queue(
     event = lambda_sqs_event(aws, queue)
     closed = "postgresql+psycopg://postgres@127.0.0.1:9/nowhere"  # nothing listens on port 9
     stores = open_stores(Settings(data_dir=tmp_path, database_url=closed).completed())
-    processor = NotificationProcessor(EventHandler(Registrar(stores.admin, stores.datasets)))
+    processor = NotificationProcessor(BatchHandler(Registrar(stores.admin, stores.datasets)))
 
     with caplog.at_level(logging.INFO, logger="lambdas.registrar"):
         result = processor(event)

@@ -25,7 +25,7 @@ from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import EventQueue
-from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
@@ -249,7 +249,7 @@ def test_a_minio_delivery_ends_in_a_registered_dataset(
     assert response.status_code == 202
     registrar = Registrar(sqlite_stores.admin, sqlite_stores.datasets)
     worker = RegistrarWorker(
-        queue, EventHandler(registrar), lambda: sqlite_stores.admin.get_base_uri("")
+        queue, BatchHandler(registrar), lambda: sqlite_stores.admin.get_base_uri("")
     )
     counts = worker.run(threading.Event(), idle_timeout=1)
 

@@ -10,7 +10,7 @@ import pytest
 
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import EventQueue
-from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
@@ -48,7 +48,7 @@ def drain(cli: LookupCli, stores: Stores) -> dict[str, int]:
     """Run the registrar's worker on the CLI's queue until it is idle."""
     with EventQueue(cli.settings().broker_url) as queue:
         registrar = Registrar(stores.admin, stores.datasets)
-        worker = RegistrarWorker(queue, EventHandler(registrar), lambda: None)
+        worker = RegistrarWorker(queue, BatchHandler(registrar), lambda: None)
         return dict(worker.run(threading.Event(), idle_timeout=1))
 
 

@@ -1,4 +1,4 @@
-"""EventHandler: every event re-reads storage, so the store converges on the truth."""
+"""BatchHandler: every event re-reads storage, so the store converges on the truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lookup_events.events import DatasetEvent
-from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.batch import BatchHandler
+from lookup_events.registrar.outcomes import Outcome
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
@@ -25,8 +26,8 @@ def base(tmp_path: Path, stores: Stores) -> Path:
 
 
 @pytest.fixture
-def handler(stores: Stores) -> EventHandler:
-    return EventHandler(Registrar(stores.admin, stores.datasets))
+def handler(stores: Stores) -> BatchHandler:
+    return BatchHandler(Registrar(stores.admin, stores.datasets))
 
 
 def event(uri: str, kind: str = "frozen") -> DatasetEvent:
@@ -55,25 +56,25 @@ def test_duplicates_and_reordering_end_in_one_record(handler, stores, base):
 
 def test_an_update_after_freezing_is_seen(handler, stores, base):
     uri = make_dataset(base, "ds-1")
-    handler.handle(event(uri))
+    handle_one(handler, event(uri))
     set_readme(base, "ds-1", "---\ndescription: pears only\n")
-    handler.handle(event(uri, "updated"))
+    handle_one(handler, event(uri, "updated"))
     record = stores.datasets.get(uri)
     assert record is not None and "pears only" in record.readme
 
 
 def test_removal_is_confirmed_against_storage(handler, stores, base):
     uri = make_dataset(base, "ds-1")
-    handler.handle(event(uri))
-    assert handler.handle(event(uri, "removed")).action == "registered"  # still there: kept
+    handle_one(handler, event(uri))
+    assert handle_one(handler, event(uri, "removed")).action == "registered"  # still there: kept
     shutil.rmtree(base / "ds-1")
-    assert handler.handle(event(uri, "removed")).action == "removed"
+    assert handle_one(handler, event(uri, "removed")).action == "removed"
     assert stores.datasets.get(uri) is None
 
 
 def test_a_proto_dataset_is_skipped_not_dead(handler, stores, base):
     uri = make_dataset(base, "proto", freeze=False)
-    outcome = handler.handle(event(uri))
+    outcome = handle_one(handler, event(uri))
     assert (outcome.status, outcome.action) == ("done", "skipped")
     assert stores.datasets.get(uri) is None
 
@@ -90,3 +91,8 @@ def test_poison_is_dead_with_a_reason_and_the_good_ones_go_through(
     assert "manifest" in outcomes[0].reason or "JSON" in outcomes[0].reason
     assert "not registered" in outcomes[1].reason
     assert uris_in(stores, base) == [good]
+
+
+def handle_one(handler: BatchHandler, event: DatasetEvent) -> Outcome:
+    """Apply a batch of one event; return its outcome."""
+    return handler.handle_batch([event])[0]

@@ -56,7 +56,7 @@ def test_seed_readme_form_numeric_timestamps_and_readme_object():
     record = record_from_info(body)
     assert record.entry.created_at == 1536236399.19497
     assert yaml.safe_load(record.readme) == body["readme"]
-    assert record.entry.as_search_item()["dtoolcore_version"] == "3.7.0"
+    assert record.entry.extra["dtoolcore_version"] == "3.7.0"
 
 
 def test_annotation_values_keep_their_json_types():
@@ -98,9 +98,3 @@ def test_missing_keys_are_named():
     del body["readme"], body["tags"]
     with pytest.raises(InvalidDataset, match="missing required keys: readme, tags"):
         record_from_info(body)
-
-
-def test_as_info_round_trips():
-    record = record_from_info(info(dtoolcore_version="3.19.0"))
-    again = record_from_info(copy.deepcopy(record.as_info()))
-    assert again == record

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
+from tests.lookup_events.datasets import make_dataset, set_readme
 
 
 @pytest.fixture
@@ -75,41 +74,3 @@ def test_proto_dataset_is_refused(registrar: Registrar, base: Path) -> None:
     make_dataset(base, "proto", freeze=False)
     with pytest.raises(InvalidDataset):
         registrar.register_uri(str(base / "proto"))
-
-
-def test_index_registers_frozen_skips_protos_and_reports_failures(
-    registrar: Registrar, stores: Stores, base: Path
-) -> None:
-    good = [make_dataset(base, name) for name in ("one", "two")]
-    make_dataset(base, "proto", freeze=False)
-    make_dataset(base, "bad")
-    corrupt(base, "bad", ".dtool/manifest.json")
-
-    outcomes = list(registrar.index_base_uri(str(base)))
-
-    assert sorted(o.uri for o in outcomes if o.registered) == sorted(good)
-    [failure] = [o for o in outcomes if not o.registered]
-    assert failure.uri.endswith("/bad")
-    assert "JSONDecodeError" in failure.error
-    assert all(stores.datasets.get(uri) is not None for uri in good)
-
-
-def test_index_of_an_unregistered_base_uri_fails_before_reading(
-    registrar: Registrar, tmp_path: Path
-) -> None:
-    with pytest.raises(UnknownBaseURI, match="not registered"):
-        list(registrar.index_base_uri(str(tmp_path)))
-
-
-def test_removal_is_confirmed_against_storage(
-    registrar: Registrar, stores: Stores, base: Path
-) -> None:
-    uri = make_dataset(base, "ds")
-    registrar.register_uri(uri)
-
-    assert registrar.remove_uri(uri) is False
-    assert stores.datasets.get(uri) is not None
-
-    shutil.rmtree(base / "ds")
-    assert registrar.remove_uri(uri) is True
-    assert stores.datasets.get(uri) is None

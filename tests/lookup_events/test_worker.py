@@ -23,7 +23,7 @@ from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable,
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import Backoff, EventQueue, QueueCounts
 from lookup_events.queue.publisher import Publisher
-from lookup_events.registrar.batch import EventHandler
+from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
@@ -74,7 +74,7 @@ def worker_for(
     """Return a worker writing to ``stores``."""
     registrar = Registrar(stores.admin, stores.datasets, reader=reader)
     probe = lambda: stores.admin.get_base_uri("")  # noqa: E731
-    return RegistrarWorker(queue, EventHandler(registrar), probe, reconnect=QUICK)
+    return RegistrarWorker(queue, BatchHandler(registrar), probe, reconnect=QUICK)
 
 
 def drain(worker: RegistrarWorker, idle: float = 1.5) -> dict[str, int]:
@@ -195,7 +195,7 @@ def test_an_unreachable_database_is_waited_for_or_given_up_on(tmp_path: Path) ->
 
     impatient = RegistrarWorker(
         queue,
-        EventHandler(Registrar(stores.admin, stores.datasets)),
+        BatchHandler(Registrar(stores.admin, stores.datasets)),
         lambda: stores.admin.get_base_uri(""),
         store_wait=0,
     )

@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
+from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.writer import Registrar
 from lookup_events.sources.scan import Rescanner, rescan
 from lookup_events.storage.brokers import read_dataset
@@ -49,12 +50,8 @@ def registrar(sqlite_stores: Stores, base: Path) -> Registrar:
 
 
 def apply(registrar: Registrar, events: list[DatasetEvent]) -> None:
-    """Do what the registrar does with each event."""
-    for event in events:
-        if event.kind == "removed":
-            registrar.remove_uri(event.uri)
-        else:
-            registrar.register_uri(event.uri)
+    """Do what the registrar does with the events."""
+    BatchHandler(registrar).handle_batch(events)
 
 
 def test_rescans_publish_what_is_missing_changed_or_gone(
