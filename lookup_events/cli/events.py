@@ -10,7 +10,7 @@ import click
 
 from lookup_events.cli.context import CliContext, pass_cli
 from lookup_events.cli.processes import open_queue
-from lookup_events.queue.event_queue import DeadLetter
+from lookup_events.queue.topology import DeadLetter
 from lookup_events.uris import normalise_uri
 
 _EXCERPT = 120

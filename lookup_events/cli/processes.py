@@ -23,8 +23,9 @@ from lookup_events.cli.context import CliContext, fail, pass_cli
 from lookup_events.config import Settings
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import RECONNECT, EventQueue
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
+from lookup_events.queue.topology import RECONNECT
 from lookup_events.registrar.batch import EventHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Reader, Registrar
