@@ -22,10 +22,11 @@ wait out their backoff that way (``delays.BrokerDelay``), and survive any
 consumer.
 
 Several processes publish and consume at once: WAL journal, a busy timeout,
-and every write in a ``BEGIN IMMEDIATE`` transaction (a get reads and then
-updates; under WAL a deferred transaction that read first cannot always
-upgrade to a writer, and fails instead of waiting). Idle consumers only read.
-Processes creating the file at once all get it.
+and every write in a ``BEGIN IMMEDIATE`` transaction, which takes the write
+lock (waiting for it) before reading anything: a get reads the oldest
+visible row and leases it, and under WAL a read that has to become a write
+can fail instead of waiting. Idle consumers only read. Processes creating
+the file at once wait for each other the same way.
 
 This replaces kombu's ``sqla+sqlite`` transport, which kept unacked messages
 in the consumer's memory only (a killed consumer lost them) and never
@@ -41,7 +42,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,6 @@ _LEASE = (
     " ORDER BY visible_at, id LIMIT 1)"
     " RETURNING payload, deliveries"
 )
-_SETUP_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ class Leased:
 class MessageTable:
     """The ``messages`` table of one queue file, through one SQLite connection."""
 
-    def __init__(self, file: QueueFile, clock: Any = time.time) -> None:
+    def __init__(self, file: QueueFile, clock: Callable[[], float] = time.time) -> None:
         self.file = file
         self._clock = clock
         # NOTE(dev): autocommit (isolation_level=None): every write opens its
@@ -139,17 +139,9 @@ class MessageTable:
             raise
 
     def _set_up(self) -> None:
-        for attempt in range(_SETUP_ATTEMPTS):
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                break
-            except sqlite3.OperationalError:
-                # NOTE(dev): switching a new file to WAL takes an exclusive
-                # lock without waiting for it; another process creating the
-                # file holds it for a moment.
-                if attempt == _SETUP_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.02)
+        # NOTE(dev): processes creating the file at once wait for each other
+        # in the busy timeout, the switch to WAL included.
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a process crash loses nothing
         with self._writing():
             for statement in _SCHEMA:

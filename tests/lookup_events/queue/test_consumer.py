@@ -125,5 +125,6 @@ def test_a_consumer_that_leaves_gives_its_events_back(broker: Broker, queue: Eve
 
     assert run_child(broker, queue, "leave") == event(10).uri
 
+    assert queue.counts().ready == 2  # at once, not when a lease or timeout ends
     seen = consume(queue, Delivery.ack, expect=2)
     assert sorted(d.event.uri for d, _ in seen) == [event(10).uri, event(11).uri]

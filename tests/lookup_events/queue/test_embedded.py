@@ -62,16 +62,6 @@ with EventQueue(url).consumer(prefetch=20) as consumer:
 print(" ".join(seen))
 """
 
-# Creates the queue file when GO exists.
-RACER = r"""
-import os, sys, time
-from lookup_events.queue.event_queue import EventQueue
-url, go = sys.argv[1], sys.argv[2]
-while not os.path.exists(go):
-    time.sleep(0.001)
-EventQueue(url).connect().release()
-"""
-
 
 def rows(path: Path, table: str = "messages") -> int:
     """Return how many rows ``table`` of the queue file holds."""
@@ -164,7 +154,8 @@ def test_a_lease_that_ran_out_is_not_given_back_by_its_late_holder(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_processes_publish_and_consume_at_once(tmp_path: Path) -> None:
+def test_processes_create_publish_and_consume_at_once(tmp_path: Path) -> None:
+    # NOTE(dev): none of them finds the file: they create it at once, too.
     url, go = f"sqlite:///{tmp_path / 'data' / 'queue.db'}", tmp_path / "go"
     publishers = [python(PUBLISHER, url, go, 1000 * n, 200) for n in range(3)]
     consumers = [python(CONSUMER, url, go) for _ in range(3)]
@@ -182,16 +173,7 @@ def test_processes_publish_and_consume_at_once(tmp_path: Path) -> None:
     assert rows(tmp_path / "data" / "queue.db") == 0
 
 
-@pytest.mark.slow
-def test_processes_creating_the_queue_file_at_once_all_get_it(tmp_path: Path) -> None:
-    url, go = f"sqlite:///{tmp_path / 'fresh' / 'queue.db'}", tmp_path / "go"
-    racers = [python(RACER, url, go) for _ in range(8)]
-    time.sleep(1.5)  # all of them imported and waiting
-    go.touch()
-    failures = [racer.communicate(timeout=60)[1] for racer in racers if racer.wait(60)]
-    assert failures == []
-
-
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")  # kombu's SQL transport
 def test_a_queue_file_of_kombus_sql_transport_is_opened_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "queue.db"
     with Connection(f"sqla+sqlite:///{path}") as kombu_sql:
