@@ -66,7 +66,6 @@ class EventQueue:
         max_attempts: int = 5,
         backoff: Backoff | None = None,
         transport_options: dict[str, Any] | None = None,
-        poll_interval: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
@@ -74,7 +73,7 @@ class EventQueue:
         self.max_attempts = max(max_attempts, 1)
         self.backoff = backoff or Backoff()
         self.clock = clock
-        self.transport: Transport = transport_for(url, poll_interval)
+        self.transport: Transport = transport_for(url)
         delays = [self.backoff.delay(n) for n in range(1, self.max_attempts)]
         self.topology = self.transport.delays.topology(name, delays)
         self._options = {**self.transport.options(), **(transport_options or {})}

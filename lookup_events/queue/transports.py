@@ -43,13 +43,7 @@ REDIS_VISIBILITY_TIMEOUT = 3600
 
 
 class Transport:
-    """A kombu transport as the event queue uses it (the generic virtual one).
-
-    Args:
-        url: the broker URL.
-        poll_interval: seconds between polls of an empty queue, if the
-            transport polls (None: its own default).
-    """
+    """A kombu transport as the event queue uses it (the generic virtual one)."""
 
     #: URL schemes of the transport.
     schemes: ClassVar[frozenset[str]] = frozenset()
@@ -62,11 +56,9 @@ class Transport:
     #: Whether a message given back keeps its place in the queue.
     returns_in_place: ClassVar[bool] = False
 
-    def __init__(self, url: str, poll_interval: float | None = None) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         self.delays = self.retry_delay()
-        polls = self.poll_interval is not None
-        self._poll_interval = (poll_interval or self.poll_interval) if polls else None
 
     @classmethod
     def handles(cls, scheme: str) -> bool:
@@ -79,9 +71,9 @@ class Transport:
 
     def options(self) -> dict[str, Any]:
         """Return the default kombu transport options."""
-        if self._poll_interval is None:
+        if self.poll_interval is None:
             return {}
-        return {"polling_interval": self._poll_interval}
+        return {"polling_interval": self.poll_interval}
 
     def connection(self, options: dict[str, Any] | None = None) -> Any:
         """Return a new (not yet connected) kombu connection."""
@@ -170,8 +162,8 @@ class EmbeddedTransport(Transport):
     schemes = frozenset({embedded.SCHEME, "sqla+sqlite", "sqlalchemy+sqlite"})
     returns_in_place = True
 
-    def __init__(self, url: str, poll_interval: float | None = None) -> None:
-        super().__init__(f"{embedded.SCHEME}:{url.split(':', 1)[1]}", poll_interval)
+    def __init__(self, url: str) -> None:
+        super().__init__(f"{embedded.SCHEME}:{url.split(':', 1)[1]}")
         self.file = embedded.QueueFile.from_url(self.url)
 
     def retry_delay(self) -> RetryDelay:
@@ -200,7 +192,7 @@ TRANSPORTS: tuple[type[Transport], ...] = (
 )
 
 
-def transport_for(url: str, poll_interval: float | None = None) -> Transport:
+def transport_for(url: str) -> Transport:
     """Return the transport of a broker URL (any other kombu URL: the generic one).
 
     Raises:
@@ -210,5 +202,5 @@ def transport_for(url: str, poll_interval: float | None = None) -> Transport:
     scheme = urlsplit(url).scheme.lower()
     for transport in TRANSPORTS:
         if transport.handles(scheme):
-            return transport(url, poll_interval)
-    return VirtualTransport(url, poll_interval)
+            return transport(url)
+    return VirtualTransport(url)
