@@ -203,7 +203,7 @@ class Settings:
         if not self.dataset_store_url:
             changes["dataset_store_url"] = changes.get("database_url", self.database_url)
         if not self.broker_url:
-            changes["broker_url"] = f"sqla+sqlite:///{self.data_dir / 'queue.db'}"
+            changes["broker_url"] = f"sqlite:///{self.data_dir / 'queue.db'}"
         if not self.jwt_public_key and self.jwt_public_key_file:
             changes["jwt_public_key"] = _read_file(self.jwt_public_key_file)
         if not self.jwt_private_key and self.jwt_private_key_file:

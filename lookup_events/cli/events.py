@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from lookup_events.cli.context import pass_services
-from lookup_events.queue.event_queue import DeadLetter
+from lookup_events.queue.topology import DeadLetter
 from lookup_events.services import Services
 from lookup_events.uris import normalise_uri
 

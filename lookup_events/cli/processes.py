@@ -20,7 +20,7 @@ import click
 from lookup_events.cli.context import fail, pass_services
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import RECONNECT
+from lookup_events.queue.topology import RECONNECT
 from lookup_events.services import READERS, Services
 from lookup_events.sources.s3 import SqsNotificationSource
 from lookup_events.uris import is_local, normalise_uri

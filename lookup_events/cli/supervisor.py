@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from lookup_events.queue.event_queue import Backoff
+from lookup_events.queue.topology import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,9 @@
 Each delivery is acked only when the handler says its work is committed
 (``ack``), retried with backoff (``retry``) or parked with a reason
 (``dead_letter``). Messages that are not valid events are dead-lettered here
-and never reach the handler; a handler that raises gets its unsettled
-deliveries retried, and the consumer keeps going.
+and never reach the handler; what the handler leaves unsettled is retried
+before the next batch is fetched. Between batches the consumer runs its
+transport's housekeeping (on some, moving due retries to the work queue).
 
 Typical use::
 
@@ -17,32 +18,52 @@ Typical use::
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
-import amqp  # type: ignore[import-untyped]  # py-amqp has no stubs
-from amqp.transport import TCPTransport  # type: ignore[import-untyped]  # py-amqp has no stubs
 from kombu import messaging as kombu_messaging
 from kombu.exceptions import OperationalError
 
 from lookup_events.errors import InvalidEvent, QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import CONTENT_TYPE, EventQueue, text_of
+from lookup_events.queue.delays import Housekeeper
+from lookup_events.queue.topology import CONTENT_TYPE, Topology, text_of
+from lookup_events.queue.transports import Transport
 
-log = logging.getLogger(__name__)
-
+# NOTE(dev): kombu ships py.typed but almost no annotations; its objects are Any here.
 Consumer: Any = kombu_messaging.Consumer
-_SWEEP_INTERVAL = 3600.0
-_READ_AHEAD = 8192
+
+
+class ConsumedQueue(Protocol):
+    """What a consumer needs of the queue it consumes (an ``EventQueue``)."""
+
+    max_attempts: int
+    topology: Topology
+    transport: Transport
+
+    def connect(self) -> Any:
+        """Return a new connection with the topology declared."""
+        ...
+
+    def retry_later(self, message: Any, failures: int, reason: str) -> None:
+        """Re-publish a received message to come back after the backoff delay."""
+        ...
+
+    def dead_letter(self, body: str | bytes, reason: str, attempts: int = 0) -> None:
+        """Park a body that cannot be handled."""
+        ...
+
+    def housekeeper(self, connection: Any) -> Housekeeper | None:
+        """Return what a consumer on ``connection`` runs between batches, if anything."""
+        ...
 
 
 class Delivery:
     """One received event, waiting for the handler's verdict."""
 
-    def __init__(self, queue: EventQueue, message: Any, event: DatasetEvent) -> None:
+    def __init__(self, queue: ConsumedQueue, message: Any, event: DatasetEvent) -> None:
         self.event = event
         self.attempts = int((message.headers or {}).get("x-attempts", 0))
         self.redelivered = bool((message.delivery_info or {}).get("redelivered", False))
@@ -85,7 +106,7 @@ def ack_all(deliveries: Sequence[Delivery]) -> None:
     """
     if not deliveries:
         return
-    if deliveries[0]._queue.flavour != "amqp":
+    if not deliveries[0]._queue.transport.multiple_ack:
         for delivery in deliveries:
             delivery.ack()
         return
@@ -98,37 +119,31 @@ def ack_all(deliveries: Sequence[Delivery]) -> None:
 class EventConsumer:
     """Receives events from the work queue in batches, with a prefetch limit."""
 
-    def __init__(self, queue: EventQueue, prefetch: int = 20) -> None:
+    def __init__(self, queue: ConsumedQueue, prefetch: int = 20) -> None:
         self.queue = queue
         self.prefetch = max(prefetch, 1)
         self._buffer: list[Any] = []
-        self._held: dict[int, Any] = {}
         self._connection: Any = None
-        self._delay_channel: Any = None
-        self._swept_at: float | None = None
+        self._housekeeper: Housekeeper | None = None
 
     def __enter__(self) -> EventConsumer:
         self._connection = self.queue.connect()
         consumer = Consumer(
             self._connection.channel(),
-            [self.queue.work_queue],
+            [self.queue.topology.work_queue],
             on_message=self._buffer.append,
             prefetch_count=self.prefetch,
             accept=[CONTENT_TYPE],
         )
         consumer.consume()
-        if self.queue.flavour == "amqp":
-            _read_ahead(self._connection)
-        if self.queue.delay_queues and self.queue.flavour != "amqp":
-            self._delay_channel = self._connection.channel()
+        self._housekeeper = self.queue.housekeeper(self._connection)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._connection is not None:
             self._connection.release()  # unacked messages go back to the queue
-        self._connection = self._delay_channel = None
+        self._connection = self._housekeeper = None
         self._buffer.clear()
-        self._held.clear()
 
     def batches(
         self,
@@ -147,7 +162,8 @@ class EventConsumer:
         max_size = min(max_size, self.prefetch)
         idle_since = time.monotonic()
         while stop is None or not stop.is_set():
-            self._housekeeping()
+            if self._housekeeper is not None:
+                self._housekeeper.run()
             self._fill(max_size, max_wait, stop)
             if not self._buffer:
                 if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
@@ -160,27 +176,6 @@ class EventConsumer:
             for delivery in batch:
                 if not delivery.settled:
                     delivery.retry("the handler did not settle the delivery")
-
-    def run(
-        self,
-        handler: Callable[[list[Delivery]], None],
-        max_size: int = 10,
-        max_wait: float = 0.5,
-        idle_timeout: float | None = None,
-        stop: threading.Event | None = None,
-    ) -> int:
-        """Hand batches to ``handler``; return how many deliveries it got."""
-        handled = 0
-        for batch in self.batches(max_size, max_wait, idle_timeout, stop):
-            try:
-                handler(batch)
-            except Exception as ex:
-                log.exception("the event handler failed on a batch of %d", len(batch))
-                for delivery in batch:
-                    if not delivery.settled:
-                        delivery.retry(f"{type(ex).__name__}: {ex}")
-            handled += len(batch)
-        return handled
 
     def _fill(self, max_size: int, max_wait: float, stop: threading.Event | None) -> None:
         if self._connection is None:
@@ -210,45 +205,3 @@ class EventConsumer:
                 continue
             batch.append(Delivery(self.queue, message, event))
         return batch
-
-    def _housekeeping(self) -> None:
-        if self._delay_channel is not None:
-            self.queue.promote_due(self._delay_channel, self._held)
-        due = self._swept_at is None or time.monotonic() - self._swept_at > _SWEEP_INTERVAL
-        if due and self.queue.flavour == "sqlite":
-            self._swept_at = time.monotonic()
-            _delete_consumed_rows(self._connection)
-
-
-def _read_ahead(connection: Any) -> None:
-    """Let py-amqp take what the socket holds, not one frame part at a time.
-
-    NOTE(dev): py-amqp asks ``recv`` for exactly the bytes it needs next (a
-    frame's header, payload and end octet): nine system calls per message.
-    Its ``_read`` keeps whatever a ``recv`` returns beyond that in its read
-    buffer and serves the next frames from there, so asking for a chunk is
-    enough. Kept small: ``_read`` copies the rest of the buffer on each call.
-    """
-    transport: Any = getattr(connection.connection, "transport", None)
-    if type(transport) is not TCPTransport:  # TLS reads its own records
-        return
-    if not amqp.__version__.startswith("5."):  # the private read path checked above
-        return
-    recv = transport.sock.recv
-    transport._quick_recv = lambda size: recv(max(size, _READ_AHEAD))
-
-
-def _delete_consumed_rows(connection: Any) -> None:
-    """Delete the rows kombu's SQL transport hides but never deletes.
-
-    NOTE(dev): an in-flight message's row is hidden too; deleting it is safe
-    because kombu gives a message back by inserting a new row.
-    """
-    try:
-        channel = connection.default_channel
-        model = channel.message_cls
-        deleted = channel.session.query(model).filter(model.visible.is_(False)).delete()
-        channel.session.commit()
-        log.debug("deleted %d consumed rows from the embedded queue", deleted)
-    except Exception:
-        log.warning("could not clean up the embedded queue", exc_info=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import RECONNECT, Backoff, EventQueue
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.topology import RECONNECT, Backoff
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 
 from lookup_events.errors import DatabaseUnavailable
 from lookup_events.queue.consumer import Delivery, EventConsumer, ack_all
-from lookup_events.queue.event_queue import RECONNECT, Backoff, EventQueue
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.topology import RECONNECT, Backoff
 from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.outcomes import Outcome, Status
 

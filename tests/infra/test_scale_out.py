@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 
 from lookup_events.keys import embedded_key_pair
-from lookup_events.queue.event_queue import EventQueue, QueueCounts
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
+from lookup_events.queue.topology import QueueCounts
 from lookup_events.tokens import issue_token
 from tests.bench.server import child_pids, free_port, stop, wait_until_ready
 from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started

@@ -167,8 +167,10 @@ def build_anchor(root: Path, database_url: str = "") -> Anchor:
     }
     (root / "plan.json").write_text(json.dumps(plan))
     env = {"HOME": str(root), "PATH": os.environ.get("PATH", "")}
+    # NOTE(dev): -P keeps the driver's directory off sys.path: its queue/
+    # test package would stand in for the standard library's queue module.
     subprocess.run(
-        [str(python), str(DRIVER), str(root / "plan.json")],
+        [str(python), "-P", str(DRIVER), str(root / "plan.json")],
         check=True,
         cwd=root,
         env=env,

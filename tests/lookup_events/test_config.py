@@ -10,7 +10,7 @@ def test_embedded_defaults_live_in_the_data_dir(tmp_path):
     settings = Settings.from_env({"DTOOL_LOOKUP_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'lookup.db'}"
     assert settings.dataset_store_url == settings.database_url
-    assert settings.broker_url == f"sqla+sqlite:///{tmp_path / 'queue.db'}"
+    assert settings.broker_url == f"sqlite:///{tmp_path / 'queue.db'}"
 
 
 def test_default_data_dir_follows_xdg():

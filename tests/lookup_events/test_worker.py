@@ -1,4 +1,4 @@
-"""RegistrarWorker and Publisher over the embedded queue and RabbitMQ, with real datasets.
+"""RegistrarWorker over the embedded queue and RabbitMQ, with real datasets.
 
 Poison (unreadable messages, broken datasets, unregistered base URIs) is
 dead-lettered with a readable reason while the good events behind it are
@@ -8,10 +8,7 @@ registered; transient failures are retried with backoff.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable, QueueUnavailable
+from lookup_events.errors import DatabaseUnavailable, DatasetStorageUnavailable
 from lookup_events.events import DatasetEvent
-from lookup_events.queue.event_queue import Backoff, EventQueue, QueueCounts
-from lookup_events.queue.publisher import Publisher
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.topology import Backoff, QueueCounts
 from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
@@ -31,7 +28,7 @@ from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
 from tests.conftest import require_service, settings_for
 from tests.lookup_events.datasets import corrupt, make_dataset
-from tests.lookup_events.faults.support import AMQP_URL, REPO
+from tests.lookup_events.faults.support import AMQP_URL
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 
@@ -203,43 +200,3 @@ def test_an_unreachable_database_is_waited_for_or_given_up_on(tmp_path: Path) ->
         impatient.wait_for_store(threading.Event())
     stores.close()
     queue.close()
-
-
-def test_the_publisher_waits_for_the_broker_within_its_patience() -> None:
-    down = EventQueue(f"amqp://guest:guest@127.0.0.1:{CLOSED_PORT}//")
-    event = frozen("file://host/base/ds")
-    with pytest.raises(QueueUnavailable):
-        Publisher(down, patience=0.5, backoff=QUICK).publish(event)
-    stop = threading.Event()
-    threading.Timer(0.3, stop.set).start()
-    with pytest.raises(QueueUnavailable):
-        Publisher(down, stop, backoff=QUICK).publish(event)  # until stopped
-    assert stop.is_set()
-
-
-RACER = r"""
-import os, sys, time
-from lookup_events.queue.event_queue import EventQueue
-url, go = sys.argv[1], sys.argv[2]
-while not os.path.exists(go):
-    time.sleep(0.001)
-EventQueue(url).connect().release()
-"""
-
-
-@pytest.mark.slow
-def test_processes_creating_the_embedded_queue_at_once_all_get_it(tmp_path: Path) -> None:
-    url, go = f"sqla+sqlite:///{tmp_path / 'fresh' / 'queue.db'}", tmp_path / "go"
-    racers = [
-        subprocess.Popen(
-            [sys.executable, "-c", RACER, url, str(go)],
-            cwd=REPO,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(6)
-    ]
-    time.sleep(1.5)  # all of them imported and waiting
-    go.touch()
-    failures = [racer.communicate(timeout=60)[1] for racer in racers if racer.wait(60)]
-    assert failures == []

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from lookup_events.queue.event_queue import EventQueue, QueueCounts
+from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
+from lookup_events.queue.topology import QueueCounts
 from lookup_events.store.sql.engine import sql_url
 from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
 from tests.lookup_events.faults.support import (

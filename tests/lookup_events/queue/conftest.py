@@ -1,0 +1,64 @@
+"""The queue on every transport: the embedded SQLite file, RabbitMQ, Redis, SQS.
+
+RabbitMQ and Redis are the servers on 127.0.0.1 (skipped when down, failed
+under CI=true); SQS is the session's moto server. Every test uses its own
+queue names and deletes them afterwards. Where a broker gives back what a
+dead consumer held after a timeout, the timeout is 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from lookup_events.queue.event_queue import EventQueue
+from lookup_events.queue.topology import Backoff
+from tests.conftest import require_service
+from tests.lookup_events.queue.support import Broker
+
+AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REDIS_URL = os.environ.get("DTOOL_LOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+EMBEDDED = pytest.param("embedded", id="embedded")
+RABBITMQ = pytest.param("rabbitmq", id="rabbitmq", marks=pytest.mark.rabbitmq)
+REDIS = pytest.param("redis", id="redis")
+SQS = pytest.param("sqs", id="sqs")
+MEMORY = pytest.param("memory", id="memory")
+#: Every transport with a server (or a file) behind it; ``memory`` is in-process only.
+TRANSPORTS = [EMBEDDED, RABBITMQ, REDIS, SQS]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Broker:
+    """Return each transport in turn."""
+    kind: str = request.param
+    if kind == "embedded":
+        return Broker(kind, f"sqlite:///{tmp_path / 'data' / 'queue.db'}?lease=2")
+    if kind == "memory":
+        return Broker(kind, "memory://")
+    if kind == "sqs":
+        endpoint = urlsplit(request.getfixturevalue("moto_endpoint"))
+        options = {"region": "us-east-1", "is_secure": False, "visibility_timeout": 2}
+        return Broker(kind, f"sqs://testing:testing@{endpoint.netloc}", options)
+    url = AMQP_URL if kind == "rabbitmq" else REDIS_URL
+    parts = urlsplit(url)
+    require_service(kind, parts.hostname or "127.0.0.1", parts.port or 0)
+    return Broker(kind, url, {"visibility_timeout": 2} if kind == "redis" else {})
+
+
+@pytest.fixture
+def queue(broker: Broker) -> Iterator[EventQueue]:
+    """Open a uniquely named queue with quick backoff (0.5 s, 1 s) and 3 attempts."""
+    opened = EventQueue(
+        broker.url,
+        name=f"test-{uuid.uuid4().hex[:10]}",
+        max_attempts=3,
+        backoff=Backoff(initial=0.5, factor=2.0, maximum=4.0),
+        transport_options=broker.options,
+    )
+    yield opened
+    opened.delete()
