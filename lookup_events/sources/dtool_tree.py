@@ -17,8 +17,8 @@ for when inotify is exhausted or cannot see the writes (NFS, Lustre, GPFS).
 ``read_admin_file`` and ``change_of`` say what a path in the layout means.
 
 NOTE(dev): watchdog's own ``InotifyObserver`` runs one emitter thread per
-scheduled path (measured: 21 KB RSS each, 5,000 threads and 105 MB for 1,000
-datasets at five watches each), and a recursive watch both descends into
+scheduled path (thousands of threads for a large base: see
+``docs/measurements.md``), and a recursive watch both descends into
 ``data/`` and, in 7.1, silently skips sub-directories it cannot watch when
 the limit is reached. This emitter adds each watch itself, so every refusal
 is seen. It needs watchdog >= 7 (``inotify_c.InotifyFD``).

@@ -22,11 +22,10 @@ elsewhere it is the admin metadata, since reading more would cost as much as
 registering, and bucket notifications cover content changes there.
 
 Why not publish ``updated`` for every dataset on every scan (registration is
-idempotent)? Measured on 1,000 small frozen disk datasets, 2 cores, SQLite:
-a rescan that finds nothing to do takes 0.10 s (0.07 s of it listing and
-reading admin metadata, 0.03 s fingerprints); the registrar handling 1,000
-``updated`` events takes 1.8 s (560 datasets/s), plus 1,000 queue messages.
-Comparing fingerprints pays that once per process instead of per interval.
+idempotent)? Re-registering costs the registrar a full read of each dataset
+and the queue a message each, about twenty times what comparing listings and
+fingerprints costs (``docs/measurements.md``); comparing pays that once per
+process instead of once per interval.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def _configure_postgres(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # NOTE(dev): most tsvectors live in TOAST, so the planner prices a
         # sequential scan of dataset_texts by its small heap and prefers it to
-        # the GIN index (22 ms against 3 ms at 10,000 datasets). Pricing a
+        # the GIN index, several times faster here. Pricing a
         # random page as SSDs and cached databases deserve puts the index first.
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
@@ -143,10 +143,10 @@ def text_reader(engine: Engine) -> Iterator[Connection]:
     PostgreSQL prices ``@@`` as one cheap call per row, yet on a row whose
     tsvector lives in TOAST it costs a detoast. Once the statistics say a
     word is in half the datasets, the planner reads every vector in a
-    sequential or primary-key scan (355 ms at 100,000 datasets) rather than
-    the GIN index and its bitmap heap scan (115 ms), and phrase queries fare
-    the same. So a free-text query runs in a transaction of its own whose
-    planner may use bitmap (and index-only) scans alone.
+    sequential or primary-key scan, three times slower than the GIN index
+    and its bitmap heap scan (``docs/measurements.md``), and phrase queries
+    fare the same. So a free-text query runs in a transaction of its own
+    whose planner may use bitmap (and index-only) scans alone.
     """
     if is_sqlite(engine):
         with reader(engine).connect() as connection:

@@ -21,9 +21,9 @@ How a reader learns the current revisions:
   seen by its next read.
 - **PostgreSQL, not following** (``DTOOL_LOOKUP_CACHE_NOTIFY=false``, for
   a pooler in transaction mode, where LISTEN does not hold): one prepared
-  query per look, about 35 µs on loopback when the server is idle and
-  100 to 400 µs on a busy 2-core machine, where the server process has to
-  be woken for it.
+  query per look, a round trip that costs more than the rest of a cached
+  lookup on a busy machine, where the server process has to be woken for it
+  (``docs/measurements.md``).
 """
 
 from __future__ import annotations

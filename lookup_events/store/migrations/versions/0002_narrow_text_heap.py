@@ -1,12 +1,11 @@
 """PostgreSQL: keep the free-text table's heap narrow; its texts and vectors live in TOAST.
 
 A free-text search reads the matching rows of ``dataset_texts`` through a
-bitmap heap scan: a word in half of 100,000 datasets, filtered to one base
-URI, visited 7,400 of its 15,000 heap pages (120 MB) to return 10,000 ids,
-and the heap did not stay in a default server's 128 MB of shared buffers.
-The scan needs no column but the id, so the wide values can live out of line:
-with them in TOAST the heap is 12 MB and the same search takes half the time
-without the slow tail (median 41 → 13 ms, worst 278 → 22 ms, on this machine).
+bitmap heap scan: a common word visits a good share of the table's heap
+pages, and the heap did not stay in a default server's shared buffers. The
+scan needs no column but the id, so the wide values can live out of line,
+which made the heap a tenth as big and first-time searches about twice as
+fast, without the slow tail (``docs/measurements.md``).
 
 PostgreSQL moves values to TOAST only from rows over about 2 kB, whatever
 ``toast_tuple_target`` says, and most rows are smaller. A ballast column,
