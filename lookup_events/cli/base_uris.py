@@ -77,7 +77,7 @@ def queue_indexer(services: Services) -> QueueIndexer:
         store_wait=0,
         on_outcome=lambda outcome: None,  # the command reports every outcome itself
     )
-    return QueueIndexer(services.datasets, worker)
+    return QueueIndexer(services.datasets, services.registrar(), worker)
 
 
 def _report(report: IndexReport, on_terminal: bool) -> None:

@@ -75,10 +75,18 @@ def read_old_database(url: str) -> OldDeployment:
                     f"not a dtool-lookup-server database: no table {', '.join(sorted(missing))}"
                 )
             return _read(conn, tables)
+    except exc.OperationalError as ex:
+        raise DatabaseUnavailable(f"cannot read the old database: {_cause(ex)}") from ex
     except exc.SQLAlchemyError as ex:
-        raise DatabaseUnavailable(f"cannot read the old database: {ex}") from ex
+        raise ValueError(f"not a dtool-lookup-server database: {_cause(ex)}") from ex
     finally:
         engine.dispose()
+
+
+def _cause(ex: exc.SQLAlchemyError) -> str:
+    """Return what the driver said, without SQLAlchemy's SQL text and links."""
+    cause = getattr(ex, "orig", None) or ex
+    return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
 
 
 def _read(conn: Any, tables: set[str]) -> OldDeployment:

@@ -6,8 +6,12 @@ the registrar's own worker, until each of its events is settled: so it works
 with the embedded queue and no other process running, and its failures are
 dead-lettered with their reason like everyone else's. Events it meets that
 are not its own are handled normally (it is one more registrar while it
-runs). Its events taken by another registrar process are looked up in the
-store once its own consumer falls idle.
+runs). Its events taken by another registrar process are judged once its own
+consumer falls idle: such a dataset counts as registered only when the index
+holds exactly what its storage holds now (whoever wrote it, and a record
+that was already identical counts too), and as failed with the registrar's
+own reason when the dataset cannot be registered; a stale record never
+counts.
 """
 
 from __future__ import annotations
@@ -18,10 +22,18 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from lookup_events.errors import QueueUnavailable
+from lookup_events.errors import (
+    DatasetNotFound,
+    DatasetStorageUnavailable,
+    InvalidDataset,
+    NotFrozen,
+    QueueUnavailable,
+    UnknownBaseURI,
+)
 from lookup_events.events import DatasetEvent
 from lookup_events.registrar.outcomes import Action, Outcome, Status
 from lookup_events.registrar.worker import RegistrarWorker
+from lookup_events.registrar.writer import Registrar
 from lookup_events.store.protocols import DatasetStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +47,10 @@ class Result(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-ELSEWHERE = "handled by another registrar and not registered yet; see `dtool-lookup events dead`"
+NOT_YET = (
+    "taken by another registrar, and the index does not hold the dataset as storage does "
+    "(yet); see `dtool-lookup events dead`"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +82,14 @@ class QueueIndexer:
     def __init__(
         self,
         datasets: DatasetStore,
+        registrar: Registrar,
         worker: RegistrarWorker,
         *,
         idle: float = 1.0,
         wait: float = 30.0,
     ) -> None:
         self._datasets = datasets
+        self._registrar = registrar
         self._worker = worker
         self._idle = idle
         self._wait = wait
@@ -95,16 +112,34 @@ class QueueIndexer:
         yield from self._elsewhere([event.uri for event in pending.values()])
 
     def _elsewhere(self, uris: list[str]) -> Iterator[IndexReport]:
-        """Report events another process took, once the store shows them."""
+        """Report the events another registrar took, judged against storage."""
         deadline = time.monotonic() + self._wait
         while uris:
-            found = [uri for uri in uris if self._datasets.get(uri) is not None]
-            for uri in found:
-                yield IndexReport(uri, Result.REGISTERED)
-            uris = [uri for uri in uris if uri not in found]
+            waiting = []
+            for uri in uris:
+                report = self._judge(uri)
+                if report is None:
+                    waiting.append(uri)
+                else:
+                    yield report
+            uris = waiting
             if uris and time.monotonic() >= deadline:
                 for uri in uris:
-                    yield IndexReport(uri, Result.FAILED, ELSEWHERE)
+                    yield IndexReport(uri, Result.FAILED, NOT_YET)
                 return
             if uris:
                 time.sleep(0.2)
+
+    def _judge(self, uri: str) -> IndexReport | None:
+        """Report a dataset the index holds as storage does, or cannot hold; None: not yet."""
+        try:
+            current = self._registrar.read(uri)
+        except NotFrozen as ex:
+            return IndexReport(uri, Result.SKIPPED, str(ex))
+        except DatasetNotFound:
+            return IndexReport(uri, Result.FAILED, f"no dataset at {uri}")
+        except (InvalidDataset, UnknownBaseURI) as ex:  # what the registrar dead-letters
+            return IndexReport(uri, Result.FAILED, f"{type(ex).__name__}: {ex}")
+        except DatasetStorageUnavailable:
+            return None  # the registrar that took it retries; so do we
+        return IndexReport(uri, Result.REGISTERED) if self._datasets.get(uri) == current else None

@@ -200,7 +200,13 @@ def _s3_record(record: Mapping[str, Any], clock: Callable[[], float]) -> AdminCh
     key = unquote_plus(_text(obj.get("key"), "s3.object.key"))
     bucket = _text(_mapping(s3.get("bucket"), "s3.bucket").get("name"), "s3.bucket.name")
     dataset = dataset_uuid_of_key(key)
-    if dataset is None or (kind == "frozen" and _is_proto(obj)):
+    if dataset is None:
+        log.info(
+            "dropped S3 notification for s3://%s/%s: not a dataset's admin metadata", bucket, key
+        )
+        return None
+    if kind == "frozen" and _is_proto(obj):
+        log.info("dropped S3 notification for s3://%s/%s: a proto dataset", bucket, key)
         return None
     return AdminChange(
         kind,
@@ -225,7 +231,11 @@ def _eventbridge(document: Mapping[str, Any], clock: Callable[[], float]) -> Ite
     key = _text(obj.get("key"), "detail.object.key")
     bucket = _text(_mapping(detail.get("bucket"), "detail.bucket").get("name"), "bucket.name")
     dataset = dataset_uuid_of_key(key)
-    if dataset is not None:
+    if dataset is None:
+        log.info(
+            "dropped S3 notification for s3://%s/%s: not a dataset's admin metadata", bucket, key
+        )
+    else:
         yield AdminChange(
             "frozen" if kind == "frozen" else "removed",
             bucket,
@@ -400,6 +410,14 @@ class SqsNotificationSource:
             result.dead_lettered += 1
             return
         current = [change for change in changes if self._is_current(change)]
+        for change in changes:
+            if change not in current:
+                log.info(
+                    "dropped S3 notification for s3://%s/%s: deleted, overwritten since, "
+                    "or a proto dataset",
+                    change.bucket,
+                    change.key,
+                )
         result.dropped += len(changes) - len(current)
         if current:
             self._publish([change.event(self._source) for change in current])
