@@ -13,10 +13,10 @@ SQLite.
 
 Tests that run ``dtool-lookup`` processes (fault, infra, benchmark smoke) get
 a RabbitMQ virtual host of their own (``rabbit``) and fast real frozen
-datasets (``factory``), from ``tests/lookup_events/faults/support.py``.
+datasets (``factory``), from ``tests/support/processes.py``.
 
 AWS comes from one moto server per session on 127.0.0.1 (``moto_endpoint``);
-``aws`` gives boto3 clients on it (``tests/aws.py``).
+``aws`` gives boto3 clients on it (``tests/support/aws.py``).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from sqlalchemy.engine import make_url
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.sql.engine import sql_url
-from tests.aws import REGION, Aws
-from tests.lookup_events.faults.support import AMQP_URL, DatasetFactory, RabbitVhost
+from tests.support.aws import REGION, Aws
+from tests.support.processes import AMQP_URL, DatasetFactory, RabbitVhost
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 _DATA_TABLES = (

@@ -63,7 +63,7 @@ from tests.bench.registration_report import (
     table,
 )
 from tests.bench.registration_s3 import moto_server, notified_bucket
-from tests.lookup_events.faults.support import (
+from tests.support.processes import (
     DatasetFactory,
     LookupProcess,
     RabbitVhost,

@@ -27,10 +27,10 @@ from lookup_events.store import open_stores, upgrade_database
 from lookup_events.tokens import issue_token
 from tests.bench.server import REPO_ROOT, gunicorn, server_environment
 from tests.conftest import settings_for
-from tests.data import load_anchor_data
+from tests.support.data import load_anchor_data
 
 VENV_ROOT = REPO_ROOT / ".venv-clients"
-DRIVERS = Path(__file__).parent / "drivers"
+DRIVERS = Path(__file__).parents[1] / "support" / "client_drivers"
 CLIENT_REQUIREMENTS = {
     # dtool-lookup-api <= 0.7 speaks 0.18's routes; dtool-lookup-client 0.1.0 is the dtool
     # CLI plugin (its dtool-cli loads plugins through pkg_resources, gone in setuptools 81).

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests.clients.conftest import client_venv, run_driver, write_dtool_config
-from tests.data import BAD_APPLES_UUID, FROZEN_AT, MR_MEN, ORANGES_UUID, SNOW_WHITE, bad_apples
+from tests.support.data import (
+    BAD_APPLES_UUID,
+    FROZEN_AT,
+    MR_MEN,
+    ORANGES_UUID,
+    SNOW_WHITE,
+    bad_apples,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -33,8 +33,8 @@ from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
 from lookup_events.tokens import issue_token
 from tests.bench.server import child_pids, free_port, stop, wait_until_ready
-from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
-from tests.lookup_events.faults.support import (
+from tests.support.checks import count, frozen, open_test_stores, registered, started
+from tests.support.processes import (
     REPO,
     DatasetFactory,
     LookupProcess,

@@ -18,9 +18,9 @@ from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.store import Stores, open_stores, schema_status, upgrade_database
 from lookup_events.tokens import issue_token
-from tests.aws import Aws
-from tests.data import BAD_APPLES_UUID, load_anchor_data
-from tests.lambdas.http_events import EVENT_MAKERS, EventMaker, body_bytes, header
+from tests.support.aws import Aws
+from tests.support.data import BAD_APPLES_UUID, load_anchor_data
+from tests.support.http_events import EVENT_MAKERS, EventMaker, body_bytes, header
 
 NON_ASCII_USER = "jürgen 漢字"
 

@@ -20,7 +20,7 @@ from lambdas.registrar import EventsFailed, NotificationProcessor, is_sqs_batch
 from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.store import Stores, open_stores
-from tests.aws import (
+from tests.support.aws import (
     Aws,
     lambda_record,
     lambda_sqs_event,

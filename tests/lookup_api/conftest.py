@@ -20,7 +20,7 @@ from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores
 from lookup_events.tokens import issue_token
-from tests.data import load_anchor_data, load_anchor_users
+from tests.support.data import load_anchor_data, load_anchor_users
 
 
 @dataclass(frozen=True)

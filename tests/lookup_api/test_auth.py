@@ -13,8 +13,8 @@ from falcon import testing
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.data import load_anchor_data
 from tests.lookup_api.conftest import KeyPair, client_for
+from tests.support.data import load_anchor_data
 
 PROBE = "/dataset/list"
 

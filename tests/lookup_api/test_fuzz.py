@@ -25,8 +25,8 @@ from lookup_api.app import WSGIApp, create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
 from tests.conftest import settings_for
-from tests.data import MR_MEN, SNOW_WHITE, load_anchor_data
 from tests.lookup_api.conftest import Header
+from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_data
 
 IDENTITIES = {"admin": "snow-white", "user": "grumpy", "nobody": None}
 MAX_EXAMPLES = 10

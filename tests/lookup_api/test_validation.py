@@ -10,8 +10,8 @@ from falcon import testing
 from lookup_api import schemas
 from lookup_api.validation import collect_errors
 from lookup_events.store import Stores
-from tests.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data
 from tests.lookup_api.conftest import Header
+from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data
 
 POST_ROUTES = (
     "/dataset/search",

@@ -29,7 +29,7 @@ from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from tests.aws import Aws, point_dtool_s3_at
+from tests.support.aws import Aws, point_dtool_s3_at
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 

@@ -9,7 +9,7 @@ import pytest
 
 from lookup_events.config import SETTINGS
 from lookup_events.versions import component_versions
-from tests.lookup_events.cli_runner import LookupCli, clean_env
+from tests.support.cli_runner import LookupCli, clean_env
 
 
 @pytest.fixture

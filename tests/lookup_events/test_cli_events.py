@@ -15,8 +15,8 @@ from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.cli_runner import LookupCli, clean_env
-from tests.lookup_events.datasets import make_dataset
+from tests.support.cli_runner import LookupCli, clean_env
+from tests.support.datasets import make_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 

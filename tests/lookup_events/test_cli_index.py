@@ -16,8 +16,8 @@ import pytest
 
 from lookup_events.store import open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.lookup_events.cli_runner import LookupCli, clean_env
-from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
+from tests.support.cli_runner import LookupCli, clean_env
+from tests.support.datasets import corrupt, make_dataset, set_readme
 
 
 def local(path: Path) -> str:

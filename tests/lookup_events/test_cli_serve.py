@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.lookup_events.cli_runner import LookupCli, clean_env
+from tests.support.cli_runner import LookupCli, clean_env
 
 
 def free_port() -> int:

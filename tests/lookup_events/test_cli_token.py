@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lookup_events.keys import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
-from tests.lookup_events.cli_runner import LookupCli, clean_env
+from tests.support.cli_runner import LookupCli, clean_env
 
 
 @pytest.fixture

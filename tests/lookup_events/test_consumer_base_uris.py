@@ -13,7 +13,7 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.storage import read_dataset
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import yaml
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import record_from_info
-from tests.data import BAD_APPLES_MANIFEST
+from tests.support.data import BAD_APPLES_MANIFEST
 
 UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
 

@@ -11,7 +11,7 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import make_dataset, set_readme
+from tests.support.datasets import make_dataset, set_readme
 
 
 @pytest.fixture

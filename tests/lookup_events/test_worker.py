@@ -27,8 +27,8 @@ from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
 from tests.conftest import require_service, settings_for
-from tests.lookup_events.datasets import corrupt, make_dataset
-from tests.lookup_events.faults.support import AMQP_URL
+from tests.support.datasets import corrupt, make_dataset
+from tests.support.processes import AMQP_URL
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 

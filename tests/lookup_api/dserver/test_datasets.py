@@ -14,8 +14,15 @@ import pytest
 from falcon import testing
 
 from lookup_events.store import Stores
-from tests.data import BAD_APPLES_UUID, FROZEN_AT, MR_MEN, ORANGES_UUID, SNOW_WHITE, bad_apples
 from tests.lookup_api.conftest import Header
+from tests.support.data import (
+    BAD_APPLES_UUID,
+    FROZEN_AT,
+    MR_MEN,
+    ORANGES_UUID,
+    SNOW_WHITE,
+    bad_apples,
+)
 
 BAD_APPLES_SW = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"
 BAD_APPLES_MM = f"{MR_MEN}/{BAD_APPLES_UUID}"

@@ -10,9 +10,9 @@ from typing import Any
 
 from falcon import testing
 
-from tests.data import BAD_APPLES_UUID, SNOW_WHITE, bad_apples
 from tests.lookup_api.conftest import Header
 from tests.lookup_api.dserver.test_datasets import encoded, suffix
+from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, bad_apples
 
 URI = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"
 PATH = f"/uris/{suffix(URI)}"

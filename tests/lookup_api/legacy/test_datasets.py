@@ -7,7 +7,8 @@ from typing import Any
 
 from falcon import testing
 
-from tests.data import (
+from tests.lookup_api.conftest import Header
+from tests.support.data import (
     BAD_APPLES_MANIFEST,
     BAD_APPLES_UUID,
     FROZEN_AT,
@@ -15,7 +16,6 @@ from tests.data import (
     ORANGES_UUID,
     SNOW_WHITE,
 )
-from tests.lookup_api.conftest import Header
 
 BAD_APPLES_URI = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"
 ORANGES_URI = f"{SNOW_WHITE}/{ORANGES_UUID}"

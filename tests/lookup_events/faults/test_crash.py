@@ -16,8 +16,8 @@ import pytest
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
-from tests.lookup_events.faults.support import (
+from tests.support.checks import count, frozen, open_test_stores, registered, started
+from tests.support.processes import (
     DatasetFactory,
     LookupProcess,
     RabbitVhost,

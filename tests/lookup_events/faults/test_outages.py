@@ -20,8 +20,8 @@ from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
 from lookup_events.store.sql.engine import sql_url
-from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
-from tests.lookup_events.faults.support import (
+from tests.support.checks import count, frozen, open_test_stores, registered, started
+from tests.support.processes import (
     DatasetFactory,
     LookupProcess,
     RabbitVhost,

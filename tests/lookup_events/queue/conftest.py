@@ -19,7 +19,7 @@ import pytest
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff
 from tests.conftest import require_service
-from tests.lookup_events.queue.support import Broker
+from tests.support.queues import Broker
 
 AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REDIS_URL = os.environ.get("DTOOL_LOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

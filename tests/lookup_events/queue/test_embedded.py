@@ -19,8 +19,8 @@ from lookup_events.queue import embedded
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.faults.support import REPO
-from tests.lookup_events.queue.support import consume, event
+from tests.support.processes import REPO
+from tests.support.queues import consume, event
 
 # Takes a batch of events, prints their ids and dies (SIGKILL) without acking.
 GREEDY = r"""

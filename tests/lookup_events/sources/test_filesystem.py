@@ -31,7 +31,7 @@ from lookup_events.sources.filesystem import DatasetWatcher, decide
 from lookup_events.sources.scan import rescan
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import README, make_dataset
+from tests.support.datasets import README, make_dataset
 
 REPO = Path(__file__).resolve().parents[3]
 TIMEOUT = 10.0
@@ -41,7 +41,7 @@ LIMIT_PROBE = """
 import json, logging, sys, time
 from pathlib import Path
 from lookup_events.sources.filesystem import DatasetWatcher
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 LIMIT = Path("/proc/sys/user/max_inotify_watches")
 root = Path(sys.argv[1])

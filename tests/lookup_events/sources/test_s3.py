@@ -30,7 +30,7 @@ from lookup_events.sources.s3 import (
     dataset_uuid_of_key,
     events_from_notification,
 )
-from tests.aws import CREDENTIALS, Aws, point_dtool_s3_at
+from tests.support.aws import CREDENTIALS, Aws, point_dtool_s3_at
 
 # NOTE(dev): kombu's SQL transport uses an ORM option SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")

@@ -21,7 +21,7 @@ from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
 from tests.conftest import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
-from tests.data import (
+from tests.support.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,
     MR_MEN,

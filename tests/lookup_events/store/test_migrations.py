@@ -35,7 +35,7 @@ from lookup_events.store.sql.schema import (
     include_object,
 )
 from tests.conftest import libpq_dsn, settings_for
-from tests.data import MR_MEN, SNOW_WHITE, load_anchor_data, make_info
+from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_data, make_info
 
 
 def current_revision(url: str) -> str | None:

@@ -23,7 +23,7 @@ from lookup_events.store.mongo.datasets import MongoCollections, MongoDatasetSto
 from lookup_events.store.mongo.query import ENTRY_PROJECTION, search_filter, search_string
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from lookup_events.store.text import parse_free_text
-from tests.data import (
+from tests.support.data import (
     BAD_APPLES_UUID,
     MR_MEN,
     ORANGES_UUID,

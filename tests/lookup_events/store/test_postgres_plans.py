@@ -22,7 +22,7 @@ from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from tests.conftest import _empty_postgres, libpq_dsn, settings_for
-from tests.data import MR_MEN, make_info
+from tests.support.data import MR_MEN, make_info
 
 DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
 

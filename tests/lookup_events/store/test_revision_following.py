@@ -22,8 +22,8 @@ from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql import engine as sql_engine
 from lookup_events.store.sql import revisions as sql_revisions
 from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
-from tests.data import MR_MEN, make_info
-from tests.lookup_events.faults.support import REPO, wait_until
+from tests.support.data import MR_MEN, make_info
+from tests.support.processes import REPO, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -33,8 +33,8 @@ from pathlib import Path
 from lookup_events.config import Settings
 from lookup_events.model import record_from_info
 from lookup_events.store import open_stores
-from tests.data import MR_MEN, make_info
-from tests.lookup_events.faults.support import REPO, wait_until
+from tests.support.data import MR_MEN, make_info
+from tests.support.processes import REPO, wait_until
 
 stores = open_stores(Settings(data_dir=Path(sys.argv[2]), database_url=sys.argv[1]).completed())
 stores.datasets.upsert(record_from_info(make_info(int(sys.argv[3]), MR_MEN)))

@@ -18,7 +18,7 @@ from lookup_events.store.sql import engine as sql_engine
 from lookup_events.store.sql import revisions as sql_revisions
 from lookup_events.store.sql.engine import make_engine
 from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
-from tests.data import MR_MEN, SNOW_WHITE, make_info
+from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 
 BOTH = (SNOW_WHITE, MR_MEN)
 

@@ -12,7 +12,7 @@ from typing import Any
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.data import MR_MEN, ORANGES_UUID, SNOW_WHITE, anchor_infos, load_anchor_data
+from tests.support.data import MR_MEN, ORANGES_UUID, SNOW_WHITE, anchor_infos, load_anchor_data
 
 BOTH = (SNOW_WHITE, MR_MEN)
 

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import dtoolcore
 
-from tests.lookup_events.datasets import fill
+from tests.support.datasets import fill
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANCHOR_VENV = REPO_ROOT / ".venv-anchor"

@@ -15,7 +15,7 @@ from typing import Any
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
-from tests.lookup_events.faults.support import REPO
+from tests.support.processes import REPO
 
 # A second process: publishes events, or takes one event and then dies
 # (SIGKILL) or leaves gracefully, in both cases without acking it.
