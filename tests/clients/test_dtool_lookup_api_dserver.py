@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import client_venv, run_driver, write_dtool_config
+from tests.support.clients import client_venv, run_driver, write_dtool_config
 from tests.support.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import client_venv, run_driver, write_dtool_config
+from tests.support.clients import client_venv, run_driver, write_dtool_config
 from tests.support.data import BAD_APPLES_UUID, FROZEN_AT, MR_MEN, ORANGES_UUID, SNOW_WHITE
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import client_venv, run_in
+from tests.support.clients import client_venv, run_in
 from tests.support.data import BAD_APPLES_UUID, MR_MEN, SNOW_WHITE
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from falcon import testing
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.lookup_api.conftest import KeyPair, client_for
+from tests.support.api import KeyPair, client_for
 from tests.support.data import load_anchor_data
 
 PROBE = "/dataset/list"

@@ -27,10 +27,10 @@ from lookup_events.cli.supervisor import Child, Supervisor
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.store import Stores, open_stores
-from tests.lookup_events.test_cli_serve import free_port
 from tests.support.aws import Aws
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.datasets import make_dataset
+from tests.support.network import free_port
 from tests.support.processes import REPO, LookupProcess, process_env, wait_until
 
 pytestmark = [

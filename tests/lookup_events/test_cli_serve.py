@@ -18,13 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.cli_runner import LookupCli, clean_env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.network import free_port
 
 
 def command() -> list[str]:

@@ -25,10 +25,11 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.sql.engine import sql_url
 from lookup_events.uris import normalise_uri
-from tests.conftest import DEFAULT_POSTGRES_URL, require_service
 from tests.support.anchor_deployment import Anchor, build_anchor
 from tests.support.api import ApiClient
 from tests.support.cli_runner import LookupCli, clean_env
+from tests.support.postgres import DEFAULT_POSTGRES_URL
+from tests.support.servers import require_service
 
 MIGRATE = ("migrate", "from-dtool-lookup-server")
 

@@ -31,9 +31,9 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.conftest import StoreBackend
 from tests.support.anchor_deployment import Anchor, build_anchor
 from tests.support.cli_runner import LookupCli, clean_env
+from tests.support.stores import StoreBackend
 
 OLD_URL = "mongodb://old-server.invalid:27017"
 ALL = PageRequest(1, 100)

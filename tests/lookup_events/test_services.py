@@ -21,7 +21,8 @@ from lookup_events.keys import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
 from lookup_events.services import Deployment, Services
 from lookup_events.store import schema_status, upgrade_database
 from lookup_events.store.sql.engine import sql_url
-from tests.conftest import DEFAULT_POSTGRES_URL, require_service
+from tests.support.postgres import DEFAULT_POSTGRES_URL
+from tests.support.servers import require_service
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import pytest
 
 from lookup_events.model import record_from_info
 from lookup_events.store.text import TextQuery, parse_free_text, searchable_text
-from tests.lookup_events.test_model import info
+from tests.support.data import dataset_info as info
 
 
 @pytest.mark.parametrize(

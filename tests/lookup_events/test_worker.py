@@ -26,9 +26,10 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
-from tests.conftest import require_service, settings_for
 from tests.support.datasets import corrupt, make_dataset
-from tests.support.processes import AMQP_URL
+from tests.support.rabbitmq import AMQP_URL
+from tests.support.servers import require_service
+from tests.support.stores import settings_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 

@@ -167,8 +167,8 @@ def build_anchor(root: Path, database_url: str = "") -> Anchor:
     }
     (root / "plan.json").write_text(json.dumps(plan))
     env = {"HOME": str(root), "PATH": os.environ.get("PATH", "")}
-    # NOTE(dev): -P keeps the driver's directory off sys.path: its queue/
-    # test package would stand in for the standard library's queue module.
+    # NOTE(dev): -P keeps the driver's directory off sys.path, so nothing beside
+    # it (once a queue/ test package) can stand in for a standard library module.
     subprocess.run(
         [str(python), "-P", str(DRIVER), str(root / "plan.json")],
         check=True,

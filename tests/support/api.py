@@ -1,8 +1,10 @@
-"""A test client for the API over given stores, with tokens signed by its own key."""
+"""API test clients over given stores, and the key pairs that sign their tokens."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,43 @@ from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores
 from lookup_events.tokens import issue_token
+
+#: Returns the ``Authorization`` headers carrying a token for a username.
+Header = Callable[[str], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A PEM private key and its public key as PEM and as an ``ssh-rsa`` line."""
+
+    private_pem: str
+    public_pem: str
+    public_ssh: str
+
+
+def key_pair() -> KeyPair:
+    """Return a new RSA key pair."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key()
+    return KeyPair(
+        private_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        public_pem=public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+        public_ssh=public.public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        ).decode()
+        + " someone@example.org\n",
+    )
+
+
+def client_for(settings: Settings, stores: Stores) -> testing.TestClient:
+    """Return a test client for an app over ``stores``."""
+    return testing.TestClient(create_app(settings, stores))
 
 
 @functools.cache

@@ -7,8 +7,8 @@ from pathlib import Path
 from lookup_events.events import DatasetEvent
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.conftest import settings_for
 from tests.support.processes import LookupProcess
+from tests.support.stores import settings_for
 
 
 def open_test_stores(url: str, data_dir: Path) -> Stores:

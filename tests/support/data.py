@@ -1,4 +1,4 @@
-"""Test data: the anchor test suite's users, base URIs and datasets, and bulk records.
+"""Test data: the anchor test suite's users, base URIs and datasets, bodies, bulk records.
 
 The anchor (dtool-lookup-server 0.18 ``tests/__init__.py``) registers users
 grumpy, sleepy, snow-white (admin), base URIs s3://snow-white then
@@ -136,3 +136,54 @@ def make_info(i: int, base_uri: str, items: int = 3) -> dict[str, Any]:
         "annotations": {"index": i, "group": f"group{i % 5}"},
         "tags": [f"tag{i % 3}", f"tag{i % 11}"] if i % 2 else [f"tag{i % 3}"],
     }
+
+
+def dataset_info(**changes: Any) -> dict[str, Any]:
+    """Return a valid 0.18 dataset info (string ``frozen_at``) with ``changes`` applied."""
+    body = {
+        "base_uri": "s3://snow-white",
+        "uuid": BAD_APPLES_UUID,
+        "uri": f"s3://snow-white/{BAD_APPLES_UUID}",
+        "name": "my-dataset",
+        "type": "dataset",
+        "readme": "---\ndescription: test dataset",
+        "manifest": copy.deepcopy(BAD_APPLES_MANIFEST),
+        "creator_username": "olssont",
+        "frozen_at": "1536238185.881941",
+        "annotations": {"software": "bowtie2", "n": 5, "nested": {"a": [1, "x"]}},
+        "tags": ["rnaseq"],
+    }
+    body.update(changes)
+    return body
+
+
+def register_body(**changes: Any) -> dict[str, Any]:
+    """Return the anchor's register-route body (string timestamps, README text)."""
+    body: dict[str, Any] = {
+        "base_uri": SNOW_WHITE,
+        "uuid": BAD_APPLES_UUID,
+        "uri": f"{SNOW_WHITE}/{BAD_APPLES_UUID}",
+        "name": "my-dataset",
+        "type": "dataset",
+        "readme": "---\ndescription: test dataset",
+        "manifest": {
+            "dtoolcore_version": "3.7.0",
+            "hash_function": "md5sum_hexdigest",
+            "items": {
+                "e4cc3a7dc281c3d89ed4553293c4b4b110dc9bf3": {
+                    "hash": "d89117c9da2cc34586e183017cb14851",
+                    "relpath": "U00096.3.rev.1.bt2",
+                    "size_in_bytes": 5741810,
+                    "utc_timestamp": 1536832115.0,
+                }
+            },
+        },
+        "creator_username": "olssont",
+        "frozen_at": "1536238185.881941",
+        "annotations": {"software": "bowtie2"},
+        "tags": ["rnaseq"],
+        "number_of_items": 1,
+        "size_in_bytes": 5741810,
+    }
+    body.update(changes)
+    return body

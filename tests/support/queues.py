@@ -1,9 +1,14 @@
-"""Helpers of the queue tests: events, a consuming loop, a second process."""
+"""The queue tests' transports, events, a consuming loop and a second process.
+
+RabbitMQ and Redis are the servers on 127.0.0.1; SQS is the session's moto
+server; ``memory`` is in-process only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,10 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from tests.support.processes import REPO
+
+REDIS_URL = os.environ.get("DTOOL_LOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+EMBEDDED = pytest.param("embedded", id="embedded")
+RABBITMQ = pytest.param("rabbitmq", id="rabbitmq", marks=pytest.mark.rabbitmq)
+REDIS = pytest.param("redis", id="redis")
+SQS = pytest.param("sqs", id="sqs")
+MEMORY = pytest.param("memory", id="memory")
+#: Every transport with a server (or a file) behind it; ``memory`` is in-process only.
+TRANSPORTS = [EMBEDDED, RABBITMQ, REDIS, SQS]
 
 # A second process: publishes events, or takes one event and then dies
 # (SIGKILL) or leaves gracefully, in both cases without acking it.

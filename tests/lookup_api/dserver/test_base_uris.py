@@ -7,7 +7,7 @@ import json
 from falcon import testing
 
 from lookup_events.store import Stores
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
 from tests.support.data import MR_MEN, SNOW_WHITE
 
 

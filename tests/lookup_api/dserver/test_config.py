@@ -11,7 +11,7 @@ from falcon import testing
 from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.lookup_api.conftest import Header, KeyPair
+from tests.support.api import Header, KeyPair
 from tests.support.data import load_anchor_data
 
 

@@ -14,7 +14,7 @@ import pytest
 from falcon import testing
 
 from lookup_events.store import Stores
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
 from tests.support.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,

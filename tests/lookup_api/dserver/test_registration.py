@@ -10,8 +10,8 @@ from typing import Any
 
 from falcon import testing
 
-from tests.lookup_api.conftest import Header
 from tests.lookup_api.dserver.test_datasets import encoded, suffix
+from tests.support.api import Header
 from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, bad_apples
 
 URI = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"

@@ -8,7 +8,7 @@ from falcon import testing
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.lookup_api.conftest import Header, KeyPair, client_for
+from tests.support.api import Header, KeyPair, client_for
 from tests.support.data import SNOW_WHITE, load_anchor_users
 
 

@@ -17,13 +17,9 @@ from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
 from tests.support.checks import count, frozen, open_test_stores, registered, started
-from tests.support.processes import (
-    DatasetFactory,
-    LookupProcess,
-    RabbitVhost,
-    process_env,
-    wait_until,
-)
+from tests.support.datasets import DatasetFactory
+from tests.support.processes import LookupProcess, process_env, wait_until
+from tests.support.rabbitmq import RabbitVhost
 
 pytestmark = pytest.mark.slow
 

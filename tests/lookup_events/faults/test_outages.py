@@ -21,15 +21,10 @@ from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
 from lookup_events.store.sql.engine import sql_url
 from tests.support.checks import count, frozen, open_test_stores, registered, started
-from tests.support.processes import (
-    DatasetFactory,
-    LookupProcess,
-    RabbitVhost,
-    TcpProxy,
-    process_env,
-    rabbitmqctl,
-    wait_until,
-)
+from tests.support.datasets import DatasetFactory
+from tests.support.network import TcpProxy
+from tests.support.processes import LookupProcess, process_env, wait_until
+from tests.support.rabbitmq import RabbitVhost, rabbitmqctl
 
 pytestmark = [
     pytest.mark.slow,

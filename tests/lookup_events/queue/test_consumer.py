@@ -7,8 +7,7 @@ import pytest
 from lookup_events.queue.consumer import Delivery, ack_all
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.queue.conftest import MEMORY, RABBITMQ, TRANSPORTS
-from tests.support.queues import Broker, consume, event, run_child
+from tests.support.queues import MEMORY, RABBITMQ, TRANSPORTS, Broker, consume, event, run_child
 
 
 def test_events_are_consumed_in_batches_and_acked(queue: EventQueue) -> None:

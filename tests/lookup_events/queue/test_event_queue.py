@@ -11,8 +11,7 @@ from lookup_events.errors import QueueUnavailable
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.queue.conftest import EMBEDDED, RABBITMQ, REDIS
-from tests.support.queues import consume, event
+from tests.support.queues import EMBEDDED, RABBITMQ, REDIS, consume, event
 
 
 def test_exhausted_retries_end_as_a_dead_letter_that_can_be_replayed(queue: EventQueue) -> None:

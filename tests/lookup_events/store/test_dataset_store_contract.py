@@ -20,7 +20,6 @@ from lookup_events.errors import DatabaseUnavailable, InvalidDataset
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
-from tests.conftest import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
 from tests.support.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,
@@ -32,6 +31,7 @@ from tests.support.data import (
     load_anchor_data,
     make_info,
 )
+from tests.support.stores import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
 
 BOTH = (SNOW_WHITE, MR_MEN)
 ALL = PageRequest(1, 1000)

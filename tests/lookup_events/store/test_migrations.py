@@ -34,8 +34,9 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     include_object,
 )
-from tests.conftest import libpq_dsn, settings_for
 from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_data, make_info
+from tests.support.postgres import libpq_dsn
+from tests.support.stores import settings_for
 
 
 def current_revision(url: str) -> str | None:

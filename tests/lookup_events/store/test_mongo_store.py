@@ -22,9 +22,9 @@ from lookup_events.store import Stores, open_stores
 from lookup_events.store.mongo.datasets import MAX_DOCUMENT_BYTES, MongoDatasetStore
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql.admin import SqlAdminStore
-from tests.conftest import DATASET_BACKEND_PARAMS, MONGO_BACKENDS, StoreBackend, settings_for
 from tests.support.api import ApiClient
 from tests.support.data import BAD_APPLES_UUID, MR_MEN, SNOW_WHITE, load_anchor_data, make_info
+from tests.support.stores import DATASET_BACKEND_PARAMS, MONGO_BACKENDS, StoreBackend, settings_for
 
 MONGO_PARAMS = [param for param in DATASET_BACKEND_PARAMS if param.values[0] in MONGO_BACKENDS]
 ALL = PageRequest(1, 100)

@@ -21,8 +21,9 @@ from sqlalchemy import Engine, event
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
-from tests.conftest import _empty_postgres, libpq_dsn, settings_for
 from tests.support.data import MR_MEN, make_info
+from tests.support.postgres import empty_postgres, libpq_dsn
+from tests.support.stores import settings_for
 
 DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.postgres
 def analysed(_migrated_postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The session's database holding datasets whose READMEs all say "synthetic", analysed."""
     url = _migrated_postgres_url
-    _empty_postgres(url)
+    empty_postgres(url)
     stores = open_stores(settings_for(url, tmp_path_factory.mktemp("plans")))
     try:
         stores.admin.add_base_uri(MR_MEN)

@@ -21,9 +21,10 @@ from lookup_events.store import Stores, open_stores, revision_view
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql import engine as sql_engine
 from lookup_events.store.sql import revisions as sql_revisions
-from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.support.data import MR_MEN, make_info
+from tests.support.postgres import libpq_dsn, terminate_other_backends
 from tests.support.processes import REPO, wait_until
+from tests.support.stores import settings_for
 
 pytestmark = pytest.mark.postgres
 

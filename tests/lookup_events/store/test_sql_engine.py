@@ -17,8 +17,9 @@ from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql import engine as sql_engine
 from lookup_events.store.sql import revisions as sql_revisions
 from lookup_events.store.sql.engine import make_engine
-from tests.conftest import libpq_dsn, settings_for, terminate_other_backends
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
+from tests.support.postgres import libpq_dsn, terminate_other_backends
+from tests.support.stores import settings_for
 
 BOTH = (SNOW_WHITE, MR_MEN)
 

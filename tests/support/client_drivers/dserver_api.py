@@ -1,6 +1,6 @@
 """Drive dtool-lookup-api 0.10.3 (dserver routes) and print what each call returned, as JSON.
 
-Runs in the client's own virtual environment (see tests/clients/conftest.py), never in ours. URL
+Runs in the client's own virtual environment (see ../clients.py), never in ours. URL
 and token come from ~/.config/dtool/dtool.json (DSERVER_URL, DSERVER_TOKEN), and
 every call first probes GET /config/info, as the synchronous functions always do.
 Usage: python dserver_api.py '{"flow": "...", "uuid": "...", "uri": "..."}'

@@ -1,6 +1,6 @@
 """Drive dtool-lookup-api 0.7.0 (0.18 routes) and print what each call returned, as JSON.
 
-Runs in the client's own virtual environment (see tests/clients/conftest.py), never in ours.
+Runs in the client's own virtual environment (see ../clients.py), never in ours.
 Usage: python legacy_api.py '{"flow": "...", "url": "...", "token": "...", ...}'
 """
 
