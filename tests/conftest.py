@@ -19,6 +19,10 @@ datasets (``factory``).
 AWS comes from one moto server per session on 127.0.0.1 (``moto_endpoint``);
 ``aws`` gives boto3 clients on it (``tests/support/aws.py``).
 
+The released clients' tests (``test_dtool_lookup_*.py``) get a gunicorn
+serving the anchor data (``server_url``, one per module), the tokens it
+trusts (``tokens``) and a home directory of their own (``home``).
+
 Helpers live in ``tests/support/``; this file only defines fixtures.
 """
 
@@ -38,7 +42,11 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.sql.engine import sql_url
+from lookup_events.tokens import issue_token
+from tests.bench.server import gunicorn, server_environment
+from tests.support.api import KeyPair, key_pair
 from tests.support.aws import REGION, Aws
+from tests.support.data import load_anchor_data
 from tests.support.datasets import DatasetFactory
 from tests.support.postgres import DEFAULT_POSTGRES_URL
 from tests.support.rabbitmq import RabbitVhost, require_rabbitmqctl
@@ -227,3 +235,45 @@ def dataset_backend(request: pytest.FixtureRequest) -> str:
 def backend(request: pytest.FixtureRequest, dataset_backend: str, tmp_path: Path) -> StoreBackend:
     """Return how to open empty stores on each dataset-store backend."""
     return store_backend(request, dataset_backend, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def server_keys() -> KeyPair:
+    """The key pair the server under test trusts."""
+    return key_pair()
+
+
+@pytest.fixture(scope="session")
+def tokens(server_keys: KeyPair) -> dict[str, str]:
+    """Long-lived tokens of the anchor users (and of dopey, who is not registered)."""
+    names = ("grumpy", "sleepy", "snow-white", "dopey")
+    return {name: issue_token(server_keys.private_pem, name, expires_in=None) for name in names}
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory, server_keys: KeyPair) -> Iterator[str]:
+    """Serve the anchor data with gunicorn on a free loopback port (one server per module)."""
+    data_dir = tmp_path_factory.mktemp("server")
+    database = f"sqlite:///{data_dir / 'lookup.db'}"
+    upgrade_database(database)
+    stores = open_stores(settings_for(database, data_dir))
+    try:
+        load_anchor_data(stores)
+    finally:
+        stores.close()
+    env = server_environment(
+        {
+            "DTOOL_LOOKUP_DATA_DIR": str(data_dir),
+            "DTOOL_LOOKUP_DATABASE_URL": database,
+            "JWT_PUBLIC_KEY": server_keys.public_pem,
+        }
+    )
+    with gunicorn("lookup_api.wsgi:app", env, data_dir) as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A scratch home directory holding the client's dtool configuration."""
+    (tmp_path / "home" / ".config" / "dtool").mkdir(parents=True)
+    return tmp_path / "home"

@@ -2,7 +2,7 @@
 
 Runs on SQLite, PostgreSQL, mongomock and (with ``DTOOL_LOOKUP_TEST_MONGO_URI``)
 a real MongoDB. Tests that search free text run only on ``TEXT_BACKEND_PARAMS``:
-mongomock cannot execute ``$text``; ``test_mongo_queries`` checks the query
+mongomock cannot execute ``$text``; ``mongo/test_query.py`` checks the query
 documents the MongoDB store sends instead.
 """
 
