@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
@@ -128,3 +129,14 @@ class LookupProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def run_lookup(args: Sequence[str], env: dict[str, str], log_dir: Path) -> LookupProcess:
+    """Return ``dtool-lookup ARGS`` (not started yet), logging to a new file in ``log_dir``."""
+    return LookupProcess(args, env, log_dir / f"{args[0]}-{uuid.uuid4().hex[:6]}.log")
+
+
+def stopped_cleanly(process: LookupProcess) -> None:
+    """Stop ``process`` with SIGTERM: it must exit with 0 and print no traceback."""
+    assert process.stop() == 0, process.log()
+    assert "Traceback" not in process.log()

@@ -1,4 +1,4 @@
-"""``dtool-lookup base-uri index`` on real datasets: output, records, failures."""
+"""``dtool-lookup base-uri add|list|index``: output, records and failures on real datasets."""
 
 from __future__ import annotations
 
@@ -24,6 +24,20 @@ def local(path: Path) -> str:
     return f"file://{socket.gethostname()}{path}"
 
 
+def test_base_uri_add_normalises_local_paths(cli: LookupCli, tmp_path: Path) -> None:
+    cli.ok("base-uri", "add", str(tmp_path / "archive"))
+    cli.ok("base_uri", "add", "s3://bucket/")
+    listed = [item["base_uri"] for item in cli.json("base-uri", "list")]
+    assert listed == [local(tmp_path / "archive"), "s3://bucket"]
+
+
+def test_adding_a_base_uri_twice_fails(cli: LookupCli) -> None:
+    cli.ok("base-uri", "add", "s3://bucket")
+    result = cli("base-uri", "add", "s3://bucket/")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Base URI 's3://bucket' already registered"
+
+
 @pytest.fixture
 def base(tmp_path: Path) -> Path:
     """A base directory with two good datasets, a proto and two broken ones."""
@@ -46,21 +60,22 @@ def base(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, base: Path) -> LookupCli:
+def archive_cli(tmp_path: Path, base: Path) -> LookupCli:
+    """The command line on an embedded data directory, ``base`` registered."""
     runner = LookupCli(clean_env(tmp_path / "data"))
     runner.ok("base-uri", "add", str(base))
     return runner
 
 
 @pytest.fixture
-def records(cli: LookupCli) -> Iterator[Any]:
-    opened = open_stores(cli.settings())
+def records(archive_cli: LookupCli) -> Iterator[Any]:
+    opened = open_stores(archive_cli.settings())
     yield opened
     opened.close()
 
 
-def test_index_reports_each_dataset_and_a_count(cli: LookupCli, base: Path) -> None:
-    result = cli.ok("base-uri", "index", str(base))
+def test_index_reports_each_dataset_and_a_count(archive_cli: LookupCli, base: Path) -> None:
+    result = archive_cli.ok("base-uri", "index", str(base))
 
     lines = result.stdout.splitlines()
     assert sorted(lines[:-1]) == [
@@ -75,8 +90,10 @@ def test_index_reports_each_dataset_and_a_count(cli: LookupCli, base: Path) -> N
     assert "unfinished" not in result.stdout + result.stderr
 
 
-def test_indexed_records_hold_what_is_on_disk(cli: LookupCli, base: Path, records: Any) -> None:
-    cli.ok("base-uri", "index", str(base))
+def test_indexed_records_hold_what_is_on_disk(
+    archive_cli: LookupCli, base: Path, records: Any
+) -> None:
+    archive_cli.ok("base-uri", "index", str(base))
 
     apples = records.datasets.get(local(base / "apples"))
     assert apples.entry.name == "apples"
@@ -93,20 +110,20 @@ def test_indexed_records_hold_what_is_on_disk(cli: LookupCli, base: Path, record
         assert records.datasets.get(local(base / name)) is None
 
 
-def test_indexed_datasets_are_searchable(cli: LookupCli, base: Path, records: Any) -> None:
-    cli.ok("base-uri", "index", str(base))
+def test_indexed_datasets_are_searchable(archive_cli: LookupCli, base: Path, records: Any) -> None:
+    archive_cli.ok("base-uri", "index", str(base))
     query = SearchQuery(base_uris=(local(base),), free_text="conference")
     page = records.datasets.search(query, PageRequest())
     assert [entry.name for entry in page.items] == ["pears"]
 
 
 def test_reindex_after_a_readme_change_updates_the_record(
-    cli: LookupCli, base: Path, records: Any
+    archive_cli: LookupCli, base: Path, records: Any
 ) -> None:
-    cli.ok("base-uri", "index", str(base))
+    archive_cli.ok("base-uri", "index", str(base))
     set_readme(base, "pears", "---\ndescription: quinces now\n")
 
-    result = cli.ok("base_uri", "index", f"file://{base}/")
+    result = archive_cli.ok("base_uri", "index", f"file://{base}/")
 
     assert result.stdout.splitlines()[-1] == "Registered 2 datasets, 2 failed"
     assert records.datasets.get(local(base / "pears")).readme == "---\ndescription: quinces now\n"
@@ -114,16 +131,18 @@ def test_reindex_after_a_readme_change_updates_the_record(
     assert page.total == 2
 
 
-def test_index_of_an_unregistered_base_uri_fails(cli: LookupCli, tmp_path: Path) -> None:
-    result = cli("base-uri", "index", str(tmp_path / "other"))
+def test_index_of_an_unregistered_base_uri_fails(archive_cli: LookupCli, tmp_path: Path) -> None:
+    result = archive_cli("base-uri", "index", str(tmp_path / "other"))
     assert result.exit_code == 1
     assert result.stderr.strip() == f"Base URI '{local(tmp_path / 'other')}' not registered"
     assert result.stdout == ""
 
 
-def test_index_of_unreachable_storage_fails_with_the_reason(cli: LookupCli, base: Path) -> None:
+def test_index_of_unreachable_storage_fails_with_the_reason(
+    archive_cli: LookupCli, base: Path
+) -> None:
     shutil.rmtree(base)
-    result = cli("base-uri", "index", str(base))
+    result = archive_cli("base-uri", "index", str(base))
     assert result.exit_code == 1
     assert "cannot list" in result.stderr
     assert "Traceback" not in result.stderr
@@ -137,9 +156,11 @@ def test_index_of_an_empty_base_uri(tmp_path: Path) -> None:
     assert result.stdout == "Registered 0 datasets, 0 failed\n"
 
 
-def test_index_on_a_terminal_shows_progress_and_the_same_lines(cli: LookupCli, base: Path) -> None:
-    env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None}}
-    for name, value in cli.env.items():
+def test_index_on_a_terminal_shows_progress_and_the_same_lines(
+    archive_cli: LookupCli, base: Path
+) -> None:
+    env = {**os.environ, **{k: v for k, v in archive_cli.env.items() if v is not None}}
+    for name, value in archive_cli.env.items():
         if value is None:
             env.pop(name, None)
     controller, terminal = pty.openpty()

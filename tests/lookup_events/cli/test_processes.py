@@ -1,19 +1,12 @@
-"""The long-running commands as real processes: registrar, watch, s3-events, serve --watch.
+"""The long-running commands as real processes: registrar, watch, s3-events.
 
 Each is started as ``python -m lookup_events.cli ...`` on the embedded queue
 and SQLite, fed by real dtool datasets (on disk, or in a moto S3 bucket),
-and stopped with SIGTERM, which must end it cleanly with exit code 0. The
-supervisor behind ``serve`` is tried on small Python child processes.
+and stopped with SIGTERM, which must end it cleanly with exit code 0.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,22 +16,18 @@ from typing import Any
 import dtoolcore
 import pytest
 
-from lookup_events.cli.supervisor import Child, Supervisor
 from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.store import Stores, open_stores
 from tests.support.aws import Aws
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.datasets import make_dataset
-from tests.support.network import free_port
-from tests.support.processes import REPO, LookupProcess, process_env, wait_until
+from tests.support.processes import process_env, run_lookup, stopped_cleanly, wait_until
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy"),
 ]
-
-DTOOL = REPO / ".venv" / "bin" / "dtool"
 
 
 @pytest.fixture
@@ -68,22 +57,12 @@ def base(tmp_path: Path, cli: LookupCli) -> Path:
     return path
 
 
-def run(args: list[str], env: dict[str, str], tmp_path: Path) -> LookupProcess:
-    name = args[0] if args[0] != "serve" else "serve"
-    return LookupProcess(args, env, tmp_path / f"{name}-{uuid.uuid4().hex[:6]}.log")
-
-
-def stopped_cleanly(process: LookupProcess) -> None:
-    assert process.stop() == 0, process.log()
-    assert "Traceback" not in process.log()
-
-
 def test_the_registrar_rescans_at_start_and_on_its_interval_and_consumes_events(
     tmp_path: Path, env: dict[str, str], cli: LookupCli, stores: Stores, base: Path
 ) -> None:
     before = make_dataset(base, "before-start")  # no event: only the first rescan sees it
     env = {**env, "DTOOL_LOOKUP_RESCAN_INTERVAL": "1"}
-    with run(["registrar"], env, tmp_path) as registrar:
+    with run_lookup(["registrar"], env, tmp_path) as registrar:
         assert wait_until(lambda: stores.datasets.get(before) is not None, 30), registrar.log()
         quiet = make_dataset(base, "no-event")  # found by the next rescan
         assert wait_until(lambda: stores.datasets.get(quiet) is not None, 30), registrar.log()
@@ -99,8 +78,8 @@ def test_the_watcher_publishes_freezes_for_the_registrar(
     tmp_path: Path, env: dict[str, str], stores: Stores, base: Path
 ) -> None:
     with (
-        run(["registrar", "--no-rescan"], env, tmp_path) as registrar,
-        run(["watch", str(base)], env, tmp_path) as watcher,
+        run_lookup(["registrar", "--no-rescan"], env, tmp_path) as registrar,
+        run_lookup(["watch", str(base)], env, tmp_path) as watcher,
     ):
         assert wait_until(lambda: "(events)" in watcher.log(), 30), watcher.log()
         uri = make_dataset(base, "fresh", tags=["ripe"])
@@ -157,7 +136,7 @@ def test_s3_events_turns_bucket_notifications_into_queued_events(
     proto = dtoolcore.create_proto_dataset("plums", f"s3://{bucket.name}", readme_content="plums")
     proto.freeze()
     bucket.sqs.send_message(QueueUrl=bucket.queue_url, MessageBody="not a notification")
-    process = run(["s3-events", "--wait-seconds", "1"], {**env, **bucket.env}, tmp_path)
+    process = run_lookup(["s3-events", "--wait-seconds", "1"], {**env, **bucket.env}, tmp_path)
     with process, EventQueue(cli.settings().broker_url) as queue:
         assert wait_until(lambda: queue.counts().ready >= 1, 30), process.log()
         assert wait_until(lambda: queue.counts().dead == 1, 10), process.log()
@@ -190,102 +169,3 @@ def test_s3_events_needs_a_queue(cli: LookupCli) -> None:
     result = cli("s3-events")
     assert result.exit_code == 1
     assert "DTOOL_LOOKUP_S3_QUEUE_URL" in result.stderr
-
-
-def search(port: int, token: str, free_text: str) -> list[dict[str, Any]]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/dataset/search",
-        data=json.dumps({"free_text": free_text}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        found: list[dict[str, Any]] = json.loads(response.read())
-        return found
-
-
-def dtool(*args: str, cwd: Path) -> str:
-    """Run the dtool command line; return its output."""
-    done = subprocess.run(
-        [str(DTOOL), *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
-    )
-    return done.stdout
-
-
-def test_serve_watch_finds_what_dtool_freezes(
-    tmp_path: Path, env: dict[str, str], cli: LookupCli
-) -> None:
-    watched = tmp_path / "datasets"
-    watched.mkdir()
-    port = free_port()
-    with run(["serve", "--port", str(port), "--watch", str(watched)], env, tmp_path) as server:
-        assert wait_until(lambda: "Listening at" in server.log(), 30), server.log()
-        assert wait_until(lambda: "(events)" in server.log(), 30), server.log()
-        cli.ok("user", "add", "alice")
-        (base_uri,) = [item["base_uri"] for item in cli.json("base-uri", "list")]
-        cli.ok("user", "search-permission", "alice", base_uri)
-        token = cli.ok("user", "token", "alice").stdout.strip()
-
-        uri = dtool("create", "--quiet", "quinces", cwd=watched).strip()
-        (tmp_path / "quince.txt").write_text("quince")
-        dtool("add", "item", str(tmp_path / "quince.txt"), uri, cwd=watched)
-        dtool("freeze", uri, cwd=watched)
-
-        found: list[dict[str, Any]] = []
-
-        def in_search() -> bool:
-            found[:] = search(port, token, "quinces")
-            return bool(found)
-
-        assert wait_until(in_search, 30, interval=0.2), server.log()
-        stopped_cleanly(server)
-    assert [(item["name"], item["uri"]) for item in found] == [("quinces", uri)]
-    assert "Watching file://" in server.log()
-
-
-def python(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
-
-
-def test_the_supervisor_restarts_a_helper_and_stops_when_the_api_ends() -> None:
-    helper = Child("helper", python("import sys; sys.exit(3)"))
-    api = Child("API", python("import time; time.sleep(2.5); raise SystemExit(7)"), essential=True)
-    supervisor = Supervisor([api, helper], poll=0.05)
-
-    code = supervisor.run(threading.Event())
-
-    assert code == 7  # the API's own exit code
-    assert supervisor.started.count("helper") >= 2  # died at once, came back after 1 s
-    assert supervisor.started.count("API") == 1
-
-
-def test_the_supervisor_stops_children_on_request_and_kills_stubborn_ones() -> None:
-    obedient = Child("API", python("import time; time.sleep(60)"), essential=True)
-    stubborn = Child(
-        "stubborn",
-        python(
-            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
-        ),
-    )
-    stop = threading.Event()
-    threading.Timer(1.0, stop.set).start()
-    supervisor = Supervisor([obedient, stubborn], stop_timeout=1.0, poll=0.05)
-
-    started = time.monotonic()
-    assert supervisor.run(stop) == 0
-    assert time.monotonic() - started < 10
-    assert obedient.process is None and stubborn.process is None
-
-
-def test_index_reports_every_dataset_while_a_registrar_takes_some_of_them(
-    tmp_path: Path, env: dict[str, str], cli: LookupCli, stores: Stores, base: Path
-) -> None:
-    uris = [make_dataset(base, f"ds-{number:02d}") for number in range(40)]
-    with run(["registrar", "--no-rescan"], env, tmp_path) as registrar:
-        assert wait_until(lambda: "connected to the event queue" in registrar.log(), 30)
-        result = cli.ok("base-uri", "index", str(base))
-        stopped_cleanly(registrar)
-
-    lines = result.stdout.splitlines()
-    assert sorted(lines[:-1]) == [f"Registered: {uri}" for uri in uris]
-    assert lines[-1] == "Registered 40 datasets, 0 failed"
-    assert all(stores.datasets.get(uri) is not None for uri in uris)

@@ -1,4 +1,4 @@
-"""``dtool-lookup serve``: real HTTP against the embedded server, clean shutdown."""
+"""``dtool-lookup serve``: real HTTP against the embedded server, its watcher, clean shutdown."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.network import free_port
+from tests.support.processes import REPO, process_env, run_lookup, stopped_cleanly, wait_until
 
 
 def command() -> list[str]:
@@ -132,3 +133,71 @@ def test_bind_address(host: str, bind: str) -> None:
     from lookup_events.cli.serve import bind_address
 
     assert bind_address(host, 5000) == bind
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment of every process: a data directory of the test's own."""
+    return process_env(tmp_path / "data")
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> LookupCli:
+    return LookupCli(clean_env(tmp_path / "data"))
+
+
+DTOOL = REPO / ".venv" / "bin" / "dtool"
+
+
+def search(port: int, token: str, free_text: str) -> list[dict[str, Any]]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/dataset/search",
+        data=json.dumps({"free_text": free_text}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        found: list[dict[str, Any]] = json.loads(response.read())
+        return found
+
+
+def dtool(*args: str, cwd: Path) -> str:
+    """Run the dtool command line; return its output."""
+    done = subprocess.run(
+        [str(DTOOL), *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
+def test_serve_watch_finds_what_dtool_freezes(
+    tmp_path: Path, env: dict[str, str], cli: LookupCli
+) -> None:
+    watched = tmp_path / "datasets"
+    watched.mkdir()
+    port = free_port()
+    with run_lookup(
+        ["serve", "--port", str(port), "--watch", str(watched)], env, tmp_path
+    ) as server:
+        assert wait_until(lambda: "Listening at" in server.log(), 30), server.log()
+        assert wait_until(lambda: "(events)" in server.log(), 30), server.log()
+        cli.ok("user", "add", "alice")
+        (base_uri,) = [item["base_uri"] for item in cli.json("base-uri", "list")]
+        cli.ok("user", "search-permission", "alice", base_uri)
+        token = cli.ok("user", "token", "alice").stdout.strip()
+
+        uri = dtool("create", "--quiet", "quinces", cwd=watched).strip()
+        (tmp_path / "quince.txt").write_text("quince")
+        dtool("add", "item", str(tmp_path / "quince.txt"), uri, cwd=watched)
+        dtool("freeze", uri, cwd=watched)
+
+        found: list[dict[str, Any]] = []
+
+        def in_search() -> bool:
+            found[:] = search(port, token, "quinces")
+            return bool(found)
+
+        assert wait_until(in_search, 30, interval=0.2), server.log()
+        stopped_cleanly(server)
+    assert [(item["name"], item["uri"]) for item in found] == [("quinces", uri)]
+    assert "Watching file://" in server.log()

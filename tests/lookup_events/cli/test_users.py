@@ -1,23 +1,18 @@
-"""``dtool-lookup user|base-uri|config|db``: 0.18 messages, exit codes and JSON."""
+"""``dtool-lookup user ...``: 0.18 messages, exit codes and JSON; tokens that verify."""
 
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lookup_events.config import SETTINGS
-from lookup_events.versions import component_versions
+from lookup_events.keys import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
 from tests.support.cli_runner import LookupCli, clean_env
-
-
-@pytest.fixture
-def cli(tmp_path: Path, database_url: str) -> LookupCli:
-    """The command line on a fresh database (SQLite, then PostgreSQL), migrated."""
-    runner = LookupCli(clean_env(tmp_path / "data", DTOOL_LOOKUP_DATABASE_URL=database_url))
-    runner.ok("db", "upgrade")
-    return runner
 
 
 def local(path: Path) -> str:
@@ -128,20 +123,6 @@ def test_permission_errors_come_in_the_0_18_order(cli: LookupCli, kind: str) -> 
     assert error("olssont", "s3://bucket") == f"User 'olssont' already has {kind} permissions"
 
 
-def test_base_uri_add_normalises_local_paths(cli: LookupCli, tmp_path: Path) -> None:
-    cli.ok("base-uri", "add", str(tmp_path / "archive"))
-    cli.ok("base_uri", "add", "s3://bucket/")
-    listed = [item["base_uri"] for item in cli.json("base-uri", "list")]
-    assert listed == [local(tmp_path / "archive"), "s3://bucket"]
-
-
-def test_adding_a_base_uri_twice_fails(cli: LookupCli) -> None:
-    cli.ok("base-uri", "add", "s3://bucket")
-    result = cli("base-uri", "add", "s3://bucket/")
-    assert result.exit_code == 1
-    assert result.stderr.strip() == "Base URI 's3://bucket' already registered"
-
-
 def test_permission_on_a_path_spelling_of_a_base_uri(cli: LookupCli, tmp_path: Path) -> None:
     cli.ok("base-uri", "add", str(tmp_path))
     cli.ok("user", "add", "olssont")
@@ -149,70 +130,126 @@ def test_permission_on_a_path_spelling_of_a_base_uri(cli: LookupCli, tmp_path: P
     assert cli.json("user", "list")[0]["search_permissions_on_base_uris"] == [local(tmp_path)]
 
 
-def test_config_show_names_every_variable_and_hides_secrets(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    cli = LookupCli(
-        clean_env(tmp_path, DTOOL_LOOKUP_DATABASE_URL=url, JWT_ACCESS_TOKEN_EXPIRES="60")
-    )
-    shown = cli.json("config", "show")
-    assert list(shown) == [variable.names[0] for variable in SETTINGS]
-    assert shown["DTOOL_LOOKUP_DATA_DIR"] == str(tmp_path)
-    assert shown["DTOOL_LOOKUP_DATABASE_URL"] == "***"
-    assert shown["DTOOL_LOOKUP_BROKER_URL"] == "***"
-    assert shown["JWT_ACCESS_TOKEN_EXPIRES"] == 60
-    assert shown["DTOOL_LOOKUP_PORT"] == 5000
-    assert shown["CORS_ORIGINS"] == ["*"]
-    assert shown["DTOOL_LOOKUP_WEBHOOK_SECRET"] == ""
-    assert url not in cli.ok("config", "show").stdout
+@pytest.fixture
+def embedded_cli(tmp_path: Path) -> LookupCli:
+    """The command line on an embedded data directory (it makes its key pair), user olssont."""
+    runner = LookupCli(clean_env(tmp_path / "data"))
+    runner.ok("user", "add", "olssont")
+    return runner
 
 
-def test_config_versions_matches_the_api(tmp_path: Path) -> None:
-    cli = LookupCli(clean_env(tmp_path))
-    versions = cli.json("config", "versions")
-    assert versions == component_versions()
-    assert versions["dtool_lookup_server"] == "0.18.0"
-    assert versions["dtoolcore"]
+def decode(token: str, public_key: str) -> dict[str, object]:
+    return jwt.decode(token, public_key, algorithms=["RS256"], options={"require": ["sub"]})
 
 
-def test_db_upgrade_creates_the_embedded_database_and_is_idempotent(tmp_path: Path) -> None:
-    cli = LookupCli(clean_env(tmp_path / "fresh"))
-    cli.ok("db", "upgrade")
-    assert (tmp_path / "fresh" / "lookup.db").is_file()
-    cli.ok("db", "upgrade")
+def test_token_verifies_with_the_embedded_public_key(
+    embedded_cli: LookupCli, tmp_path: Path
+) -> None:
+    before = int(time.time())
+    token = embedded_cli.ok("user", "token", "olssont").stdout.strip()
+
+    claims = decode(token, (tmp_path / "data" / PUBLIC_KEY_NAME).read_text())
+
+    assert set(claims) == {"fresh", "iat", "jti", "type", "sub", "nbf", "exp"}
+    assert claims["sub"] == "olssont"
+    assert claims["type"] == "access"
+    assert claims["fresh"] is False
+    assert before <= claims["iat"] == claims["nbf"] <= time.time()  # type: ignore[operator]
+    assert claims["exp"] == claims["iat"] + 900  # type: ignore[operator]
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+
+
+def test_the_same_key_pair_signs_every_token(embedded_cli: LookupCli, tmp_path: Path) -> None:
+    first = embedded_cli.ok("user", "token", "olssont").stdout.strip()
+    second = embedded_cli.ok("user", "token", "olssont").stdout.strip()
+    public_key = (tmp_path / "data" / PUBLIC_KEY_NAME).read_text()
+    assert decode(first, public_key)["jti"] != decode(second, public_key)["jti"]
+
+
+def test_last_forever_token_has_no_expiry(embedded_cli: LookupCli, tmp_path: Path) -> None:
+    token = embedded_cli.ok("user", "token", "--last-forever", "olssont").stdout.strip()
+    claims = decode(token, (tmp_path / "data" / PUBLIC_KEY_NAME).read_text())
+    assert "exp" not in claims
+
+
+def test_expires_in_sets_the_lifetime(embedded_cli: LookupCli, tmp_path: Path) -> None:
+    token = embedded_cli.ok("user", "token", "--expires-in", "60", "olssont").stdout.strip()
+    claims = decode(token, (tmp_path / "data" / PUBLIC_KEY_NAME).read_text())
+    assert claims["exp"] == claims["iat"] + 60  # type: ignore[operator]
+
+
+def test_lifetime_comes_from_the_settings(tmp_path: Path) -> None:
+    cli = LookupCli(clean_env(tmp_path, JWT_ACCESS_TOKEN_EXPIRES="3600"))
     cli.ok("user", "add", "olssont")
+    token = cli.ok("user", "token", "olssont").stdout.strip()
+    claims = decode(token, (tmp_path / PUBLIC_KEY_NAME).read_text())
+    assert claims["exp"] == claims["iat"] + 3600  # type: ignore[operator]
 
 
-def test_embedded_commands_need_no_separate_upgrade(tmp_path: Path) -> None:
-    cli = LookupCli(clean_env(tmp_path / "fresh"))
-    cli.ok("user", "add", "olssont")
-    assert [user["username"] for user in cli.json("user", "list")] == ["olssont"]
+def test_last_forever_and_expires_in_exclude_each_other(embedded_cli: LookupCli) -> None:
+    result = embedded_cli("user", "token", "--last-forever", "--expires-in", "5", "olssont")
+    assert result.exit_code == 2
 
 
-@pytest.mark.parametrize(
-    "args", [["--help"], ["user", "--help"], ["base_uri", "index", "--help"], ["serve", "--help"]]
-)
-def test_help_needs_no_database(tmp_path: Path, args: list[str]) -> None:
-    unreachable = "postgresql+psycopg://nobody@127.0.0.1:9/none"
-    cli = LookupCli(clean_env(tmp_path / "data", DTOOL_LOOKUP_DATABASE_URL=unreachable))
-    result = cli.ok(*args)
-    assert "Usage:" in result.stdout
-    assert not (tmp_path / "data").exists()
-
-
-def test_legacy_spellings_are_hidden_from_help(tmp_path: Path) -> None:
-    cli = LookupCli(clean_env(tmp_path))
-    assert "base_uri" not in cli.ok("--help").stdout
-    user_help = cli.ok("user", "--help").stdout
-    assert "search-permission" in user_help
-    assert "search_permission" not in user_help
-    assert "--is_admin" not in cli.ok("user", "add", "--help").stdout
-
-
-def test_unreachable_database_is_one_line_on_stderr(tmp_path: Path) -> None:
-    unreachable = "postgresql+psycopg://nobody@127.0.0.1:9/none"
-    cli = LookupCli(clean_env(tmp_path, DTOOL_LOOKUP_DATABASE_URL=unreachable))
-    result = cli("user", "list")
+def test_token_for_an_unknown_user_fails(embedded_cli: LookupCli, tmp_path: Path) -> None:
+    result = embedded_cli("user", "token", "ghost")
     assert result.exit_code == 1
+    assert result.stderr.strip() == "User 'ghost' not registered"
     assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip()
+
+
+def test_configured_private_key_file_signs(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = tmp_path / "id_rsa"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = tmp_path / "id_rsa.pub"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+    )
+    cli = LookupCli(
+        clean_env(
+            tmp_path / "data",
+            JWT_PRIVATE_KEY_FILE=str(private),
+            JWT_PUBLIC_KEY_FILE=str(public),
+        )
+    )
+    cli.ok("user", "add", "olssont")
+
+    token = cli.ok("user", "token", "olssont").stdout.strip()
+
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert decode(token, pem.decode())["sub"] == "olssont"
+    assert not (tmp_path / "data" / PRIVATE_KEY_NAME).exists()
+
+
+def test_public_key_without_private_key_cannot_sign(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    cli = LookupCli(clean_env(tmp_path, JWT_PUBLIC_KEY=public.decode()))
+    cli.ok("user", "add", "olssont")
+
+    result = cli("user", "token", "olssont")
+
+    assert result.exit_code == 1
+    assert "JWT_PRIVATE_KEY_FILE" in result.stderr
+    assert result.stdout == ""
+
+
+def test_unreadable_private_key_file_is_reported(tmp_path: Path) -> None:
+    cli = LookupCli(clean_env(tmp_path, JWT_PRIVATE_KEY_FILE=str(tmp_path / "missing")))
+    cli.ok("user", "add", "olssont")
+    result = cli("user", "token", "olssont")
+    assert result.exit_code == 1
+    assert "missing" in result.stderr

@@ -27,23 +27,11 @@ from lookup_events.store.sql.engine import sql_url
 from lookup_events.uris import normalise_uri
 from tests.support.anchor_deployment import Anchor, build_anchor
 from tests.support.api import ApiClient
-from tests.support.cli_runner import LookupCli, clean_env
+from tests.support.cli_runner import LookupCli
 from tests.support.postgres import DEFAULT_POSTGRES_URL
 from tests.support.servers import require_service
 
 MIGRATE = ("migrate", "from-dtool-lookup-server")
-
-
-@pytest.fixture(scope="module")
-def anchor(tmp_path_factory: pytest.TempPathFactory) -> Anchor:
-    """The old deployment, built once for this module."""
-    return build_anchor(tmp_path_factory.mktemp("anchor"))
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> LookupCli:
-    """The new server's command line, on an empty SQLite data directory."""
-    return LookupCli(clean_env(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -158,21 +146,6 @@ def test_what_the_new_server_changed_is_left_alone(
     cli.ok(*MIGRATE, "--from-sql", anchor.database_url)
     user = stores.admin.get_user("grumpy")
     assert user is not None and user.is_admin is True
-
-
-def test_a_missing_old_database_is_refused(cli: LookupCli, tmp_path: Path) -> None:
-    result = cli(*MIGRATE, "--from-sql", f"sqlite:///{tmp_path / 'nothing.db'}")
-    assert result.exit_code == 1
-    assert "no SQLite database" in result.stderr
-    assert not (tmp_path / "nothing.db").exists()
-
-
-def test_a_database_of_another_program_is_refused(cli: LookupCli, tmp_path: Path) -> None:
-    cli.ok("user", "add", "grumpy")  # creates and migrates the new server's own database
-    own = cli.settings().database_url
-    result = cli(*MIGRATE, "--from-sql", own)
-    assert result.exit_code == 1
-    assert "not a dtool-lookup-server database: no table base_uri, user" in result.stderr
 
 
 def test_on_a_terminal_a_progress_bar_shows_the_datasets(cli: LookupCli, anchor: Anchor) -> None:

@@ -31,18 +31,12 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.support.anchor_deployment import Anchor, build_anchor
+from tests.support.anchor_deployment import Anchor
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.stores import StoreBackend
 
 OLD_URL = "mongodb://old-server.invalid:27017"
 ALL = PageRequest(1, 100)
-
-
-@pytest.fixture(scope="module")
-def anchor(tmp_path_factory: pytest.TempPathFactory) -> Anchor:
-    """The old deployment, built once for this module."""
-    return build_anchor(tmp_path_factory.mktemp("anchor"))
 
 
 @pytest.fixture

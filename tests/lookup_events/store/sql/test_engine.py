@@ -1,4 +1,9 @@
-"""The plans PostgreSQL runs for free-text searches, checked with EXPLAIN.
+"""Engines: rested connections pinged, and the plans PostgreSQL runs for free-text searches.
+
+A pooled connection that rested is pinged on checkout, so one the server
+killed meanwhile is replaced rather than failing the request.
+
+The free-text plans are checked with EXPLAIN.
 
 Once ANALYZE has seen a word in most datasets, the planner prices a scan
 reading every tsvector below the GIN index; at 100,000 datasets such a
@@ -21,8 +26,9 @@ from sqlalchemy import Engine, event
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
-from tests.support.data import MR_MEN, make_info
-from tests.support.postgres import empty_postgres, libpq_dsn
+from lookup_events.store.sql import engine as sql_engine
+from tests.support.data import MR_MEN, SNOW_WHITE, make_info
+from tests.support.postgres import empty_postgres, libpq_dsn, terminate_other_backends
 from tests.support.stores import settings_for
 
 DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
@@ -30,6 +36,35 @@ DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
 pytestmark = pytest.mark.postgres
 
 
+BOTH = (SNOW_WHITE, MR_MEN)
+
+
+def total(stores: Stores) -> int:
+    return stores.datasets.search(SearchQuery(BOTH), PageRequest(1, 10)).total
+
+
+@pytest.mark.postgres
+def test_a_rested_connection_killed_by_the_server_is_replaced(
+    postgres_url_migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stores = open_stores(settings_for(postgres_url_migrated, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        stores.datasets.upsert(record_from_info(make_info(1, MR_MEN)))
+        assert stores.datasets.get(make_info(1, MR_MEN)["uri"]) is not None
+        assert total(stores) == 1
+        terminate_other_backends(postgres_url_migrated)
+        monkeypatch.setattr(sql_engine, "PING_AFTER_IDLE_SECONDS", 0.0)
+
+        assert stores.datasets.get(make_info(1, MR_MEN)["uri"]) is not None
+        assert stores.admin.list_base_uris(PageRequest(1, 10)).total == 1
+        assert total(stores) == 1  # the revision reader's own connection is replaced too
+    finally:
+        stores.close()
+
+
+# NOTE(dev): the tests below share the session database ``analysed`` loads once, so a
+# test that empties it (``postgres_url_migrated``) has to come before them.
 @pytest.fixture(scope="module")
 def analysed(_migrated_postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The session's database holding datasets whose READMEs all say "synthetic", analysed."""
