@@ -200,6 +200,7 @@ def lambda_environment(
     api._handler.cache_clear()
 
 
+@pytest.mark.slow
 def test_the_entry_point_reuses_its_app(
     aws: Aws, lambda_environment: str, key_pair: tuple[str, str], tmp_path: Path
 ) -> None:

@@ -176,6 +176,7 @@ def test_disabled_authorisation_acts_as_the_default_user(
     assert len(result.json) == 3
 
 
+@pytest.mark.slow
 def test_cached_token_still_expires(sqlite_data_client: testing.TestClient, keys: KeyPair) -> None:
     expires = int(time.time()) + 2
     token = signed(keys, {"sub": "grumpy", "exp": expires})

@@ -28,6 +28,8 @@ from tests.support.api import Header
 from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_data
 from tests.support.stores import settings_for
 
+pytestmark = pytest.mark.slow  # schemathesis drives every operation, then the links
+
 IDENTITIES = {"admin": "snow-white", "user": "grumpy", "nobody": None}
 MAX_EXAMPLES = 10
 STATEFUL_SCENARIOS = 25

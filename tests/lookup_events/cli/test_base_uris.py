@@ -148,6 +148,7 @@ def test_index_of_unreachable_storage_fails_with_the_reason(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_index_of_an_empty_base_uri(tmp_path: Path) -> None:
     cli = LookupCli(clean_env(tmp_path / "data"))
     (tmp_path / "empty").mkdir()
@@ -156,6 +157,7 @@ def test_index_of_an_empty_base_uri(tmp_path: Path) -> None:
     assert result.stdout == "Registered 0 datasets, 0 failed\n"
 
 
+@pytest.mark.slow
 def test_index_on_a_terminal_shows_progress_and_the_same_lines(
     archive_cli: LookupCli, base: Path
 ) -> None:

@@ -60,6 +60,7 @@ def break_manifest(base: Path) -> bytes:
     return original
 
 
+@pytest.mark.slow
 def test_a_failed_dataset_is_listed_with_its_reason_and_replayed_once_fixed(
     cli: LookupCli, base: Path, stores: Stores
 ) -> None:
@@ -84,6 +85,7 @@ def test_a_failed_dataset_is_listed_with_its_reason_and_replayed_once_fixed(
     assert stores.datasets.get(broken) is not None
 
 
+@pytest.mark.slow
 def test_letters_that_are_no_event_are_listed_but_never_replayed(
     cli: LookupCli, stores: Stores
 ) -> None:

@@ -31,6 +31,8 @@ from tests.support.cli_runner import LookupCli
 from tests.support.postgres import DEFAULT_POSTGRES_URL
 from tests.support.servers import require_service
 
+pytestmark = pytest.mark.slow  # the real 0.18.0 writes the old deployment
+
 MIGRATE = ("migrate", "from-dtool-lookup-server")
 
 

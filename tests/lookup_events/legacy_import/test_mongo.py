@@ -67,6 +67,7 @@ def migrate(stores: Stores, anchor: Anchor, old_server: Any) -> ImportReport:
     return migration.report
 
 
+@pytest.mark.slow
 def test_the_old_documents_become_records(stores: Stores, anchor: Anchor, old_server: Any) -> None:
     report = migrate(stores, anchor, old_server)
     assert (report.tallies["datasets"].copied, report.failures) == (4, [])
@@ -86,6 +87,7 @@ def test_the_old_documents_become_records(stores: Stores, anchor: Anchor, old_se
     assert gone is not None and gone.entry.name == "gone"  # the documents are the source
 
 
+@pytest.mark.slow
 def test_uuids_of_api_and_cli_registered_datasets_are_found_alike(
     stores: Stores, anchor: Anchor, old_server: Any
 ) -> None:
@@ -96,6 +98,7 @@ def test_uuids_of_api_and_cli_registered_datasets_are_found_alike(
         assert [entry.name for entry in page.items] == [name]
 
 
+@pytest.mark.slow
 def test_copying_again_skips_every_dataset(
     stores: Stores, anchor: Anchor, old_server: Any
 ) -> None:
@@ -105,6 +108,7 @@ def test_copying_again_skips_every_dataset(
     assert again.tallies["users"].skipped == 4
 
 
+@pytest.mark.slow
 def test_documents_that_are_no_datasets_are_reported(
     stores: Stores, anchor: Anchor, old_server: Any
 ) -> None:
@@ -155,6 +159,7 @@ def closed_port() -> int:
     return port
 
 
+@pytest.mark.slow
 def test_an_unreachable_old_mongodb_fails_the_command(anchor: Anchor, tmp_path: Path) -> None:
     cli = LookupCli(clean_env(tmp_path / "data"))
     url = f"mongodb://127.0.0.1:{closed_port()}/?serverSelectionTimeoutMS=200"
@@ -170,6 +175,7 @@ def test_an_unreachable_old_mongodb_fails_the_command(anchor: Anchor, tmp_path: 
     assert "cannot read the old MongoDB collection" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset_backend", ["mongomock"])
 def test_a_document_the_new_store_refuses_fails_alone(
     stores: Stores, anchor: Anchor, old_server: Any

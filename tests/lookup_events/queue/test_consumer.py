@@ -9,6 +9,8 @@ from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
 from tests.support.queues import MEMORY, RABBITMQ, TRANSPORTS, Broker, consume, event, run_child
 
+pytestmark = pytest.mark.slow  # real brokers, waiting out backoffs and leases
+
 
 def test_events_are_consumed_in_batches_and_acked(queue: EventQueue) -> None:
     published = [event(n) for n in range(25)]

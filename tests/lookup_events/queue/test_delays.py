@@ -15,6 +15,8 @@ from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff, QueueCounts
 from tests.support.queues import EMBEDDED, MEMORY, RABBITMQ, REDIS, SQS, Broker, consume, event
 
+pytestmark = pytest.mark.slow  # real brokers, waiting out backoffs
+
 
 def slow_queue(broker: Broker) -> EventQueue:
     """Open a queue whose one retry waits 3 s.

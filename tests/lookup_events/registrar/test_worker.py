@@ -31,7 +31,10 @@ from tests.support.rabbitmq import AMQP_URL
 from tests.support.servers import require_service
 from tests.support.stores import settings_for
 
-pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
+pytestmark = [
+    pytest.mark.slow,  # the worker loop on real queues, with backoffs
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy"),
+]
 
 QUICK = Backoff(initial=0.2, factor=2.0, maximum=1.0)
 CLOSED_PORT = 1  # nothing listens on 127.0.0.1:1

@@ -174,6 +174,7 @@ def test_a_freeze_publishes_one_frozen_event_and_a_proto_none(
     assert event.source == "watch"
 
 
+@pytest.mark.slow
 def test_the_dtool_command_line_create_and_freeze(
     base: Path, recorder: Recorder, tmp_path: Path
 ) -> None:
@@ -207,6 +208,7 @@ def test_datasets_moved_in_renamed_and_moved_out(
     recorder.wait_for("trip", "frozen", "removed")
 
 
+@pytest.mark.slow
 def test_changes_after_freeze_are_updates(base: Path, recorder: Recorder) -> None:
     dataset = dtoolcore.DataSet.from_uri(make_dataset(base, "fruit"))
     recorder.wait_for("fruit", "frozen")

@@ -33,6 +33,8 @@ from lookup_events.uris import base_uri_of
 from tests.support.aws import CREDENTIALS, Aws, new_bucket_name, point_dtool_s3_at
 from tests.support.datasets import fill
 
+pytestmark = pytest.mark.slow  # every case writes datasets to moto with dtool-s3
+
 README = "---\ndescription: pommes et poires, ünïcödé\r\nlist: [1, 2]\n"
 PREFIX = "u/alice/"
 

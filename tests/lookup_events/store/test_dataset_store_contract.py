@@ -496,6 +496,7 @@ def test_oversized_values_are_stored_or_refused_as_invalid(stores: Stores) -> No
         assert stores.datasets.get(record.uri) == record
 
 
+@pytest.mark.slow
 def test_upsert_many_replaces_large_batches(stores: Stores) -> None:
     infos = [make_info(i, SNOW_WHITE, items=1) for i in range(1200)]
     assert stores.datasets.upsert_many([record_from_info(info) for info in infos]) == 1200

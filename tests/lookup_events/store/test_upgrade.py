@@ -53,11 +53,13 @@ def test_upgrade_in_threads_of_one_process(sqlite_url: str) -> None:
     assert current_revision(sqlite_url) == head_revision()
 
 
+@pytest.mark.slow
 def test_concurrent_upgrades_of_a_new_sqlite_file(sqlite_url: str) -> None:
     assert concurrently(sqlite_url) == []
     assert current_revision(sqlite_url) == head_revision()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_concurrent_upgrades_of_a_new_postgres_database(new_postgres_database: str) -> None:
     assert concurrently(new_postgres_database) == []

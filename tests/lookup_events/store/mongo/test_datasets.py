@@ -162,6 +162,7 @@ def closed_port() -> int:
     return port
 
 
+@pytest.mark.slow
 def test_an_unreachable_server_raises_store_unavailable() -> None:
     url = f"mongodb://127.0.0.1:{closed_port()}/?serverSelectionTimeoutMS=200"
     store = MongoDatasetStore.from_url(url, "lookup", "datasets")  # no connection yet
