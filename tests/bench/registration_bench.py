@@ -63,13 +63,9 @@ from tests.bench.registration_report import (
     table,
 )
 from tests.bench.registration_s3 import moto_server, notified_bucket
-from tests.lookup_events.faults.support import (
-    DatasetFactory,
-    LookupProcess,
-    RabbitVhost,
-    process_env,
-    wait_until,
-)
+from tests.support.datasets import DatasetFactory
+from tests.support.processes import LookupProcess, process_env, wait_until
+from tests.support.rabbitmq import RabbitVhost
 
 TIMEOUT_S = 600.0
 WARMUP = 100

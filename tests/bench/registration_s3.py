@@ -12,7 +12,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.lookup_events.faults.support import wait_until
+from tests.support.processes import wait_until
 
 
 @contextmanager

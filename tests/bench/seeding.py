@@ -18,7 +18,7 @@ from lookup_events.model import record_from_info
 from lookup_events.store import open_stores, upgrade_database
 from tests.bench.report import SeedResult
 from tests.bench.synthetic import BASE_URIS, Corpus
-from tests.conftest import libpq_dsn
+from tests.support.postgres import libpq_dsn
 
 BATCH_SIZE = 1000
 BACKENDS = ("sqlite", "postgres")

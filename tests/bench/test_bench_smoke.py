@@ -19,7 +19,8 @@ from tests.bench.loaders import Loader, PythonLoader, WrkLoader, probe
 from tests.bench.report import all_answered, render_markdown
 from tests.bench.server import gunicorn, server_environment
 from tests.bench.workload import Request, Target, bare_target
-from tests.conftest import DEFAULT_POSTGRES_URL, require_service
+from tests.support.postgres import DEFAULT_POSTGRES_URL
+from tests.support.servers import require_service
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench.registration_bench import main
-from tests.conftest import require_rabbitmqctl
+from tests.support.rabbitmq import require_rabbitmqctl
 
 pytestmark = [
     pytest.mark.slow,

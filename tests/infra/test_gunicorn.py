@@ -23,6 +23,8 @@ from lookup_events.keys import PRIVATE_KEY_NAME
 from lookup_events.store import open_stores
 from lookup_events.tokens import issue_token
 
+pytestmark = pytest.mark.slow  # a real gunicorn with its workers
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "infra" / "gunicorn.conf.py"
 

@@ -60,6 +60,7 @@ def resource(template: dict[str, Any], name: str) -> dict[str, Any]:
     return properties
 
 
+@pytest.mark.slow
 def test_cfn_lint_passes() -> None:
     result = subprocess.run(
         [cfn_lint(), str(TEMPLATE)], check=False, capture_output=True, text=True, timeout=300
@@ -173,6 +174,7 @@ def test_only_the_registrar_reads_the_bucket_and_the_queue(template: dict[str, A
     assert actions("RegistrarRole") & {"s3:PutObject", "s3:DeleteObject"} == set()
 
 
+@pytest.mark.slow
 def test_the_template_translates_to_cloudformation_that_lints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,15 +33,10 @@ from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
 from lookup_events.tokens import issue_token
 from tests.bench.server import child_pids, free_port, stop, wait_until_ready
-from tests.lookup_events.faults.checks import count, frozen, open_test_stores, registered, started
-from tests.lookup_events.faults.support import (
-    REPO,
-    DatasetFactory,
-    LookupProcess,
-    RabbitVhost,
-    process_env,
-    wait_until,
-)
+from tests.support.checks import count, frozen, open_test_stores, registered, started
+from tests.support.datasets import DatasetFactory
+from tests.support.processes import REPO, LookupProcess, process_env, wait_until
+from tests.support.rabbitmq import RabbitVhost
 
 pytestmark = [pytest.mark.slow, pytest.mark.rabbitmq, pytest.mark.postgres]
 

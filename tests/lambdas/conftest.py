@@ -8,7 +8,7 @@ from lambdas.registrar import NotificationProcessor
 from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from tests.aws import Aws, new_bucket_name, point_dtool_s3_at
+from tests.support.aws import Aws, new_bucket_name, point_dtool_s3_at
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.store import Stores, open_stores, schema_status, upgrade_database
 from lookup_events.tokens import issue_token
-from tests.aws import Aws
-from tests.data import BAD_APPLES_UUID, load_anchor_data
-from tests.lambdas.http_events import EVENT_MAKERS, EventMaker, body_bytes, header
+from tests.support.aws import Aws
+from tests.support.data import BAD_APPLES_UUID, load_anchor_data
+from tests.support.http_events import EVENT_MAKERS, EventMaker, body_bytes, header
 
 NON_ASCII_USER = "jürgen 漢字"
 
@@ -200,6 +200,7 @@ def lambda_environment(
     api._handler.cache_clear()
 
 
+@pytest.mark.slow
 def test_the_entry_point_reuses_its_app(
     aws: Aws, lambda_environment: str, key_pair: tuple[str, str], tmp_path: Path
 ) -> None:

@@ -20,7 +20,7 @@ from lambdas.registrar import EventsFailed, NotificationProcessor, is_sqs_batch
 from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.store import Stores, open_stores
-from tests.aws import (
+from tests.support.aws import (
     Aws,
     lambda_record,
     lambda_sqs_event,
@@ -58,6 +58,7 @@ def uuid_of(uri: str) -> str:
     return uri.rsplit("/", 1)[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("via", ["sqs", "sns", "eventbridge"])
 def test_a_frozen_dataset_is_registered_from_its_notifications(
     aws: Aws, bucket: str, sqlite_stores: Stores, processor: NotificationProcessor, via: str
@@ -130,6 +131,7 @@ def test_a_deleted_dataset_is_removed(
     assert sqlite_stores.datasets.get(uri) is None
 
 
+@pytest.mark.slow
 def test_only_the_failed_messages_return_to_the_queue(
     *,
     aws: Aws,
@@ -264,6 +266,7 @@ def test_a_direct_s3_invocation_raises_when_an_event_fails(
     assert unreadable["problems"][0]["status"] == "unreadable"
 
 
+@pytest.mark.slow
 def test_a_message_breaking_the_batch_does_not_fail_the_others(
     aws: Aws, bucket: str, sqlite_stores: Stores, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,7 +14,7 @@ from lambdas.settings import (
     lambda_settings,
     resolve_environment,
 )
-from tests.aws import Aws
+from tests.support.aws import Aws
 
 
 def parameter(aws: Aws, value: str, kind: str = "SecureString") -> str:

@@ -7,69 +7,34 @@ every SQL backend through the ``stores`` fixture.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from falcon import testing
 
-from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores
 from lookup_events.tokens import issue_token
-from tests.data import load_anchor_data, load_anchor_users
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    """A PEM private key and its public key as PEM and as an ``ssh-rsa`` line."""
-
-    private_pem: str
-    public_pem: str
-    public_ssh: str
-
-
-def _key_pair() -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = key.public_key()
-    return KeyPair(
-        private_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        public_pem=public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode(),
-        public_ssh=public.public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-        ).decode()
-        + " someone@example.org\n",
-    )
+from tests.support.api import Header, KeyPair, client_for, key_pair
+from tests.support.data import load_anchor_data, load_anchor_users
 
 
 @pytest.fixture(scope="session")
 def keys() -> KeyPair:
     """The key pair the test server trusts."""
-    return _key_pair()
+    return key_pair()
 
 
 @pytest.fixture(scope="session")
 def other_keys() -> KeyPair:
     """A key pair the test server does not trust."""
-    return _key_pair()
+    return key_pair()
 
 
 @pytest.fixture
 def settings(tmp_path: Path, keys: KeyPair) -> Settings:
     """Settings trusting ``keys``; the stores come from the ``stores`` fixture."""
     return Settings(data_dir=tmp_path, jwt_public_key=keys.public_pem).completed()
-
-
-Header = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture(scope="session")
@@ -84,11 +49,6 @@ def auth(keys: KeyPair) -> Header:
         return {"Authorization": f"Bearer {tokens[username]}"}
 
     return header
-
-
-def client_for(settings: Settings, stores: Stores) -> testing.TestClient:
-    """Return a test client for an app over ``stores``."""
-    return testing.TestClient(create_app(settings, stores))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from falcon import testing
 from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import open_stores
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
 
 LEGACY_ROUTES = {
     ("GET", "/config/info"),

@@ -13,8 +13,8 @@ from falcon import testing
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.data import load_anchor_data
-from tests.lookup_api.conftest import KeyPair, client_for
+from tests.support.api import KeyPair, client_for
+from tests.support.data import load_anchor_data
 
 PROBE = "/dataset/list"
 
@@ -176,6 +176,7 @@ def test_disabled_authorisation_acts_as_the_default_user(
     assert len(result.json) == 3
 
 
+@pytest.mark.slow
 def test_cached_token_still_expires(sqlite_data_client: testing.TestClient, keys: KeyPair) -> None:
     expires = int(time.time()) + 2
     token = signed(keys, {"sub": "grumpy", "exp": expires})

@@ -24,9 +24,11 @@ from lookup_api import openapi
 from lookup_api.app import WSGIApp, create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
-from tests.conftest import settings_for
-from tests.data import MR_MEN, SNOW_WHITE, load_anchor_data
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_data
+from tests.support.stores import settings_for
+
+pytestmark = pytest.mark.slow  # schemathesis drives every operation, then the links
 
 IDENTITIES = {"admin": "snow-white", "user": "grumpy", "nobody": None}
 MAX_EXAMPLES = 10

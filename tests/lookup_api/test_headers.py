@@ -7,7 +7,7 @@ from typing import Any
 from falcon import testing
 
 from lookup_api.headers import canonical
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
 
 
 def raw_headers(client: testing.TestClient, path: str, headers: dict[str, str]) -> list[str]:

@@ -10,8 +10,8 @@ from lookup_api.paging import metadata
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest
-from tests.data import SNOW_WHITE, make_info
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import SNOW_WHITE, make_info
 
 
 def test_metadata_matches_flask_smorest() -> None:

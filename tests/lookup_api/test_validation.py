@@ -10,8 +10,8 @@ from falcon import testing
 from lookup_api import schemas
 from lookup_api.validation import collect_errors
 from lookup_events.store import Stores
-from tests.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data, register_body
 
 POST_ROUTES = (
     "/dataset/search",
@@ -166,8 +166,6 @@ def test_odd_strings_elsewhere_never_cause_a_server_error(
 def test_register_with_odd_values_never_causes_a_server_error(
     hostile_client: testing.TestClient, auth: Header
 ) -> None:
-    from tests.lookup_api.legacy.test_datasets import register_body
-
     bodies = [
         register_body(name="\x00"),
         register_body(readme="\x00"),

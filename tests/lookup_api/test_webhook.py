@@ -29,7 +29,7 @@ from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.worker import RegistrarWorker
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
-from tests.aws import Aws, point_dtool_s3_at
+from tests.support.aws import Aws, point_dtool_s3_at
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 
@@ -111,6 +111,7 @@ def test_without_a_secret_the_webhook_does_not_exist(
     assert queue.counts().ready == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "auth",
     [
@@ -157,6 +158,7 @@ def test_what_is_not_a_frozen_dataset_queues_nothing(
     assert queue.counts().ready == 0
 
 
+@pytest.mark.slow
 def test_storagegrid_form_posts_are_read(client: testing.TestClient, queue: EventQueue) -> None:
     message = json.dumps(minio_notification("grid", f"{DATASET}/dtool"))
     form = urlencode({"Action": "Publish", "Message": message, "TopicArn": "urn:sgws:sns::t"})
@@ -198,6 +200,7 @@ def test_minios_reachability_probe_is_answered(client: testing.TestClient) -> No
     assert client.simulate_head("/webhook/notify").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_broker_that_is_down_asks_the_sender_to_retry(
     settings: Settings, sqlite_stores: Stores
 ) -> None:
@@ -234,6 +237,7 @@ def freeze_in(bucket: str, tmp_path: Path) -> Callable[[], str]:
     return freeze
 
 
+@pytest.mark.slow
 def test_a_minio_delivery_ends_in_a_registered_dataset(
     client: testing.TestClient,
     queue: EventQueue,

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from lookup_events.config import Settings
-from lookup_events.services import Services
 
 
 def test_embedded_defaults_live_in_the_data_dir(tmp_path):
@@ -51,20 +50,3 @@ def test_public_view_hides_secrets():
     view = settings.public_view()
     assert view["database_url"] == "***"
     assert "pw" not in str(view)
-
-
-def test_embedded_key_pair_is_generated_once(tmp_path):
-    settings = Settings.from_env({"DTOOL_LOOKUP_DATA_DIR": str(tmp_path)})
-    first = Services(settings).keyed_settings
-    second = Services(settings).keyed_settings
-    assert first.jwt_public_key.startswith("-----BEGIN PUBLIC KEY-----")
-    assert first.jwt_private_key == second.jwt_private_key
-    assert (tmp_path / "jwt_private_key.pem").stat().st_mode & 0o077 == 0
-
-
-def test_a_configured_public_key_is_never_replaced(tmp_path):
-    settings = Settings.from_env(
-        {"DTOOL_LOOKUP_DATA_DIR": str(tmp_path), "JWT_PUBLIC_KEY": "ssh-rsa AAAA x"}
-    )
-    assert Services(settings).keyed_settings.jwt_public_key == "ssh-rsa AAAA x"
-    assert not (tmp_path / "jwt_private_key.pem").exists()

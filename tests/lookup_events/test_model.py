@@ -1,33 +1,13 @@
 """DatasetRecord validation: what a store may keep, and why the rest is refused."""
 
-import copy
-
 import pytest
 import yaml
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import record_from_info
-from tests.data import BAD_APPLES_MANIFEST
+from tests.support.data import dataset_info as info
 
 UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
-
-
-def info(**changes):
-    body = {
-        "base_uri": "s3://snow-white",
-        "uuid": UUID,
-        "uri": f"s3://snow-white/{UUID}",
-        "name": "my-dataset",
-        "type": "dataset",
-        "readme": "---\ndescription: test dataset",
-        "manifest": copy.deepcopy(BAD_APPLES_MANIFEST),
-        "creator_username": "olssont",
-        "frozen_at": "1536238185.881941",
-        "annotations": {"software": "bowtie2", "n": 5, "nested": {"a": [1, "x"]}},
-        "tags": ["rnaseq"],
-    }
-    body.update(changes)
-    return body
 
 
 def test_0_18_body_with_string_timestamps():

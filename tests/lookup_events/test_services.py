@@ -21,7 +21,8 @@ from lookup_events.keys import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
 from lookup_events.services import Deployment, Services
 from lookup_events.store import schema_status, upgrade_database
 from lookup_events.store.sql.engine import sql_url
-from tests.conftest import DEFAULT_POSTGRES_URL, require_service
+from tests.support.postgres import DEFAULT_POSTGRES_URL
+from tests.support.servers import require_service
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,6 +73,23 @@ def test_processes_starting_together_share_one_key_pair(tmp_path: Path) -> None:
 
     assert len(keys) == 1
     assert keys == {(tmp_path / PUBLIC_KEY_NAME).read_text()}
+
+
+def test_embedded_key_pair_is_generated_once(tmp_path):
+    settings = Settings.from_env({"DTOOL_LOOKUP_DATA_DIR": str(tmp_path)})
+    first = Services(settings).keyed_settings
+    second = Services(settings).keyed_settings
+    assert first.jwt_public_key.startswith("-----BEGIN PUBLIC KEY-----")
+    assert first.jwt_private_key == second.jwt_private_key
+    assert (tmp_path / "jwt_private_key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_a_configured_public_key_is_never_replaced(tmp_path):
+    settings = Settings.from_env(
+        {"DTOOL_LOOKUP_DATA_DIR": str(tmp_path), "JWT_PUBLIC_KEY": "ssh-rsa AAAA x"}
+    )
+    assert Services(settings).keyed_settings.jwt_public_key == "ssh-rsa AAAA x"
+    assert not (tmp_path / "jwt_private_key.pem").exists()
 
 
 @pytest.mark.postgres

@@ -7,8 +7,8 @@ import json
 from falcon import testing
 
 from lookup_events.store import Stores
-from tests.data import MR_MEN, SNOW_WHITE
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import MR_MEN, SNOW_WHITE
 
 
 def test_get_base_uri(users_client: testing.TestClient, auth: Header) -> None:

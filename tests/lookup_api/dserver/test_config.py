@@ -11,8 +11,8 @@ from falcon import testing
 from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.data import load_anchor_data
-from tests.lookup_api.conftest import Header, KeyPair
+from tests.support.api import Header, KeyPair
+from tests.support.data import load_anchor_data
 
 
 def test_config_info_serves_both_generations(

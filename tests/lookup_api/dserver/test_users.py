@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from tests.data import MR_MEN, SNOW_WHITE
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import MR_MEN, SNOW_WHITE
 
 ZERO_SUMMARY: dict[str, Any] = {
     "number_of_datasets": 0,

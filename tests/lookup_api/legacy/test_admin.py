@@ -8,8 +8,8 @@ import socket
 from falcon import testing
 
 from lookup_events.store import Stores
-from tests.data import SNOW_WHITE
-from tests.lookup_api.conftest import Header
+from tests.support.api import Header
+from tests.support.data import SNOW_WHITE
 
 PERMISSIONS = "/admin/permission/update_on_base_uri"
 

@@ -7,15 +7,16 @@ from typing import Any
 
 from falcon import testing
 
-from tests.data import (
+from tests.support.api import Header
+from tests.support.data import (
     BAD_APPLES_MANIFEST,
     BAD_APPLES_UUID,
     FROZEN_AT,
     MR_MEN,
     ORANGES_UUID,
     SNOW_WHITE,
+    register_body,
 )
-from tests.lookup_api.conftest import Header
 
 BAD_APPLES_URI = f"{SNOW_WHITE}/{BAD_APPLES_UUID}"
 ORANGES_URI = f"{SNOW_WHITE}/{ORANGES_UUID}"
@@ -39,38 +40,6 @@ EMPTY_SUMMARY = {
     "tags": [],
     "datasets_per_tag": {},
 }
-
-
-def register_body(**changes: Any) -> dict[str, Any]:
-    """Return the anchor's register-route body (string timestamps, README text)."""
-    body: dict[str, Any] = {
-        "base_uri": SNOW_WHITE,
-        "uuid": BAD_APPLES_UUID,
-        "uri": BAD_APPLES_URI,
-        "name": "my-dataset",
-        "type": "dataset",
-        "readme": "---\ndescription: test dataset",
-        "manifest": {
-            "dtoolcore_version": "3.7.0",
-            "hash_function": "md5sum_hexdigest",
-            "items": {
-                "e4cc3a7dc281c3d89ed4553293c4b4b110dc9bf3": {
-                    "hash": "d89117c9da2cc34586e183017cb14851",
-                    "relpath": "U00096.3.rev.1.bt2",
-                    "size_in_bytes": 5741810,
-                    "utc_timestamp": 1536832115.0,
-                }
-            },
-        },
-        "creator_username": "olssont",
-        "frozen_at": "1536238185.881941",
-        "annotations": {"software": "bowtie2"},
-        "tags": ["rnaseq"],
-        "number_of_items": 1,
-        "size_in_bytes": 5741810,
-    }
-    body.update(changes)
-    return body
 
 
 def search(client: testing.TestClient, auth: Header, user: str, body: Any) -> testing.Result:

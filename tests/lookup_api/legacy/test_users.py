@@ -8,8 +8,8 @@ from falcon import testing
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores
-from tests.data import SNOW_WHITE, load_anchor_users
-from tests.lookup_api.conftest import Header, KeyPair, client_for
+from tests.support.api import Header, KeyPair, client_for
+from tests.support.data import SNOW_WHITE, load_anchor_users
 
 
 def test_own_user_info(users_client: testing.TestClient, auth: Header) -> None:

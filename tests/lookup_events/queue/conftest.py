@@ -8,7 +8,6 @@ dead consumer held after a timeout, the timeout is 2 s.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +17,9 @@ import pytest
 
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff
-from tests.conftest import require_service
-from tests.lookup_events.queue.support import Broker
-
-AMQP_URL = os.environ.get("DTOOL_LOOKUP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
-REDIS_URL = os.environ.get("DTOOL_LOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-EMBEDDED = pytest.param("embedded", id="embedded")
-RABBITMQ = pytest.param("rabbitmq", id="rabbitmq", marks=pytest.mark.rabbitmq)
-REDIS = pytest.param("redis", id="redis")
-SQS = pytest.param("sqs", id="sqs")
-MEMORY = pytest.param("memory", id="memory")
-#: Every transport with a server (or a file) behind it; ``memory`` is in-process only.
-TRANSPORTS = [EMBEDDED, RABBITMQ, REDIS, SQS]
+from tests.support.queues import REDIS_URL, TRANSPORTS, Broker
+from tests.support.rabbitmq import AMQP_URL
+from tests.support.servers import require_service
 
 
 @pytest.fixture(params=TRANSPORTS)

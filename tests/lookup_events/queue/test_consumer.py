@@ -7,8 +7,9 @@ import pytest
 from lookup_events.queue.consumer import Delivery, ack_all
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.queue.conftest import MEMORY, RABBITMQ, TRANSPORTS
-from tests.lookup_events.queue.support import Broker, consume, event, run_child
+from tests.support.queues import MEMORY, RABBITMQ, TRANSPORTS, Broker, consume, event, run_child
+
+pytestmark = pytest.mark.slow  # real brokers, waiting out backoffs and leases
 
 
 def test_events_are_consumed_in_batches_and_acked(queue: EventQueue) -> None:

@@ -13,8 +13,9 @@ import pytest
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff, QueueCounts
-from tests.lookup_events.queue.conftest import EMBEDDED, MEMORY, RABBITMQ, REDIS, SQS
-from tests.lookup_events.queue.support import Broker, consume, event
+from tests.support.queues import EMBEDDED, MEMORY, RABBITMQ, REDIS, SQS, Broker, consume, event
+
+pytestmark = pytest.mark.slow  # real brokers, waiting out backoffs
 
 
 def slow_queue(broker: Broker) -> EventQueue:

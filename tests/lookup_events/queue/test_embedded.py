@@ -19,8 +19,8 @@ from lookup_events.queue import embedded
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.faults.support import REPO
-from tests.lookup_events.queue.support import consume, event
+from tests.support.processes import REPO
+from tests.support.queues import consume, event
 
 # Takes a batch of events, prints their ids and dies (SIGKILL) without acking.
 GREEDY = r"""
@@ -81,6 +81,7 @@ def python(script: str, *args: Any) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_consumer_killed_with_sigkill_loses_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'queue.db'}?lease=4"
     queue = EventQueue(url)
@@ -138,6 +139,7 @@ def test_a_requeued_message_comes_back_first_and_a_rejected_one_is_gone(tmp_path
     assert rows(path) == 0
 
 
+@pytest.mark.slow
 def test_a_lease_that_ran_out_is_not_given_back_by_its_late_holder(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'queue.db'}?lease=2"
     with Connection(url, transport=embedded.Transport) as slow:

@@ -11,10 +11,10 @@ from lookup_events.errors import QueueUnavailable
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import QueueCounts
-from tests.lookup_events.queue.conftest import EMBEDDED, RABBITMQ, REDIS
-from tests.lookup_events.queue.support import consume, event
+from tests.support.queues import EMBEDDED, RABBITMQ, REDIS, consume, event
 
 
+@pytest.mark.slow
 def test_exhausted_retries_end_as_a_dead_letter_that_can_be_replayed(queue: EventQueue) -> None:
     queue.publish(event(2))
     before = time.time()
@@ -46,6 +46,7 @@ def test_a_permanent_failure_is_dead_lettered_at_once(queue: EventQueue) -> None
     ]
 
 
+@pytest.mark.slow
 def test_dead_letters_are_listed_oldest_first_however_often(queue: EventQueue) -> None:
     for number in range(3):
         queue.dead_letter(event(number).to_json(), f"reason {number}")
@@ -59,6 +60,7 @@ def test_dead_letters_are_listed_oldest_first_however_often(queue: EventQueue) -
     assert [letter.reason for letter in queue.dead_letters()] == ["reason 1", "reason 2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broker", [EMBEDDED, RABBITMQ, REDIS], indirect=True)
 def test_a_retry_waiting_for_its_backoff_is_counted_and_purged(queue: EventQueue) -> None:
     # NOTE(dev): SQS hides a delayed message from the counts we read.
@@ -89,6 +91,7 @@ def test_purge_can_keep_the_dead_letters(queue: EventQueue) -> None:
     assert queue.counts() == QueueCounts(ready=0, delayed=0, dead=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "reason"),
     [

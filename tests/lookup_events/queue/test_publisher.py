@@ -12,12 +12,13 @@ from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import Backoff
-from tests.lookup_events.queue.support import consume, event
+from tests.support.queues import consume, event
 
 QUICK = Backoff(initial=0.2, factor=2.0, maximum=1.0)
 CLOSED_PORT = 1  # nothing listens on 127.0.0.1:1
 
 
+@pytest.mark.slow
 def test_the_publisher_waits_for_the_broker_within_its_patience() -> None:
     down = EventQueue(f"amqp://guest:guest@127.0.0.1:{CLOSED_PORT}//")
     with pytest.raises(QueueUnavailable):

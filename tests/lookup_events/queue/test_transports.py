@@ -9,8 +9,7 @@ import pytest
 
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
-from tests.lookup_events.queue.conftest import REDIS_URL
-from tests.lookup_events.queue.support import consume, event
+from tests.support.queues import REDIS_URL, consume, event
 
 
 def test_a_kombu_sqla_sqlite_url_opens_the_embedded_queue(tmp_path: Path) -> None:

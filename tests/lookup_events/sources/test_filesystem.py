@@ -31,7 +31,7 @@ from lookup_events.sources.filesystem import DatasetWatcher, decide
 from lookup_events.sources.scan import rescan
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import README, make_dataset
+from tests.support.datasets import README, make_dataset
 
 REPO = Path(__file__).resolve().parents[3]
 TIMEOUT = 10.0
@@ -41,7 +41,7 @@ LIMIT_PROBE = """
 import json, logging, sys, time
 from pathlib import Path
 from lookup_events.sources.filesystem import DatasetWatcher
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 LIMIT = Path("/proc/sys/user/max_inotify_watches")
 root = Path(sys.argv[1])
@@ -174,6 +174,7 @@ def test_a_freeze_publishes_one_frozen_event_and_a_proto_none(
     assert event.source == "watch"
 
 
+@pytest.mark.slow
 def test_the_dtool_command_line_create_and_freeze(
     base: Path, recorder: Recorder, tmp_path: Path
 ) -> None:
@@ -207,6 +208,7 @@ def test_datasets_moved_in_renamed_and_moved_out(
     recorder.wait_for("trip", "frozen", "removed")
 
 
+@pytest.mark.slow
 def test_changes_after_freeze_are_updates(base: Path, recorder: Recorder) -> None:
     dataset = dtoolcore.DataSet.from_uri(make_dataset(base, "fruit"))
     recorder.wait_for("fruit", "frozen")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lookup_events.sources.listing import index_events
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import corrupt, make_dataset
+from tests.support.datasets import corrupt, make_dataset
 
 
 def test_frozen_and_unreadable_datasets_get_an_event_protos_do_not(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from lookup_events.sources.s3 import (
     dataset_uuid_of_key,
     events_from_notification,
 )
-from tests.aws import CREDENTIALS, Aws, point_dtool_s3_at
+from tests.support.aws import CREDENTIALS, Aws, point_dtool_s3_at
 
 # NOTE(dev): kombu's SQL transport uses an ORM option SQLAlchemy 2.1 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
@@ -163,6 +163,7 @@ def test_a_frozen_dataset_gives_one_frozen_event_in_every_envelope(
     assert [bucket.messages(envelope) for envelope in ENVELOPES] == [[], [], [], []]
 
 
+@pytest.mark.slow
 def test_the_parser_sees_the_proto_and_the_freeze_write_and_nothing_else(
     bucket: NotifiedBucket, tmp_path: Path
 ) -> None:
@@ -194,6 +195,7 @@ def test_deleting_a_dataset_gives_a_removed_event_in_every_envelope(
     } == {envelope: [("removed", uri)] for envelope in ENVELOPES}
 
 
+@pytest.mark.slow
 def test_a_prefix_with_spaces_and_plus_signs_still_names_the_dataset(
     bucket: NotifiedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,6 +223,7 @@ def test_the_test_event_is_acknowledged_and_ignored(bucket: NotifiedBucket) -> N
     assert events_from_notification(bodies[0]) == []
 
 
+@pytest.mark.slow
 def test_several_records_and_envelopes_in_one_message_are_all_read(
     bucket: NotifiedBucket, tmp_path: Path
 ) -> None:
@@ -260,6 +263,7 @@ def test_storagegrid_form_posts_and_minio_webhooks_are_read(
     assert events_from_notification(minio) == []  # MinIO shows it is only a proto
 
 
+@pytest.mark.slow
 def test_a_redelivered_record_keeps_its_event_id(bucket: NotifiedBucket, tmp_path: Path) -> None:
     write_dataset(bucket, tmp_path)
     body = bucket.messages("s3")[-1]
@@ -371,6 +375,7 @@ def test_poison_messages_are_dead_lettered_and_the_queue_moves_on(
     assert bucket.messages("s3") == []
 
 
+@pytest.mark.slow
 def test_a_message_stays_in_sqs_until_its_events_are_published(
     bucket: NotifiedBucket, tmp_path: Path
 ) -> None:
@@ -391,6 +396,7 @@ def test_a_message_stays_in_sqs_until_its_events_are_published(
     assert [(e.kind, e.uri) for e in published] == [("removed", uri)]
 
 
+@pytest.mark.slow
 def test_notifications_reach_the_event_queue(bucket: NotifiedBucket, tmp_path: Path) -> None:
     uri = write_dataset(bucket, tmp_path)
     bucket.sqs.send_message(QueueUrl=bucket.queues["sns"], MessageBody='{"Type": "Notification"}')
@@ -437,6 +443,7 @@ def test_a_probe_that_cannot_reach_s3_lets_every_event_through(
     assert [(e.kind, e.uri) for e in published] == [("frozen", uri), ("frozen", uri)]
 
 
+@pytest.mark.slow
 def test_a_probe_that_fails_for_another_reason_is_a_bug_and_raised(
     bucket: NotifiedBucket, tmp_path: Path
 ) -> None:

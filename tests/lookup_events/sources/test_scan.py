@@ -23,7 +23,7 @@ from lookup_events.sources.scan import Rescanner, rescan
 from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores
 from lookup_events.uris import normalise_uri
-from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
+from tests.support.datasets import corrupt, make_dataset, set_readme
 
 TIMEOUT = 10.0
 

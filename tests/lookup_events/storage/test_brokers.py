@@ -20,7 +20,7 @@ from lookup_events.errors import (
 from lookup_events.model import record_from_info
 from lookup_events.storage import brokers
 from lookup_events.storage.brokers import list_dataset_uris, read_admin_metadata, read_dataset
-from tests.lookup_events.datasets import README, corrupt, make_dataset
+from tests.support.datasets import README, corrupt, make_dataset
 
 PRODUCT = [
     Path(__file__).resolve().parents[3] / part

@@ -13,7 +13,7 @@ import pytest
 
 from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
 from lookup_events.storage import brokers, disk
-from tests.lookup_events.datasets import corrupt, make_dataset, set_readme
+from tests.support.datasets import corrupt, make_dataset, set_readme
 
 
 def same(uri: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from lookup_events.storage import (
     read_admin_metadata,
     read_dataset,
 )
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ import pytest
 
 from lookup_events.errors import InvalidDataset, NotFrozen
 from lookup_events.storage.layout import Unsettled, check_frozen, read_admin_file
-from tests.lookup_events.datasets import make_dataset
+from tests.support.datasets import make_dataset
 
 
 def test_admin_metadata_being_rewritten_is_read_again(tmp_path: Path) -> None:

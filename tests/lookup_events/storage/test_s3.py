@@ -30,8 +30,10 @@ from lookup_events.errors import (
 from lookup_events.storage import brokers, list_dataset_uris, read_admin_metadata, read_dataset
 from lookup_events.storage.s3 import Endpoint, S3Clients, S3DatasetReader, new_client
 from lookup_events.uris import base_uri_of
-from tests.aws import CREDENTIALS, Aws, new_bucket_name, point_dtool_s3_at
-from tests.lookup_events.datasets import fill
+from tests.support.aws import CREDENTIALS, Aws, new_bucket_name, point_dtool_s3_at
+from tests.support.datasets import fill
+
+pytestmark = pytest.mark.slow  # every case writes datasets to moto with dtool-s3
 
 README = "---\ndescription: pommes et poires, ünïcödé\r\nlist: [1, 2]\n"
 PREFIX = "u/alice/"

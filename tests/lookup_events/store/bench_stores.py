@@ -1,6 +1,6 @@
 """Time the SQL stores' calls at scale: ``python -m tests.lookup_events.store.bench_stores``.
 
-Seeds N synthetic datasets (``tests.data.make_info``) with ``upsert_many``
+Seeds N synthetic datasets (``tests.support.data.make_info``) with ``upsert_many``
 in batches, then reports the median and p99 of each call, with warm caches
 (what a steady read load sees) and cold (the first read after a write).
 Not collected by pytest; run by hand.
@@ -20,7 +20,7 @@ from lookup_events.config import Settings
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
-from tests.data import make_info
+from tests.support.data import make_info
 
 BASE_URIS = ("s3://bench-a", "s3://bench-b", "s3://bench-c", "s3://bench-d")
 

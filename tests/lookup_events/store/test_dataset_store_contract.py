@@ -2,7 +2,7 @@
 
 Runs on SQLite, PostgreSQL, mongomock and (with ``DTOOL_LOOKUP_TEST_MONGO_URI``)
 a real MongoDB. Tests that search free text run only on ``TEXT_BACKEND_PARAMS``:
-mongomock cannot execute ``$text``; ``test_mongo_queries`` checks the query
+mongomock cannot execute ``$text``; ``mongo/test_query.py`` checks the query
 documents the MongoDB store sends instead.
 """
 
@@ -20,8 +20,7 @@ from lookup_events.errors import DatabaseUnavailable, InvalidDataset
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
-from tests.conftest import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
-from tests.data import (
+from tests.support.data import (
     BAD_APPLES_UUID,
     FROZEN_AT,
     MR_MEN,
@@ -32,6 +31,7 @@ from tests.data import (
     load_anchor_data,
     make_info,
 )
+from tests.support.stores import TEXT_BACKEND_PARAMS, StoreBackend, settings_for
 
 BOTH = (SNOW_WHITE, MR_MEN)
 ALL = PageRequest(1, 1000)
@@ -496,6 +496,7 @@ def test_oversized_values_are_stored_or_refused_as_invalid(stores: Stores) -> No
         assert stores.datasets.get(record.uri) == record
 
 
+@pytest.mark.slow
 def test_upsert_many_replaces_large_batches(stores: Stores) -> None:
     infos = [make_info(i, SNOW_WHITE, items=1) for i in range(1200)]
     assert stores.datasets.upsert_many([record_from_info(info) for info in infos]) == 1200

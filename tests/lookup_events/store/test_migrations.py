@@ -1,27 +1,22 @@
-"""Migrations: idempotent, concurrent-safe, and in step with the models."""
+"""Migrations: in step with the models, and upgrading stored data as they promise."""
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
-import subprocess
-import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from lookup_events.model import record_from_info
-from lookup_events.store import MIGRATIONS, Stores, open_stores, upgrade_database
+from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.schema import (
@@ -34,37 +29,10 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     include_object,
 )
-from tests.conftest import libpq_dsn, settings_for
-from tests.data import MR_MEN, SNOW_WHITE, load_anchor_data, make_info
-
-
-def current_revision(url: str) -> str | None:
-    """Return the Alembic revision the database is at."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def head_revision() -> str | None:
-    """Return the newest revision shipped in the package."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
-def test_upgrade_twice_is_a_no_op(database_url: str, tmp_path: Path) -> None:
-    stores = open_stores(settings_for(database_url, tmp_path))
-    load_anchor_data(stores)
-    upgrade_database(database_url)
-    upgrade_database(database_url)
-    assert current_revision(database_url) == head_revision()
-    assert stores.datasets.summary(["s3://snow-white"]).number_of_datasets == 2
-    stores.close()
+from tests.support.data import MR_MEN, SNOW_WHITE, make_info
+from tests.support.postgres import libpq_dsn
+from tests.support.schema import current_revision, head_revision
+from tests.support.stores import settings_for
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -124,58 +92,6 @@ def test_the_ballast_takes_no_space_on_sqlite(sqlite_url_migrated: str) -> None:
             row[1]: row[6] for row in connection.execute("PRAGMA table_xinfo(dataset_texts)")
         }
     assert hidden["toast_ballast"] == 2  # a virtual generated column
-
-
-def test_upgrade_creates_the_sqlite_directory(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a' / 'b' / 'lookup.db'}"
-    upgrade_database(url)
-    assert current_revision(url) == head_revision()
-    tables = inspect(create_engine(url)).get_table_names()
-    assert {"datasets", "users", "dataset_fts"} <= set(tables)
-
-
-def concurrently(url: str, workers: int = 3) -> list[str]:
-    """Run ``upgrade_database`` in several processes at once; return their errors."""
-    script = "import sys, lookup_events.store as s; s.upgrade_database(sys.argv[1])"
-    processes = [
-        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE, text=True)
-        for _ in range(workers)
-    ]
-    return [process.communicate()[1] for process in processes if process.wait() != 0]
-
-
-def test_upgrade_in_threads_of_one_process(sqlite_url: str) -> None:
-    threads = [threading.Thread(target=upgrade_database, args=(sqlite_url,)) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert current_revision(sqlite_url) == head_revision()
-
-
-def test_concurrent_upgrades_of_a_new_sqlite_file(sqlite_url: str) -> None:
-    assert concurrently(sqlite_url) == []
-    assert current_revision(sqlite_url) == head_revision()
-
-
-@pytest.fixture
-def new_postgres_database(postgres_url: str) -> Iterator[str]:
-    """Create an empty PostgreSQL database for one test."""
-    server = make_url(postgres_url)
-    name = f"dtool_lookup_test_{secrets.token_hex(6)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.mark.postgres
-def test_concurrent_upgrades_of_a_new_postgres_database(new_postgres_database: str) -> None:
-    assert concurrently(new_postgres_database) == []
-    assert current_revision(new_postgres_database) == head_revision()
 
 
 @pytest.mark.postgres

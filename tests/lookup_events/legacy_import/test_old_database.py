@@ -1,0 +1,24 @@
+"""Reading an old server's SQL database: what is not one is refused before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.cli_runner import LookupCli
+
+MIGRATE = ("migrate", "from-dtool-lookup-server")
+
+
+def test_a_missing_old_database_is_refused(cli: LookupCli, tmp_path: Path) -> None:
+    result = cli(*MIGRATE, "--from-sql", f"sqlite:///{tmp_path / 'nothing.db'}")
+    assert result.exit_code == 1
+    assert "no SQLite database" in result.stderr
+    assert not (tmp_path / "nothing.db").exists()
+
+
+def test_a_database_of_another_program_is_refused(cli: LookupCli, tmp_path: Path) -> None:
+    cli.ok("user", "add", "grumpy")  # creates and migrates the new server's own database
+    own = cli.settings().database_url
+    result = cli(*MIGRATE, "--from-sql", own)
+    assert result.exit_code == 1
+    assert "not a dtool-lookup-server database: no table base_uri, user" in result.stderr
