@@ -22,3 +22,14 @@ def test_a_database_of_another_program_is_refused(cli: LookupCli, tmp_path: Path
     result = cli(*MIGRATE, "--from-sql", own)
     assert result.exit_code == 1
     assert "not a dtool-lookup-server database: no table base_uri, user" in result.stderr
+
+
+def test_a_file_that_is_no_database_is_refused_without_sql(cli: LookupCli, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("meeting notes, not a database\n" * 100)
+
+    result = cli(*MIGRATE, "--from-sql", f"sqlite:///{notes}")
+
+    assert result.exit_code == 1
+    assert "not a dtool-lookup-server database: file is not a database" in result.stderr
+    assert "[SQL:" not in result.stderr and "sqlalche.me" not in result.stderr

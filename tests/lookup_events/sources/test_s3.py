@@ -510,3 +510,27 @@ def _aws_record(name: str, key: str) -> str:
         },
     }
     return json.dumps({"Records": [record]})
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (
+            f"{UUID}/data/09a62d2d7bd4d5e2a2b4d4ff9a9fa0c4b6d2a0e1",
+            "not a dataset's admin metadata",
+        ),
+        (f"dtool-{UUID}", "not a dataset's admin metadata"),
+    ],
+)
+def test_a_dropped_notification_is_logged_with_its_key(
+    key: str, why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    record = {
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "b"}, "object": {"key": key}},
+    }
+
+    with caplog.at_level("INFO", logger="lookup_events.sources.s3"):
+        assert events_from_notification({"Records": [record]}) == []
+
+    assert f"dropped S3 notification for s3://b/{key}: {why}" in caplog.messages
