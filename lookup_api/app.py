@@ -8,11 +8,14 @@ holds the one line a WSGI server imports.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import falcon
 
-from lookup_api import docs, dserver, legacy, openapi, webhook
+from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
@@ -64,8 +67,25 @@ def create_app(
             versions=versions,
         )
     )
+    mounted = plugins.mount(
+        plugins.discover(settings.plugins),
+        routes,
+        functools.partial(
+            plugins.PluginContext,
+            access,
+            catalog,
+            stores.admin,
+            stores.datasets,
+            registrar,
+            settings,
+        ),
+    )
+    routes.update(plugin_config_routes(access, settings, versions, mounted))
+    for item in mounted:
+        routes.update(item.routes)
     hooks = webhook.routes(settings.webhook_secret, publisher)
-    routes.update(docs.routes(openapi.document(webhook=bool(hooks))))
+    extension = openapi.Extension.of(item.plugin for item in mounted)
+    routes.update(docs.routes(openapi.document(webhook=bool(hooks), extension=extension)))
     routes.update(hooks)
     for template, resource in routes.items():
         app.add_route(template, resource)
@@ -89,6 +109,23 @@ def app_from(services: Services) -> WSGIApp:
     return create_app(
         settings, services.stores, services.registrar(), services.webhook_publisher()
     )
+
+
+def plugin_config_routes(
+    access: Access,
+    settings: Settings,
+    versions: Mapping[str, str | None],
+    mounted: Sequence[plugins.Mounted],
+) -> list[tuple[str, object]]:
+    """Return ``/config/info`` and ``/config/versions`` with the plugins' settings and versions."""
+    extra: dict[str, Any] = {}
+    for item in mounted:
+        extra.update({name.lower(): value for name, value in item.public_config().items()})
+    every = {**versions, **{item.plugin.name: item.plugin.version for item in mounted}}
+    return [
+        ("/config/info", dserver.config.ConfigInfoResource(access, settings, extra)),
+        ("/config/versions", dserver.config.VersionsResource(every)),
+    ]
 
 
 def get_app() -> WSGIApp:

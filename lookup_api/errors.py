@@ -67,20 +67,11 @@ DSERVER_STATUSES: StatusMap = {
     DatasetStorageUnavailable: 503,
 }
 
-# URI template prefixes of the dserver routes, and their differences: a dataset in
-# an unregistered base URI is forbidden (nobody holds a permission there).
-DSERVER_PREFIXES = (
-    "/uris",
-    "/uuids",
-    "/readmes",
-    "/manifests",
-    "/annotations",
-    "/tags",
-    "/me",
-    "/users",
-    "/base-uris",
-    "/config/health",
-)
+# URI template prefixes of the 0.18 routes; every other route (dserver's, a
+# plugin's) follows the dserver mapping.
+LEGACY_PREFIXES = ("/dataset", "/user", "/admin")
+# The dserver routes' differences: a dataset in an unregistered base URI is
+# forbidden (nobody holds a permission there).
 DSERVER_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (("/uris", {UnknownBaseURI: 403}),)
 
 PROJECT_EXCEPTIONS: tuple[type[Exception], ...] = tuple(LEGACY_STATUSES)
@@ -140,16 +131,16 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     resp.content_type = falcon.MEDIA_JSON
 
 
-def is_dserver_route(template: str | None) -> bool:
-    """Tell whether a URI template belongs to the dserver generation of routes."""
+def is_legacy_route(template: str | None) -> bool:
+    """Tell whether a URI template belongs to the 0.18 generation of routes."""
     if not template:
         return False
-    return any(template == p or template.startswith(p + "/") for p in DSERVER_PREFIXES)
+    return any(template == p or template.startswith(p + "/") for p in LEGACY_PREFIXES)
 
 
 def status_for(template: str | None, ex: Exception) -> int:
     """Return the status a project exception maps to on the route ``template``."""
-    dserver = is_dserver_route(template)
+    dserver = not is_legacy_route(template)
     mapping = dict(DSERVER_STATUSES if dserver else LEGACY_STATUSES)
     for prefix, overrides in DSERVER_OVERRIDES if dserver else LEGACY_OVERRIDES:
         if template and template.startswith(prefix):

@@ -8,6 +8,8 @@ drift from the code; a test checks that it lists exactly the app's routes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -272,7 +274,7 @@ def _replies(op: Operation) -> dict[str, Any]:
     return replies
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+def _operation(op: Operation, examples: Mapping[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "operationId": f"{op.method}{op.path}",
         "summary": op.summary,
@@ -284,9 +286,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.params:
         spec["parameters"] = [_ref(name, "parameters") for name in op.params]
     if op.body:
-        content = {
-            "application/json": {"schema": _ref(op.body), "example": BODY_EXAMPLES[op.body]}
-        }
+        content = {"application/json": {"schema": _ref(op.body), "example": examples[op.body]}}
         spec["requestBody"] = {"required": op.body_required, "content": content}
     if not op.auth:
         spec["security"] = []
@@ -295,22 +295,50 @@ def _operation(op: Operation) -> dict[str, Any]:
     return spec
 
 
-def paths(webhook: bool = False) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Extension:
+    """What plugins add to the document: operations, their schemas and body examples."""
+
+    operations: tuple[Operation, ...] = ()
+    schemas: Mapping[str, Schema] = field(default_factory=dict)
+    examples: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, plugins: Iterable[Any]) -> Extension:
+        """Return the extension made of every plugin's operations, schemas and examples."""
+        operations: list[Operation] = []
+        schemas_: dict[str, Schema] = {}
+        examples: dict[str, Any] = {}
+        for plugin in plugins:
+            operations.extend(plugin.operations)
+            schemas_.update(plugin.schemas)
+            examples.update(plugin.examples)
+        return cls(tuple(operations), schemas_, examples)
+
+
+def paths(webhook: bool = False, extension: Extension | None = None) -> dict[str, dict[str, Any]]:
     """Return the document's paths, each with its operations."""
+    extension = extension or Extension()
+    examples = {**BODY_EXAMPLES, **extension.examples}
     result: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS + (WEBHOOK_OPERATIONS if webhook else ()):
-        result.setdefault(op.path, {})[op.method] = _operation(op)
+    for op in OPERATIONS + (WEBHOOK_OPERATIONS if webhook else ()) + extension.operations:
+        result.setdefault(op.path, {})[op.method] = _operation(op, examples)
     return result
 
 
-def document(webhook: bool = False) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document (with the webhook when the app serves it)."""
-    described = paths(webhook)
+def document(webhook: bool = False, extension: Extension | None = None) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document (with the webhook and plugins the app serves)."""
+    extension = extension or Extension()
+    described = paths(webhook, extension)
     used = {tag for item in described.values() for op in item.values() for tag in op["tags"]}
+    known = {tag["name"] for tag in TAGS}
+    plugin_tags = [
+        {"name": tag, "description": "A plugin's routes."} for tag in sorted(used - known)
+    ]
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": _version(), "description": DESCRIPTION},
-        "tags": [tag for tag in TAGS if tag["name"] in used],
+        "tags": [tag for tag in TAGS if tag["name"] in used] + plugin_tags,
         "security": [{"bearerAuth": []}],
         "paths": described,
         "components": {
@@ -323,7 +351,12 @@ def document(webhook: bool = False) -> dict[str, Any]:
                     "description": "The webhook's shared secret (Bearer, bare or Basic).",
                 },
             },
-            "schemas": {**schemas.REQUEST_BODIES, **responses.SCHEMAS, **DERIVED_SCHEMAS},
+            "schemas": {
+                **schemas.REQUEST_BODIES,
+                **responses.SCHEMAS,
+                **DERIVED_SCHEMAS,
+                **extension.schemas,
+            },
             "parameters": parameters(),
             "headers": _headers(),
         },

@@ -19,6 +19,7 @@ from typing import Any
 
 _VARIABLE = "variable"
 _SECRET = "secret"
+_HIDDEN = "hidden"
 _SQLITE = "sqlite"
 
 
@@ -183,12 +184,25 @@ class Settings:
     port: int = setting(
         "DTOOL_LOOKUP_PORT", default=5000, parse=int, help="Port `serve` listens on (5000)."
     )
+    plugins: tuple[str, ...] = setting(
+        "DTOOL_LOOKUP_PLUGINS",
+        default=("*",),
+        parse=_list,
+        help="Plugins to load, by entry-point name (* for every installed one, none for none).",
+    )
+    #: The environment the settings came from, for plugins' own settings; never shown.
+    environ_items: tuple[tuple[str, str], ...] = dataclasses.field(
+        default=(), metadata={_HIDDEN: True}
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {"data_dir": _default_data_dir(env)}
+        values: dict[str, Any] = {
+            "data_dir": _default_data_dir(env),
+            "environ_items": tuple(sorted(env.items())),
+        }
         for variable in SETTINGS:
             raw = next((env[name] for name in variable.names if env.get(name)), None)
             if raw is not None:
@@ -221,6 +235,11 @@ class Settings:
         urls = (self.database_url, self.dataset_store_url)
         return all(url.startswith(_SQLITE) for url in urls)
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment the settings were read from (plugins read theirs from it)."""
+        return dict(self.environ_items)
+
     def secret_fields(self) -> frozenset[str]:
         """Names of the fields shown as ``***`` by ``config show`` and ``/config/info``."""
         return frozenset(f.name for f in dataclasses.fields(self) if f.metadata.get(_SECRET))
@@ -230,6 +249,8 @@ class Settings:
         secrets = self.secret_fields()
         view: dict[str, Any] = {}
         for item in dataclasses.fields(self):
+            if item.metadata.get(_HIDDEN):
+                continue
             value = getattr(self, item.name)
             if item.name in secrets and value:
                 value = "***"

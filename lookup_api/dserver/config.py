@@ -9,6 +9,7 @@ plus the same object under the dserver key.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import falcon
 
@@ -24,9 +25,11 @@ COMPATIBLE_DSERVERCORE_VERSION = "0.22.0"
 class ConfigInfoResource:
     """``GET /config/info``: the settings, for any registered user."""
 
-    def __init__(self, access: Access, settings: Settings) -> None:
+    def __init__(
+        self, access: Access, settings: Settings, extra: Mapping[str, Any] | None = None
+    ) -> None:
         self._access = access
-        config = config_body(settings)
+        config = dict(sorted({**config_body(settings), **(extra or {})}.items()))
         self._body = {**config, "config": config}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
