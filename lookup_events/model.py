@@ -6,12 +6,16 @@ import math
 import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import yaml
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.uris import base_uri_of
+
+# NOTE(dev): libyaml's safe loader parses a long README about ten times faster.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 REQUIRED_KEYS = (
     "uuid",
@@ -119,6 +123,39 @@ def readme_text(readme: Any) -> str:
     if isinstance(readme, str):
         return readme
     return yaml.safe_dump(readme, sort_keys=False, default_flow_style=False)
+
+
+def readme_document(readme: str) -> JSONDict:
+    """Return a README's YAML as a JSON mapping, the form plugins and structured queries read.
+
+    A README that is not YAML, or whose YAML is not a mapping, gives ``{}``: free text
+    stays searchable as text, it just has no fields.
+    NOTE(dev): YAML dates and other non-JSON scalars become strings (ISO 8601 for dates),
+    so the document compares the same on every store.
+    """
+    try:
+        parsed = yaml.load(readme, Loader=_YAML_LOADER)  # a safe loader
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    document = _json_value(parsed)
+    assert isinstance(document, dict)
+    return document
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _text(info: Mapping[str, Any], key: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from lookup_events.errors import InvalidDataset
-from lookup_events.model import record_from_info
+from lookup_events.model import readme_document, record_from_info
 from tests.support.data import dataset_info as info
 
 UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
@@ -78,3 +78,19 @@ def test_missing_keys_are_named():
     del body["readme"], body["tags"]
     with pytest.raises(InvalidDataset, match="missing required keys: readme, tags"):
         record_from_info(body)
+
+
+def test_readme_document_gives_yaml_fields_as_json():
+    readme = "project: x\nfrozen: 2024-03-01\nderived_from:\n  - uuid: abc\nratio: .nan\n"
+    assert readme_document(readme) == {
+        "project": "x",
+        "frozen": "2024-03-01",
+        "derived_from": [{"uuid": "abc"}],
+        "ratio": "nan",
+    }
+
+
+@pytest.mark.parametrize("readme", ["", "just words", "- a list", "key: [unclosed", "{1: }: x"])
+def test_readme_document_of_text_that_is_not_a_yaml_mapping_is_empty(readme):
+    document = readme_document(readme)
+    assert document == {} or all(isinstance(key, str) for key in document)
