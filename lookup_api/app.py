@@ -19,8 +19,15 @@ from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
-from lookup_api.errors import PROJECT_EXCEPTIONS, handle_project_error, serialize_error
+from lookup_api.errors import (
+    PROJECT_EXCEPTIONS,
+    ClaimError,
+    handle_claim_error,
+    handle_project_error,
+    serialize_error,
+)
 from lookup_api.headers import CasedResponse
+from lookup_api.limits import BodyLimit
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
 from lookup_events.registrar.writer import Registrar
@@ -47,12 +54,18 @@ def create_app(
     catalog = Catalog(stores.datasets, registrar)
 
     app: WSGIApp = falcon.App(
-        middleware=[cors_middleware(settings), PathGuard(), RevisionView()],
+        middleware=[
+            cors_middleware(settings),
+            BodyLimit(settings.max_register_bytes),
+            PathGuard(),
+            RevisionView(),
+        ],
         response_type=CasedResponse,
     )
     app.req_options.keep_blank_qs_values = True
     app.set_error_serializer(serialize_error)
     app.add_error_handler(PROJECT_EXCEPTIONS, handle_project_error)
+    app.add_error_handler(ClaimError, handle_claim_error)
     versions = component_versions()
     # NOTE(dev): both generations serve /config/info and /config/versions; the
     # dserver resources answer in a form clients of either read, so they win.

@@ -21,13 +21,20 @@ import jwt
 from jwt.algorithms import get_default_algorithms
 from jwt.types import Options
 
-from lookup_api.errors import TokenError
+from lookup_api.errors import ClaimError, TokenError
 
 log = logging.getLogger(__name__)
 
 HEADER_NAME = "Authorization"
 HEADER_TYPE = "Bearer"
 IDENTITY_CLAIM = "sub"
+TIME_CLAIMS = ("exp", "nbf", "iat")
+# NOTE(dev): the last second of year 9999: every real timestamp fits, and so does
+# its float (an int too large for a float made ``float(exp)`` raise, a 500).
+LATEST_TIME = 253_402_300_799
+MAX_SUBJECT_LENGTH = 255  # the longest username a store holds
+# NUL (PostgreSQL text cannot hold it) and surrogates (UTF-8 cannot encode them alone).
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 _EXPECTED = f"Expected '{HEADER_NAME}: {HEADER_TYPE} <JWT>'"
 _NOT_CONFIGURED = "This server has no usable public key to verify tokens with"
 _DECODE_OPTIONS: Options = {
@@ -92,10 +99,11 @@ class TokenVerifier:
         claims = self._decode(token)
         if IDENTITY_CLAIM not in claims:
             raise TokenError(422, f"Missing claim: {IDENTITY_CLAIM}")
+        check_claims(claims)
         if claims.get("type", "access") == "refresh":
             raise TokenError(422, "Only non-refresh tokens are allowed")
         expires = claims.get("exp")
-        until = float(expires) + self._leeway if isinstance(expires, int | float) else float("inf")
+        until = float(expires) + self._leeway if expires is not None else float("inf")
         self._remember(token, claims[IDENTITY_CLAIM], until)
         return claims[IDENTITY_CLAIM]
 
@@ -114,6 +122,10 @@ class TokenVerifier:
             raise TokenError(401, "Token has expired") from None
         except jwt.InvalidTokenError as ex:
             raise TokenError(422, str(ex)) from None
+        except (OverflowError, ValueError, TypeError) as ex:
+            # NOTE(dev): PyJWT checks exp/nbf/iat with int(), which raises these for
+            # Infinity and NaN (its JSON reader accepts both) after the signature held.
+            raise ClaimError(f"Invalid time claim: {ex}") from None
         if not isinstance(claims, dict):  # pragma: no cover - PyJWT returns a dict
             raise TokenError(422, "Invalid payload")
         return claims
@@ -135,6 +147,34 @@ class TokenVerifier:
             self._cache.move_to_end(token)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+
+
+def check_claims(claims: dict[str, Any]) -> None:
+    """Refuse claims no user could hold: an unstorable ``sub``, odd times.
+
+    A ``sub`` that is not a string stays an unknown user (401), as in 0.18.
+
+    Raises:
+        ClaimError: a ``sub`` string with NUL, a lone surrogate or over 255
+            characters; an ``exp``/``nbf``/``iat`` that is not a number of
+            seconds between 0 and the end of year 9999.
+    """
+    subject = claims[IDENTITY_CLAIM]
+    if isinstance(subject, str) and (
+        len(subject) > MAX_SUBJECT_LENGTH or _UNSTORABLE_CHARS.search(subject)
+    ):
+        raise ClaimError(f"Invalid claim: {IDENTITY_CLAIM} cannot name a user")
+    for name in TIME_CLAIMS:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ClaimError(f"Invalid claim: {name} must be a number")
+        if not 0 <= value <= LATEST_TIME:  # NOTE(dev): also false for NaN
+            raise ClaimError(f"Invalid claim: {name} is out of range")
+    kind = claims.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise ClaimError("Invalid claim: type must be a string")
 
 
 class Authenticator:

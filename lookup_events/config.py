@@ -190,6 +190,12 @@ class Settings:
         parse=_list,
         help="Plugins to load, by entry-point name (* for every installed one, none for none).",
     )
+    max_register_bytes: int = setting(
+        "DTOOL_LOOKUP_MAX_REGISTER_BYTES",
+        default=16 * 1024 * 1024,
+        parse=int,
+        help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
+    )
     #: The environment the settings came from, for plugins' own settings; never shown.
     environ_items: tuple[tuple[str, str], ...] = dataclasses.field(
         default=(), metadata={_HIDDEN: True}

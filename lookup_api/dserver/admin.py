@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from lookup_api.access import require_self_or_admin
 from lookup_api.errors import APIError
-from lookup_events.errors import AlreadyExists, UnknownBaseURI, UnknownUser
+from lookup_events.errors import UnknownBaseURI, UnknownUser
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store.protocols import AdminStore, BaseURI, PermissionKind, User
 
@@ -65,20 +65,17 @@ class Administration:
         self._admin.delete_base_uri(name)
         self._registrar.forget_base_uri(name)
 
-    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> User:
-        """Give a permission and return the user.
+    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> tuple[User, bool]:
+        """Give a permission; return the user and whether the permission is new.
 
         Raises:
             APIError: 404 for an unknown user or base URI.
-            AlreadyExists: the user holds the permission already (409).
         """
         try:
             granted = self._admin.grant(username, base_uri, kind)
         except (UnknownUser, UnknownBaseURI) as ex:
             raise APIError(404, message=str(ex)) from None
-        if not granted:
-            raise AlreadyExists(f"user {username!r} has {kind} permission on {base_uri!r}")
-        return self._existing_user(username)
+        return self._existing_user(username), granted
 
     def revoke(self, username: str, base_uri: str, kind: PermissionKind) -> User:
         """Take a permission away (idempotent) and return the user.

@@ -13,6 +13,7 @@ from lookup_api.catalog import Catalog
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
+from lookup_api.uris import normalised_body
 from lookup_api.validation import check, storable, validated_body
 from lookup_events.model import DatasetRecord
 
@@ -36,7 +37,7 @@ def query_criteria(req: falcon.Request) -> dict[str, Any]:
     check(criteria, schemas.SEARCH, "query")
     if not storable(criteria):
         raise APIError(422, errors={"query": ["Invalid value."]}, message=_UNSTORABLE)
-    return criteria
+    return dict(normalised_body(criteria))
 
 
 class DatasetResource:
@@ -71,7 +72,7 @@ class URIsResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return one page of datasets matching the JSON body."""
-        self._search(req, resp, validated_body(req, schemas.SEARCH))
+        self._search(req, resp, normalised_body(validated_body(req, schemas.SEARCH)))
 
 
 class URIResource(DatasetResource):
@@ -83,7 +84,7 @@ class URIResource(DatasetResource):
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Register the body as the dataset at ``uri``: 201 if new, else 200."""
-        info = validated_body(req, schemas.REGISTER)
+        info = normalised_body(validated_body(req, schemas.REGISTER))
         dataset_uri = uri_from_path(uri)
         registered = self._catalog.put(self._access.user(req), dataset_uri, info)
         resp.status = falcon.HTTP_201 if registered.created else falcon.HTTP_200

@@ -115,9 +115,11 @@ class PermissionResource:
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, username: str, base_uri: str
     ) -> None:
-        """Grant the permission; 409 if the user holds it already."""
+        """Grant the permission: 201 if new, 200 if the user held it already."""
         name = self._checked(req, username, base_uri)
-        resp.media = user_body(self._administration.grant(username, name, self._kind))
+        user, created = self._administration.grant(username, name, self._kind)
+        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        resp.media = user_body(user)
 
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, username: str, base_uri: str

@@ -9,6 +9,7 @@ from lookup_api.access import Access
 from lookup_api.bodies import summary_body
 from lookup_api.catalog import Catalog
 from lookup_api.paging import page_request, paginate
+from lookup_api.uris import normalised_body
 from lookup_api.validation import validated_body
 
 
@@ -58,7 +59,7 @@ class SearchResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return one page of matching datasets."""
-        criteria = validated_body(req, schemas.SEARCH)
+        criteria = normalised_body(validated_body(req, schemas.SEARCH))
         page = page_request(req)
         user = self._access.user(req)
         result = self._catalog.search(user, criteria, page)
@@ -71,7 +72,7 @@ class RegisterResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register the dataset described by the body."""
-        info = validated_body(req, schemas.REGISTER)
+        info = normalised_body(validated_body(req, schemas.REGISTER))
         user = self._access.user(req)
         registered = self._catalog.register(user, info)
         resp.status = falcon.HTTP_201
@@ -83,7 +84,7 @@ class ReadmeResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the README as a JSON string."""
-        body = validated_body(req, schemas.URI)
+        body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
         resp.media = self._catalog.record(user, body.get("uri")).readme
 
@@ -93,7 +94,7 @@ class ManifestResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the manifest object."""
-        body = validated_body(req, schemas.URI)
+        body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
         resp.media = self._catalog.record(user, body.get("uri")).manifest
 
@@ -103,6 +104,6 @@ class AnnotationsResource(DatasetResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the annotations object."""
-        body = validated_body(req, schemas.URI)
+        body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
         resp.media = self._catalog.record(user, body.get("uri")).annotations

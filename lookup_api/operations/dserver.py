@@ -208,13 +208,10 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
         "Grant a search permission",
         USERS,
         "User",
+        ok=(200, 201),
         params=("username", "base_uri"),
-        errors={
-            401: NOT_REGISTERED,
-            403: NOT_ADMIN,
-            404: "No such user or base URI.",
-            409: "The user holds that permission already.",
-        },
+        errors={401: NOT_REGISTERED, 403: NOT_ADMIN, 404: "No such user or base URI."},
+        description="201 when the permission is new, 200 when the user held it already.",
     ),
     Operation(
         "delete",
@@ -231,13 +228,10 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
         "Grant a register permission",
         USERS,
         "User",
+        ok=(200, 201),
         params=("username", "base_uri"),
-        errors={
-            401: NOT_REGISTERED,
-            403: NOT_ADMIN,
-            404: "No such user or base URI.",
-            409: "The user holds that permission already.",
-        },
+        errors={401: NOT_REGISTERED, 403: NOT_ADMIN, 404: "No such user or base URI."},
+        description="201 when the permission is new, 200 when the user held it already.",
     ),
     Operation(
         "delete",

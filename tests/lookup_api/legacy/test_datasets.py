@@ -413,7 +413,7 @@ def test_register_invalid_info_is_409(users_client: testing.TestClient, auth: He
         partial,
         register_body(type="protodataset"),
         register_body(uuid=BAD_APPLES_UUID.replace("-", "")),
-        register_body(base_uri=SNOW_WHITE + "/"),
+        register_body(uri=f"s3://mr-men/{BAD_APPLES_UUID}"),
         {},
     ]
     for body in bodies:
