@@ -17,8 +17,8 @@ import falcon
 from lookup_api.errors import APIError
 
 MAX_BODY_BYTES = 1024 * 1024
-# (method, URI template) of the routes whose body is a whole dataset.
-REGISTER_ROUTES = frozenset({("POST", "/dataset/register"), ("PUT", "/uris/{uri}")})
+# The attribute a resource sets (True) when its bodies are whole datasets.
+DATASET_BODIES = "takes_dataset_bodies"
 
 
 def too_large(limit: int) -> APIError:
@@ -41,7 +41,7 @@ class BodyLimit:
         params: dict[str, Any],
     ) -> None:
         """Remember the route's limit; 413 for a ``Content-Length`` over it."""
-        register = (req.method, req.uri_template) in REGISTER_ROUTES
+        register = getattr(resource, DATASET_BODIES, False) is True
         limit = self._register_bytes if register else self._other_bytes
         req.context.body_limit = limit
         if (req.content_length or 0) > limit:

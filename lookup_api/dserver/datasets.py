@@ -78,6 +78,8 @@ class URIsResource(DatasetResource):
 class URIResource(DatasetResource):
     """``GET|PUT|DELETE /uris/{uri}``: one dataset."""
 
+    takes_dataset_bodies = True  # PUT's body: the register limit applies (lookup_api/limits.py)
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the dataset's entry."""
         resp.media = list_item(self._record(req, uri).entry)

@@ -70,6 +70,8 @@ class SearchResource(DatasetResource):
 class RegisterResource(DatasetResource):
     """``POST /dataset/register``: store a dataset's metadata."""
 
+    takes_dataset_bodies = True  # the register limit applies (lookup_api/limits.py)
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register the dataset described by the body."""
         info = normalised_body(validated_body(req, schemas.REGISTER))
