@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import hypothesis
 import pytest
 from falcon import testing
+from hypothesis import strategies as st
 
 from lookup_api import schemas
-from lookup_api.validation import collect_errors
+from lookup_api.validation import collect_errors, manifest_item_ok, plain_dataset_info
 from lookup_events.store import Stores
 from tests.support.api import Header
 from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data, register_body
@@ -225,4 +227,65 @@ def test_error_paths_follow_marshmallow() -> None:
     assert collect_errors([], schemas.SEARCH) == {"_schema": ["Invalid input type."]}
     assert collect_errors({"manifest": []}, schemas.REGISTER) == {
         "manifest": {"_schema": ["Invalid input type."]}
+    }
+
+
+ITEM_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=4),
+    st.lists(st.integers(), max_size=1),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+MANIFEST_ITEMS = st.one_of(
+    st.dictionaries(
+        st.sampled_from(["hash", "relpath", "size_in_bytes", "utc_timestamp", "extra"]),
+        ITEM_VALUES,
+    ),
+    ITEM_VALUES,
+)
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(item=MANIFEST_ITEMS)
+def test_the_quick_manifest_item_check_never_accepts_what_the_schema_refuses(item: Any) -> None:
+    if manifest_item_ok(item):
+        assert collect_errors(item, schemas.MANIFEST_ITEM) == {}
+
+
+def test_the_quick_check_accepts_what_registration_sends() -> None:
+    body = register_body()
+
+    assert plain_dataset_info(body)
+    assert all(manifest_item_ok(item) for item in body["manifest"]["items"].values())
+
+
+RANGE = "Must be greater than or equal to 0 and less than or equal to 9223372036854775807."
+
+
+def test_one_bad_item_among_many_is_reported_as_the_schema_words_it(
+    users_client: testing.TestClient, auth: Header
+) -> None:
+    body = register_body()
+    items = {
+        f"{n:040x}": dict(next(iter(body["manifest"]["items"].values()))) for n in range(5000)
+    }
+    items[f"{4321:040x}"]["size_in_bytes"] = -1
+    items[f"{4322:040x}"]["utc_timestamp"] = True
+    body["manifest"]["items"] = items
+
+    result = users_client.simulate_post("/dataset/register", json=body, headers=auth("grumpy"))
+
+    assert result.status_code == 422
+    assert result.json["errors"] == {
+        "json": {
+            "manifest": {
+                "items": {
+                    f"{4321:040x}": {"value": {"size_in_bytes": [RANGE]}},
+                    f"{4322:040x}": {"value": {"utc_timestamp": ["Not a valid number."]}},
+                }
+            }
+        }
     }
