@@ -103,6 +103,7 @@ def chunked(url: str, method: str, path: str, body: bytes, token: str) -> tuple[
         connection.close()
 
 
+@pytest.mark.slow  # a real gunicorn: only a real server sends a chunked body as chunked
 def test_chunked_bodies_are_read_and_counted(server_url: str, tokens: dict[str, str]) -> None:
     served = server_url  # the anchor data behind a real gunicorn
     search = json.dumps({"free_text": "apples"}).encode()
