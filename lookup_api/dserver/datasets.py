@@ -37,7 +37,7 @@ def query_criteria(req: falcon.Request) -> dict[str, Any]:
     check(criteria, schemas.SEARCH, "query")
     if not storable(criteria):
         raise APIError(422, errors={"query": ["Invalid value."]}, message=_UNSTORABLE)
-    return dict(normalised_body(criteria))
+    return dict(normalised_body(criteria, "query"))
 
 
 class DatasetResource:

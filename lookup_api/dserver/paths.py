@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from lookup_api import schemas
 from lookup_api.errors import APIError
+from lookup_api.uris import request_uri
 from lookup_api.validation import check
-from lookup_events.uris import normalise_uri
 
 _SEPARATOR = "://"
 
@@ -34,13 +34,14 @@ def uri_from_path(suffix: str, name: str = "uri") -> str:
     (``file://<host>/abs/path``); a value without any ``/`` is taken as it is.
 
     Raises:
-        APIError: 404 for an empty parameter, 422 for one longer than documented.
+        APIError: 404 for an empty parameter, 422 for one longer than documented
+            or that is no URI.
     """
     path_value(name, suffix)
     if not suffix:
         raise APIError(404, message="no URI in the path")
     if _SEPARATOR in suffix or suffix.startswith("/"):
-        return normalise_uri(suffix)
+        return request_uri(suffix, "path", name)
     if "/" in suffix:
-        return normalise_uri(suffix.replace("/", _SEPARATOR, 1))
+        return request_uri(suffix.replace("/", _SEPARATOR, 1), "path", name)
     return suffix

@@ -65,7 +65,7 @@ class BaseURIRegisterResource(AdminResource):
         """Register the body's base URI, normalised."""
         body = validated_body(req, schemas.BASE_URI)
         self._access.admin(req)
-        self._admin.add_base_uri(normalise_request_uri(body["base_uri"]))
+        self._admin.add_base_uri(normalise_request_uri(body["base_uri"], name="base_uri"))
         self._created(resp)
 
 
@@ -89,7 +89,7 @@ class PermissionInfoResource(AdminResource):
         """Return the permission object of the body's base URI."""
         body = validated_body(req, schemas.BASE_URI)
         self._access.admin(req)
-        name = normalise_request_uri(body["base_uri"])
+        name = normalise_request_uri(body["base_uri"], name="base_uri")
         base_uri = self._admin.get_base_uri(name)
         if base_uri is None:
             raise UnknownBaseURI(f"base URI {name!r} is not registered")
@@ -104,7 +104,7 @@ class PermissionUpdateResource(AdminResource):
         body = validated_body(req, schemas.PERMISSIONS)
         self._access.admin(req)
         self._admin.set_permissions(
-            normalise_request_uri(body["base_uri"]),
+            normalise_request_uri(body["base_uri"], name="base_uri"),
             search=body["users_with_search_permissions"],
             register=body["users_with_register_permissions"],
         )

@@ -176,3 +176,34 @@ def test_permission_update_and_delete_name_the_stored_records(
     assert [item["uri"] for item in sleepy_sees.json] == [DATASET]
     assert deleted.status_code == 200
     assert listed_uris(registered, auth) == []
+
+
+UNPARSABLE = "s3://[bucket"  # an unclosed IPv6 host: urlsplit raises
+
+
+def test_text_no_parser_reads_as_a_uri_is_422_on_every_route(
+    registered: testing.TestClient, auth: Header
+) -> None:
+    admin, grumpy = auth("admin"), auth("grumpy")
+    bad_dataset = f"{UNPARSABLE}/{UUID}"
+    requests: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        ("POST", "/dataset/register", {"json": spelled_info(UNPARSABLE)}, grumpy),
+        ("POST", "/dataset/readme", {"json": {"uri": bad_dataset}}, grumpy),
+        ("POST", "/dataset/search", {"json": {"base_uris": [UNPARSABLE]}}, grumpy),
+        ("POST", "/uris", {"json": {"base_uris": [UNPARSABLE]}}, grumpy),
+        ("GET", "/uris", {"params": {"base_uris": UNPARSABLE}}, grumpy),
+        ("GET", f"/uris/{in_path(bad_dataset)}", {}, grumpy),
+        ("PUT", f"/uris/{in_path(bad_dataset)}", {"json": spelled_info(UNPARSABLE)}, grumpy),
+        ("GET", f"/manifests/{in_path(bad_dataset)}", {}, grumpy),
+        ("POST", "/admin/base_uri/register", {"json": {"base_uri": UNPARSABLE}}, admin),
+        ("POST", "/admin/permission/info", {"json": {"base_uri": UNPARSABLE}}, admin),
+        ("PUT", f"/base-uris/{in_path(UNPARSABLE)}", {"json": {}}, admin),
+        ("POST", f"/users/sleepy/search/{in_path(UNPARSABLE)}", {}, admin),
+    ]
+    for method, path, extra, headers in requests:
+        result = registered.simulate_request(method, path, headers=headers, **extra)
+        assert result.status_code == 422, (method, path, result.text)
+        assert "is not a URI" in result.json["message"]
+    assert registered.simulate_get("/admin/base_uri/list", headers=admin).json == [
+        {"base_uri": CANONICAL}
+    ]
