@@ -74,6 +74,7 @@ def read_old_database(url: str) -> OldDeployment:
                 raise ValueError(
                     f"not a dtool-lookup-server database: no table {', '.join(sorted(missing))}"
                 )
+            _require_columns(conn, tables)
             return _read(conn, tables)
     except exc.OperationalError as ex:
         raise DatabaseUnavailable(f"cannot read the old database: {_cause(ex)}") from ex
@@ -81,6 +82,24 @@ def read_old_database(url: str) -> OldDeployment:
         raise ValueError(f"not a dtool-lookup-server database: {_cause(ex)}") from ex
     finally:
         engine.dispose()
+
+
+def _require_columns(conn: Any, tables: set[str]) -> None:
+    """Refuse tables named like an old server's that lack the columns read from them.
+
+    NOTE(dev): without this, SQLite's "no such column" (an OperationalError) read
+    as an unreachable database instead of a foreign one.
+    """
+    inspector = inspect_database(conn)
+    wanted = [_users, _base_uris, _datasets, *_PERMISSION_TABLES.values()]
+    for table in (table for table in wanted if table.name in tables):
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        absent = sorted(set(table.c.keys()) - present)
+        if absent:
+            raise ValueError(
+                f"not a dtool-lookup-server database: table {table.name} has no column "
+                + ", ".join(absent)
+            )
 
 
 def _cause(ex: exc.SQLAlchemyError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tests.support.cli_runner import LookupCli
@@ -33,3 +34,20 @@ def test_a_file_that_is_no_database_is_refused_without_sql(cli: LookupCli, tmp_p
     assert result.exit_code == 1
     assert "not a dtool-lookup-server database: file is not a database" in result.stderr
     assert "[SQL:" not in result.stderr and "sqlalche.me" not in result.stderr
+
+
+def test_tables_of_the_old_names_without_their_columns_are_refused_without_sql(
+    cli: LookupCli, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE user (id INTEGER, name TEXT)")
+        connection.execute("CREATE TABLE base_uri (id INTEGER, base_uri TEXT)")
+    connection.close()
+
+    result = cli(*MIGRATE, "--from-sql", f"sqlite:///{other}")
+
+    assert result.exit_code == 1
+    assert "not a dtool-lookup-server database: table user has no column" in result.stderr
+    assert "is_admin, username" in result.stderr
+    assert "SELECT" not in result.stderr and "[SQL:" not in result.stderr
