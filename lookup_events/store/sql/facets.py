@@ -8,10 +8,11 @@ the ids of the matching datasets. Nothing is counted in Python.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select
 
 from lookup_events.model import DatasetRecord
 from lookup_events.store.annotations import annotation_pairs, keys_of_interest
@@ -23,29 +24,45 @@ _A = dataset_annotations.c
 
 def annotation_filters(query: SearchQuery) -> list[ColumnElement[bool]]:
     """Return the WHERE clauses on ``datasets`` of a query's annotation filters."""
-    where: list[ColumnElement[bool]] = []
-    for key, value in dict.fromkeys(query.annotations):
-        pairs = select(_A.dataset_id).where(_A.key == key, _A.value == value)
-        where.append(datasets.c.id.in_(pairs))
+    return [datasets.c.id.in_(ids) for ids in _filtered_ids(query)]
+
+
+def _filtered_ids(query: SearchQuery) -> list[Select[tuple[int]]]:
+    """Return one subquery of dataset ids per annotation pair and per other key."""
+    found = [
+        select(_A.dataset_id).where(_A.key == key, _A.value == value)
+        for key, value in dict.fromkeys(query.annotations)
+    ]
     paired = {key for key, _ in query.annotations}
-    for key in dict.fromkeys(query.annotation_keys):
-        if key not in paired:
-            where.append(datasets.c.id.in_(select(_A.dataset_id).where(_A.key == key)))
-    return where
+    found.extend(
+        select(_A.dataset_id).where(_A.key == key)
+        for key in dict.fromkeys(query.annotation_keys)
+        if key not in paired
+    )
+    return found
 
 
-def is_plain(query: SearchQuery) -> bool:
-    """Tell whether a query filters by base URI alone (facets need no join)."""
-    return query == SearchQuery(query.base_uris)
+def _facet_rows(query: SearchQuery, where: Sequence[ColumnElement[bool]]) -> list[Any]:
+    """Return the conditions on ``dataset_annotations`` selecting the facet rows.
+
+    A query of base URIs and annotation filters alone is answered from this
+    table (the base URI is copied here); any other criterion joins the ids
+    of the matching datasets.
+    """
+    conditions: list[Any] = [_A.base_uri.in_(query.base_uris)]
+    bare = SearchQuery(query.base_uris, annotations=query.annotations)
+    if dataclasses.replace(query, annotation_keys=()) == bare:
+        conditions.extend(_A.dataset_id.in_(ids) for ids in _filtered_ids(query))
+    else:
+        conditions.append(_A.dataset_id.in_(select(datasets.c.id).where(*where)))
+    return conditions
 
 
 def key_counts(
     conn: Connection, query: SearchQuery, where: Sequence[ColumnElement[bool]]
 ) -> dict[str, int]:
     """Return ``{key: datasets}`` over the datasets matching ``where``."""
-    statement = select(_A.key, func.count()).where(_A.base_uri.in_(query.base_uris))
-    if not is_plain(query):
-        statement = statement.where(_A.dataset_id.in_(select(datasets.c.id).where(*where)))
+    statement = select(_A.key, func.count()).where(*_facet_rows(query, where))
     rows = conn.execute(statement.group_by(_A.key))
     return {str(key): int(count) for key, count in sorted(rows)}
 
@@ -57,10 +74,12 @@ def value_counts(
     keys = keys_of_interest(query.annotations, query.annotation_keys)
     if not keys:
         return {}
+    if len(keys) == 1 and not query.annotations:
+        # NOTE(dev): the rows counted are those of the one key: no need to ask for it twice.
+        query = dataclasses.replace(query, annotation_keys=())
     statement = (
         select(_A.key, _A.value, func.count())
-        .where(_A.key.in_(keys), _A.base_uri.in_(query.base_uris))
-        .where(_A.dataset_id.in_(select(datasets.c.id).where(*where)))
+        .where(_A.key.in_(keys), *_facet_rows(query, where))
         .group_by(_A.key, _A.value)
     )
     counts: dict[str, dict[str, int]] = {}

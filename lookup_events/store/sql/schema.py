@@ -211,7 +211,7 @@ class DatasetAnnotationRow(Base):
     __tablename__ = "dataset_annotations"
     __table_args__ = (
         Index("ix_dataset_annotations_pairs", "key", "value", "dataset_id"),
-        Index("ix_dataset_annotations_facets", "base_uri", "key", "value"),
+        Index("ix_dataset_annotations_facets", "base_uri", "key", "value", "dataset_id"),
     )
 
     dataset_id: Mapped[int] = mapped_column(

@@ -53,7 +53,9 @@ def upgrade() -> None:
     )
     _copy_annotations(table)
     op.create_index("ix_dataset_annotations_pairs", _TABLE, ["key", "value", "dataset_id"])
-    op.create_index("ix_dataset_annotations_facets", _TABLE, ["base_uri", "key", "value"])
+    op.create_index(
+        "ix_dataset_annotations_facets", _TABLE, ["base_uri", "key", "value", "dataset_id"]
+    )
 
 
 def _copy_annotations(table: sa.Table) -> None:
