@@ -144,3 +144,22 @@ def test_the_plugin_shows_its_version_and_setting(facets_client, auth: Header) -
     assert versions["dtool_lookup_annotation_filter"] == "0.2.1"
     info = facets_client.simulate_get("/config/info", headers=auth("grumpy")).json["config"]
     assert info["dtool_lookup_annotation_filter"] is True
+
+
+def test_the_openapi_document_has_the_operations(facets_client) -> None:
+    paths = facets_client.simulate_get("/doc/openapi.json").json["paths"]
+    operations = {
+        (method, path)
+        for path, item in paths.items()
+        for method in item
+        if path.startswith(PREFIX)
+    }
+    assert operations == {
+        ("get", f"{PREFIX}/version"),
+        ("post", f"{PREFIX}/annotation_keys"),
+        ("post", f"{PREFIX}/annotation_values"),
+        ("post", f"{PREFIX}/num_datasets"),
+        ("post", f"{PREFIX}/datasets"),
+    }
+    body = paths[f"{PREFIX}/annotation_keys"]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/AnnotationFilter"}
