@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.annotation_facets import OPERATIONS, run
 from tests.support.postgres import DEFAULT_POSTGRES_URL
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_benchmark_prints_a_row_per_operation_and_backend() -> None:
