@@ -12,6 +12,7 @@ from lookup_api.bodies import entries
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
+from lookup_events.store.annotations import annotation_value
 from lookup_events.store.protocols import (
     DatasetStore,
     PageRequest,
@@ -51,15 +52,19 @@ class Catalog:
         sort: Sequence[SortKey] = (),
     ) -> ResultPage[DatasetEntry]:
         """Return one page of the datasets matching a search body (0.18 semantics)."""
-        requested = criteria.get("base_uris")
-        query = SearchQuery(
-            base_uris=searchable(user, requested),
-            free_text=criteria.get("free_text"),
-            creator_usernames=tuple(criteria.get("creator_usernames") or ()),
-            uuids=tuple(canonical_uuid(text) for text in criteria.get("uuids") or ()),
-            tags=tuple(criteria.get("tags") or ()),
-        )
-        return self._run(query, page, sort)
+        return self._run(search_query(user, criteria), page, sort)
+
+    def annotation_keys(self, user: User, criteria: Mapping[str, Any]) -> dict[str, int]:
+        """Return how many of the matching datasets hold each annotation key."""
+        query = search_query(user, criteria)
+        return self._datasets.annotation_keys(query) if query.base_uris else {}
+
+    def annotation_values(
+        self, user: User, criteria: Mapping[str, Any]
+    ) -> dict[str, dict[str, int]]:
+        """Return ``{key: {value: datasets}}`` for the keys the criteria name."""
+        query = search_query(user, criteria)
+        return self._datasets.annotation_values(query) if query.base_uris else {}
 
     def lookup(
         self, user: User, uuid: str, page: PageRequest, sort: Sequence[SortKey] = ()
@@ -122,6 +127,28 @@ class Catalog:
         if not query.base_uris:
             return _NOTHING
         return self._datasets.search(query, page, sort)
+
+
+def search_query(user: User, criteria: Mapping[str, Any]) -> SearchQuery:
+    """Return the query of a search body, limited to what the user may search.
+
+    An annotation value no store keeps as a facet (``annotation_value`` is
+    None: a string too long once JSON-quoted) matches nothing.
+    """
+    pairs = tuple(
+        (str(key), annotation_value(value))
+        for key, value in (criteria.get("annotations") or {}).items()
+    )
+    matchable = all(text is not None for _, text in pairs)
+    return SearchQuery(
+        base_uris=searchable(user, criteria.get("base_uris")) if matchable else (),
+        free_text=criteria.get("free_text"),
+        creator_usernames=tuple(criteria.get("creator_usernames") or ()),
+        uuids=tuple(canonical_uuid(text) for text in criteria.get("uuids") or ()),
+        tags=tuple(criteria.get("tags") or ()),
+        annotations=tuple((key, text) for key, text in pairs if text is not None),
+        annotation_keys=tuple(criteria.get("annotation_keys") or ()),
+    )
 
 
 def canonical_uuid(text: str) -> str:

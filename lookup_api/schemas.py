@@ -45,6 +45,28 @@ PAGE_QUERY: Schema = {
     },
 }
 
+# Annotation filters (the annotation-filter plugin's): at most this many
+# keys and pairs, keys and values no longer than the stores keep as facets.
+MAX_ANNOTATION_FILTERS = 100
+ANNOTATION_KEY: Schema = {"type": "string", "minLength": 1, "maxLength": 255}
+ANNOTATION_FILTERS: Schema = {
+    "type": "object",
+    "description": "Annotation key -> scalar value; a dataset must hold every pair.",
+    "propertyNames": ANNOTATION_KEY,
+    "additionalProperties": {
+        "type": ["string", "number", "boolean"],
+        "maxLength": 254,
+        "x-message": "Not a valid string, number or boolean.",
+    },
+    "maxProperties": MAX_ANNOTATION_FILTERS,
+}
+ANNOTATION_KEYS: Schema = {
+    "type": "array",
+    "description": "Annotation keys a dataset must hold, each with a scalar value.",
+    "items": ANNOTATION_KEY,
+    "maxItems": MAX_ANNOTATION_FILTERS,
+}
+
 SEARCH: Schema = {
     "type": "object",
     "properties": {
@@ -53,6 +75,8 @@ SEARCH: Schema = {
         "base_uris": STRING_LIST,
         "uuids": {"type": "array", "items": UUID},
         "tags": STRING_LIST,
+        "annotations": ANNOTATION_FILTERS,
+        "annotation_keys": ANNOTATION_KEYS,
     },
     "additionalProperties": False,
 }

@@ -36,6 +36,13 @@ _TYPE_MESSAGES = {
     "array": "Not a valid list.",
     "object": "Not a valid mapping type.",
 }
+# NOTE(dev): jsonschema's own size messages repeat the whole (maybe huge) instance.
+_SIZE_MESSAGES = {
+    "maxLength": "Longer than maximum length {}.",
+    "minLength": "Shorter than minimum length {}.",
+    "maxItems": "More than {} entries.",
+    "maxProperties": "More than {} entries.",
+}
 _INVALID_INPUT = "Invalid input type."
 _UNKNOWN_FIELD = "Unknown field."
 _MISSING = "Missing data for required field."
@@ -262,8 +269,8 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[str], str]]:
         yield _type_message(path, schema, instance)
     elif keyword in ("minimum", "maximum"):
         yield path, _range_message(schema)
-    elif keyword == "maxLength":
-        yield path, f"Longer than maximum length {error.validator_value}."
+    elif keyword in _SIZE_MESSAGES:
+        yield path, _SIZE_MESSAGES[keyword].format(error.validator_value)
     elif keyword == "pattern" and error.validator_value == FLOAT_PATTERN:
         yield path, _TYPE_MESSAGES["number"]
     else:
@@ -273,6 +280,8 @@ def _messages(error: ValidationError) -> Iterator[tuple[list[str], str]]:
 def _type_message(path: list[str], schema: Schema, instance: Any) -> tuple[list[str], str]:
     if instance is None:
         return path, "Field may not be null."
+    if "x-message" in schema:
+        return path, str(schema["x-message"])
     if schema.get("format") == "uuid":
         return path, "Not a valid UUID."
     if "properties" in schema or not path:  # marshmallow reports schemas at ``_schema``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -17,7 +18,7 @@ from lookup_api.uris import normalised_body
 from lookup_api.validation import check, storable, validated_body
 from lookup_events.model import DatasetRecord
 
-_LIST_KEYS = ("creator_usernames", "base_uris", "uuids", "tags")
+_LIST_KEYS = ("creator_usernames", "base_uris", "uuids", "tags", "annotation_keys")
 _UNSTORABLE = "text must not contain NUL characters or unpaired surrogates"
 
 
@@ -34,10 +35,41 @@ def query_criteria(req: falcon.Request) -> dict[str, Any]:
             continue
         values = raw if isinstance(raw, list) else [raw]
         criteria[name] = values if name in _LIST_KEYS else values[0]
+    raw = req.params.get("annotations")
+    if raw is not None:
+        criteria["annotations"] = query_annotations(raw if isinstance(raw, list) else [raw])
     check(criteria, schemas.SEARCH, "query")
     if not storable(criteria):
         raise APIError(422, errors={"query": ["Invalid value."]}, message=_UNSTORABLE)
     return dict(normalised_body(criteria, "query"))
+
+
+def query_annotations(pairs: list[str]) -> dict[str, Any]:
+    """Return the annotation filter of repeated ``annotations=key=value`` parameters.
+
+    A value that is a JSON number, ``true``, ``false`` or a quoted string
+    is read as JSON (``count=3`` is the number 3, ``count="3"`` the string);
+    anything else is the string as written (``species=apple``).
+
+    Raises:
+        APIError: 422 for a parameter without ``=``.
+    """
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        if not equals:
+            message = f"annotations={pair!r} is not key=value"
+            raise APIError(422, errors={"query": {"annotations": [message]}}, message=message)
+        found[key] = _scalar(text)
+    return found
+
+
+def _scalar(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str | int | float | bool) else text
 
 
 class DatasetResource:

@@ -51,6 +51,9 @@ class SearchQuery:
     Within ``creator_usernames``, ``base_uris`` and ``uuids`` values are OR-ed;
     all ``tags`` must be present (AND); the criteria are AND-ed together.
     ``free_text`` follows MongoDB ``$text`` rules (see ``store.text``).
+    ``annotations`` are ``(key, canonical value)`` pairs that must all match
+    and ``annotation_keys`` keys that must all hold a scalar value
+    (``store.annotations``).
     """
 
     base_uris: tuple[str, ...]
@@ -58,6 +61,8 @@ class SearchQuery:
     creator_usernames: tuple[str, ...] = ()
     uuids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    annotation_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,14 @@ class DatasetStore(Protocol):
 
     def summary(self, base_uris: Iterable[str]) -> Summary:
         """Return facet counts over the datasets in ``base_uris``."""
+        ...
+
+    def annotation_keys(self, query: SearchQuery) -> dict[str, int]:
+        """Return how many datasets matching ``query`` hold each facet key."""
+        ...
+
+    def annotation_values(self, query: SearchQuery) -> dict[str, dict[str, int]]:
+        """Return ``{key: {canonical value: datasets}}`` for the keys ``query`` names."""
         ...
 
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config._checks import PositiveDataAcceptanceConfig
 from schemathesis.config._phases import InferenceConfig
 
-from lookup_api import openapi
+from lookup_api import openapi, plugins
 from lookup_api.app import WSGIApp, create_app
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
@@ -46,7 +46,10 @@ class CurrentApp:
 
 
 CURRENT = CurrentApp()
-schema = schemathesis.openapi.from_dict(openapi.document())
+# NOTE(dev): the installed plugins' routes (ours among them) are fuzzed too.
+schema = schemathesis.openapi.from_dict(
+    openapi.document(extension=openapi.Extension.of(plugins.discover(("*",))))
+)
 schema.app = CURRENT
 schema.config.generation.update(
     max_examples=MAX_EXAMPLES, with_security_parameters=False, allow_x00=False, codec="utf-8"

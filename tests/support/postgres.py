@@ -15,6 +15,7 @@ DATA_TABLES = (
     "datasets",
     "users",
     "base_uris",
+    "dataset_annotations",
 )
 
 

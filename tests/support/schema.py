@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.schema import dataset_annotations
 
 
 def current_revision(url: str) -> str | None:
@@ -26,3 +30,20 @@ def head_revision() -> str | None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+@contextlib.contextmanager
+def facet_table(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0008 the table today's store writes facets to.
+
+    Upgrade tests fill an old schema through today's store, which writes
+    ``dataset_annotations`` with every dataset; the table is dropped again
+    before the test upgrades, so migration 0008 creates and fills it.
+    """
+    engine = make_engine(url)
+    try:
+        dataset_annotations.create(engine)
+        yield
+    finally:
+        dataset_annotations.drop(engine, checkfirst=True)
+        engine.dispose()

@@ -67,13 +67,16 @@ from pymongo.errors import (
 
 from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.annotations import keys_of_interest
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
     LANGUAGE_OVERRIDE,
+    PAIRS,
     RECORD_PROJECTION,
     SEARCH_TEXT,
     SEQUENCE,
     Document,
+    annotation_pipeline,
     document_of,
     entry_of,
     facet_pipelines,
@@ -109,6 +112,7 @@ _INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
             "language_override": LANGUAGE_OVERRIDE,
         },
     ),
+    ([(f"{PAIRS}.k", ASCENDING), (f"{PAIRS}.v", ASCENDING)], {"name": PAIRS}),
 )
 
 
@@ -302,6 +306,28 @@ class MongoDatasetStore:
         return summary_of({name: list(datasets.aggregate(p)) for name, p in pipelines.items()})
 
     @translate_errors
+    def annotation_keys(self, query: SearchQuery) -> dict[str, int]:
+        """Return how many datasets matching ``query`` hold each facet key."""
+        found = search_filter(query)
+        if found is None:
+            return {}
+        rows = self._ready().datasets.aggregate(annotation_pipeline(found, None))
+        return {str(row["_id"]): int(row["count"]) for row in sorted(rows, key=_group_id)}
+
+    @translate_errors
+    def annotation_values(self, query: SearchQuery) -> dict[str, dict[str, int]]:
+        """Return ``{key: {canonical value: datasets}}`` for the keys ``query`` names."""
+        keys = keys_of_interest(query.annotations, query.annotation_keys)
+        found = search_filter(query)
+        if found is None or not keys:
+            return {}
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._ready().datasets.aggregate(annotation_pipeline(found, keys))
+        for row in sorted(rows, key=lambda row: (row["_id"]["k"], row["_id"]["v"])):
+            counts.setdefault(row["_id"]["k"], {})[row["_id"]["v"]] = int(row["count"])
+        return counts
+
+    @translate_errors
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
         projection = {"_id": 0, "uri": 1, "frozen_at": 1}
@@ -314,6 +340,10 @@ class MongoDatasetStore:
             collections, self._collections = self._collections, None
         if collections is not None:
             collections.close()
+
+
+def _group_id(row: Document) -> str:
+    return str(row["_id"])
 
 
 def page_total(page: PageRequest, found: int) -> int | None:

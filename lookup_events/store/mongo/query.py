@@ -14,12 +14,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.annotations import annotation_pairs, keys_of_interest
 from lookup_events.store.protocols import DATASET_SORT_FIELDS, SearchQuery, SortKey, Summary
 from lookup_events.store.text import TextQuery, parse_free_text, searchable_text
 
 Document = dict[str, Any]
 
 SEARCH_TEXT = "search_text"
+# NOTE(dev): the facets as ``{"k": key, "v": canonical value}`` elements, not
+# ``annotations.<key>`` paths: a key holding a dot or a dollar sign would be
+# read as a path or an operator there.
+PAIRS = "annotation_pairs"
 SEQUENCE = "seq"
 # NOTE(dev): MongoDB reads a document's language from the field named by the
 # text index's ``language_override`` ("language" by default) and refuses the
@@ -67,6 +72,7 @@ def document_of(record: DatasetRecord) -> Document:
         "manifest": record.manifest,
         "annotations": record.annotations,
         SEARCH_TEXT: searchable_text(dataclasses.replace(record, readme="")),
+        PAIRS: [{"k": key, "v": value} for key, value in annotation_pairs(record.annotations)],
     }
 
 
@@ -123,12 +129,46 @@ def search_filter(query: SearchQuery) -> Document | None:
         found["uuid"] = {"$in": list(dict.fromkeys(query.uuids))}
     if query.tags:
         found["tags"] = {"$all": list(dict.fromkeys(query.tags))}
+    found.update(annotation_filter(query))
     if query.free_text is not None:
         text_query = parse_free_text(query.free_text)
         if text_query.matches_nothing:
             return None
         found["$text"] = {"$search": search_string(text_query)}
     return found
+
+
+def annotation_filter(query: SearchQuery) -> Document:
+    """Return the filter of a query's annotation pairs and keys (``{}`` if none)."""
+    found: Document = {}
+    pairs = [
+        {"$elemMatch": {"k": key, "v": value}} for key, value in dict.fromkeys(query.annotations)
+    ]
+    keys = keys_of_interest(query.annotations, query.annotation_keys)
+    if pairs:
+        found[PAIRS] = {"$all": pairs}
+    if keys:
+        found[f"{PAIRS}.k"] = {"$all": list(keys)}
+    return found
+
+
+def annotation_pipeline(found: Document, keys: Sequence[str] | None) -> list[Document]:
+    """Return the ``$group`` pipeline counting datasets per key, or per key and value.
+
+    ``keys`` None counts keys; otherwise values of those keys.
+    """
+    pipeline: list[Document] = [
+        {"$match": found},
+        {"$project": {"_id": 0, PAIRS: 1}},
+        {"$unwind": f"${PAIRS}"},
+    ]
+    if keys is None:
+        group: Document = {"_id": f"${PAIRS}.k"}
+    else:
+        pipeline.append({"$match": {f"{PAIRS}.k": {"$in": list(keys)}}})
+        group = {"_id": {"k": f"${PAIRS}.k", "v": f"${PAIRS}.v"}}
+    pipeline.append({"$group": {**group, "count": {"$sum": 1}}})
+    return pipeline
 
 
 def sort_of(sort: Sequence[SortKey]) -> list[tuple[str, int]]:

@@ -53,6 +53,12 @@ from lookup_events.store.sql.engine import (
     translate_errors,
     writer,
 )
+from lookup_events.store.sql.facets import (
+    annotation_filters,
+    key_counts,
+    value_counts,
+    write_annotations,
+)
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql.schema import (
@@ -267,6 +273,8 @@ class SqlDatasetStore:
         """
         if query.free_text is None or query.uuids or sort:
             return None
+        if query.annotations or query.annotation_keys:
+            return None  # NOTE(dev): the text index holds no annotation terms
         every_one = self._base_uris_in_use(revision) <= set(query.base_uris)
         if not every_one and len(query.base_uris) > MAX_BASE_URI_TERMS:
             return None
@@ -344,6 +352,7 @@ class SqlDatasetStore:
             # (usually short) tag lists; a correlated EXISTS was 3x slower.
             tagged = select(dataset_tags.c.dataset_id).where(dataset_tags.c.tag == tag)
             where.append(datasets.c.id.in_(tagged))
+        where.extend(annotation_filters(query))
         if query.free_text is not None:
             text_query = parse_free_text(query.free_text)
             if text_query.matches_nothing:
@@ -366,6 +375,33 @@ class SqlDatasetStore:
             result = summarise(conn, wanted)
         self._cache.put(revision, key, result)
         return result
+
+    @translate_errors(InvalidDataset)
+    def annotation_keys(self, query: SearchQuery) -> dict[str, int]:
+        """Return how many datasets matching ``query`` hold each facet key."""
+        counts: dict[str, int] = self._facets("annotation_keys", query)
+        return counts
+
+    @translate_errors(InvalidDataset)
+    def annotation_values(self, query: SearchQuery) -> dict[str, dict[str, int]]:
+        """Return ``{key: {canonical value: datasets}}`` for the keys ``query`` names."""
+        counts: dict[str, dict[str, int]] = self._facets("annotation_values", query)
+        return counts
+
+    def _facets(self, kind: str, query: SearchQuery) -> Any:
+        """Return one kind of annotation facet counts, cached until the next write."""
+        where = self._where(query)
+        if where is None:
+            return {}
+        key = (kind, query)
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached = self._cache.get(revision, key)
+        if cached is None:
+            count = key_counts if kind == "annotation_keys" else value_counts
+            with self._connect(query) as conn:
+                cached = count(conn, query, where)
+            self._cache.put(revision, key, cached, weight=1 + len(cached))
+        return cached
 
     @translate_errors(InvalidDataset)
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
@@ -498,6 +534,7 @@ def _write(conn: Connection, records: list[DatasetRecord]) -> int:
     if old:
         conn.execute(_UPDATE, old)
     _write_tags(conn, records, existing, ids)
+    write_annotations(conn, records, [row.id for row in existing.values()], ids)
     _write_texts(conn, records, existing, ids)
     return len(new)
 

@@ -200,6 +200,28 @@ class DatasetTagRow(Base):
     size_in_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class DatasetAnnotationRow(Base):
+    """One scalar annotation of one dataset, for annotation filters and facets.
+
+    Written with the dataset row by the registrar's transaction
+    (``store.annotations`` says which annotations count); the base URI is
+    copied here so key facets read one covering index.
+    """
+
+    __tablename__ = "dataset_annotations"
+    __table_args__ = (
+        Index("ix_dataset_annotations_pairs", "key", "value", "dataset_id"),
+        Index("ix_dataset_annotations_facets", "base_uri", "key", "value", "dataset_id"),
+    )
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    value: Mapped[str] = mapped_column(_string(256))
+    base_uri: Mapped[str] = mapped_column(_string(1024))
+
+
 class RevisionRow(Base):
     """A store's write counter; caches are keyed on it."""
 
@@ -213,5 +235,6 @@ users = cast(Table, UserRow.__table__)
 base_uris = cast(Table, BaseURIRow.__table__)
 datasets = cast(Table, DatasetRow.__table__)
 dataset_tags = cast(Table, DatasetTagRow.__table__)
+dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
 revisions = cast(Table, RevisionRow.__table__)

@@ -408,3 +408,43 @@ def test_deleted_dataset_disappears_from_every_route(
 def test_delete_is_idempotent(data_client: testing.TestClient, auth: Header) -> None:
     for path in (PATH, PATH, "/uris/s3/snow-white/never-was-there"):
         assert data_client.simulate_delete(path, headers=auth("grumpy")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "names"),
+    [
+        ("annotations=only_here%3Dcrazystuff", {"annotations": {"only_here": "crazystuff"}}, 1),
+        (
+            "annotation_keys=only_here&annotation_keys=type",
+            {"annotation_keys": ["only_here", "type"]},
+            1,
+        ),
+        (
+            "annotations=type%3Dfruit&tags=evil",
+            {"annotations": {"type": "fruit"}, "tags": ["evil"]},
+            2,
+        ),
+        ('annotations=type%3D"fruit"', {"annotations": {"type": "fruit"}}, 3),
+        ("annotations=type%3D1", {"annotations": {"type": 1}}, 0),
+    ],
+)
+def test_search_by_annotations_in_query_string_and_body(
+    data_client: testing.TestClient, auth: Header, params: str, body: dict[str, Any], names: int
+) -> None:
+    by_get = data_client.simulate_get("/uris", query_string=params, headers=auth("grumpy"))
+    by_post = data_client.simulate_post("/uris", json=body, headers=auth("grumpy"))
+
+    assert by_get.status_code == by_post.status_code == 200
+    assert len(by_post.json) == names
+    assert by_get.json == by_post.json
+    assert json.loads(by_get.headers["X-Pagination"]).get("total", 0) == names
+
+
+def test_search_query_string_annotations_must_be_pairs(
+    data_client: testing.TestClient, auth: Header
+) -> None:
+    result = data_client.simulate_get(
+        "/uris", query_string="annotations=type", headers=auth("grumpy")
+    )
+    assert result.status_code == 422
+    assert "annotations" in result.json["errors"]["query"]

@@ -505,3 +505,24 @@ def test_reregistration_shows_on_every_route(
         "/dataset/annotations", json={"uri": BAD_APPLES_URI}, headers=grumpy
     )
     assert annotations.json == {"type": "poison"}
+
+
+def test_search_by_annotations_and_annotation_keys(
+    data_client: testing.TestClient, auth: Header
+) -> None:
+    only_here = {"annotations": {"only_here": "crazystuff"}}
+    result = search(data_client, auth, "grumpy", only_here)
+    assert [hit["name"] for hit in result.json] == ["oranges"]
+    assert json.loads(result.headers["X-Pagination"])["total"] == 1
+    keyed = search(data_client, auth, "grumpy", {"annotation_keys": ["type"], "tags": ["evil"]})
+    assert [hit["name"] for hit in keyed.json] == ["bad-apples", "bad-apples"]
+    assert search(data_client, auth, "sleepy", only_here).json == []
+    assert search(data_client, auth, "grumpy", {"annotations": {"type": 1}}).json == []
+
+
+def test_search_rejects_malformed_annotation_filters(
+    data_client: testing.TestClient, auth: Header
+) -> None:
+    result = search(data_client, auth, "grumpy", {"annotations": ["type"]})
+    assert result.status_code == 422
+    assert result.json["errors"] == {"json": {"annotations": ["Not a valid mapping type."]}}

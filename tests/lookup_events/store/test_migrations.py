@@ -31,7 +31,7 @@ from lookup_events.store.sql.schema import (
 )
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
-from tests.support.schema import current_revision, head_revision
+from tests.support.schema import current_revision, facet_table, head_revision
 from tests.support.stores import settings_for
 
 
@@ -103,7 +103,9 @@ def test_upgrading_postgres_moves_stored_texts_out_of_the_heap(
     stores = open_stores(settings_for(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
-        stores.datasets.upsert_many([record_from_info(make_info(i, MR_MEN)) for i in range(500)])
+        with facet_table(url):
+            records = [record_from_info(make_info(i, MR_MEN)) for i in range(500)]
+            stores.datasets.upsert_many(records)
         wide = heap_pages(url, "dataset_texts")
 
         upgrade_database(url)
@@ -131,7 +133,8 @@ def test_upgrading_postgres_from_the_undeclared_ballast_keeps_the_heap_narrow(
         for base_uri in (MR_MEN, SNOW_WHITE):
             stores.admin.add_base_uri(base_uri)
         infos = [make_info(i, (MR_MEN, SNOW_WHITE)[i % 2]) for i in range(UPGRADED)]
-        stores.datasets.upsert_many([record_from_info(info) for info in infos])
+        with facet_table(url):
+            stores.datasets.upsert_many([record_from_info(info) for info in infos])
         before = {query: found(stores, query) for query in UPGRADE_QUERIES}
 
         upgrade_database(url)
@@ -220,3 +223,32 @@ def heap_pages(url: str, table: str) -> int:
             return int(size) // 8192
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_upgrading_to_0008_fills_the_annotation_facets(
+    dialect: str, new_postgres_database: str, tmp_path: Path
+) -> None:
+    url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
+    upgrade_database(url, "0003")
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        with facet_table(url):
+            records = [record_from_info(make_info(i, MR_MEN)) for i in range(1200)]
+            stores.datasets.upsert_many(records)
+    finally:
+        stores.close()
+
+    upgrade_database(url)
+
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        every = SearchQuery((MR_MEN,))
+        assert stores.datasets.annotation_keys(every) == {"group": 1200, "index": 1200}
+        grouped = SearchQuery((MR_MEN,), annotations=(("group", '"group3"'),))
+        assert stores.datasets.search(grouped, PageRequest()).total == 240
+    finally:
+        stores.close()
