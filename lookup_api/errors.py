@@ -22,6 +22,8 @@ from lookup_events.errors import (
     DatasetStorageUnavailable,
     InvalidDataset,
     PermissionDenied,
+    QueryTimedOut,
+    QueryTooLarge,
     UnknownBaseURI,
     UnknownUser,
 )
@@ -44,6 +46,8 @@ LEGACY_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    QueryTooLarge: 422,
+    QueryTimedOut: 503,
 }
 
 # Route-specific differences, by URI template prefix: register answers 401 for
@@ -65,6 +69,8 @@ DSERVER_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    QueryTooLarge: 422,
+    QueryTimedOut: 503,
 }
 
 # URI template prefixes of the 0.18 routes; every other route (dserver's, a
@@ -73,6 +79,9 @@ LEGACY_PREFIXES = ("/dataset", "/user", "/admin")
 # The dserver routes' differences: a dataset in an unregistered base URI is
 # forbidden (nobody holds a permission there).
 DSERVER_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (("/uris", {UnknownBaseURI: 403}),)
+
+# How long a client is asked to wait after a read ran out of time.
+RETRY_AFTER_SECONDS = 5
 
 PROJECT_EXCEPTIONS: tuple[type[Exception], ...] = tuple(LEGACY_STATUSES)
 
@@ -163,11 +172,23 @@ def handle_project_error(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
 ) -> None:
     """Translate a project exception into an error reply."""
+    if isinstance(error, QueryTimedOut):
+        raise timed_out(req, error)
     code = status_for(req.uri_template, error)
     if code >= 500:
         log.error("%s %s failed: %s", req.method, req.path, error)
         raise APIError(code)
     raise APIError(code, message=str(error) or None)
+
+
+def timed_out(req: falcon.Request, error: QueryTimedOut) -> APIError:
+    """Return the 503 of a read stopped by its time budget: try later, or ask for less."""
+    log.warning("%s %s stopped: %s", req.method, req.path, error)
+    message = (
+        "the search took longer than the server allows and was stopped; "
+        "retry later or narrow it (fewer words, more filters)"
+    )
+    return APIError(503, message=message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def handle_claim_error(

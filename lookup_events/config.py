@@ -196,6 +196,14 @@ class Settings:
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
     )
+    # Search hardening (issue 14): the time budget of every read a request makes.
+    query_timeout: float = setting(
+        "DTOOL_LOOKUP_QUERY_TIMEOUT",
+        default=10.0,
+        parse=float,
+        help="Seconds a search or other read of the stores may run before it is stopped "
+        "with 503 (10; 0 for no limit). Writes are never stopped.",
+    )
     #: The environment the settings came from, for plugins' own settings; never shown.
     environ_items: tuple[tuple[str, str], ...] = dataclasses.field(
         default=(), metadata={_HIDDEN: True}

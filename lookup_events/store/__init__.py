@@ -50,6 +50,10 @@ class StoreConfig(Protocol):
         """Whether PostgreSQL readers follow writes by LISTEN/NOTIFY."""
 
     @property
+    def query_timeout(self) -> float:
+        """Seconds a read may run before it is stopped (0: unbounded)."""
+
+    @property
     def mongo_db(self) -> str:
         """MongoDB database of a MongoDB dataset store."""
 
@@ -95,14 +99,14 @@ def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = N
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
-    follow = config.cache_notify
+    follow, timeout = config.cache_notify, config.query_timeout
     datasets: DatasetStore
     if not is_sql(dataset_url):
         datasets = _open_mongo(config, dataset_url, mongo_client)
     elif dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow)
+        datasets = SqlDatasetStore(admin_engine, follow, timeout)
     else:
-        datasets = SqlDatasetStore(make_engine(dataset_url), follow)
+        datasets = SqlDatasetStore(make_engine(dataset_url), follow, timeout)
     return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
 
 
@@ -114,6 +118,7 @@ def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
     database, collection = config.mongo_db, config.mongo_collection
+    timeout = config.query_timeout
     if client is None:
-        return MongoDatasetStore.from_url(url, database, collection)
-    return MongoDatasetStore.from_url(url, database, collection, client)
+        return MongoDatasetStore.from_url(url, database, collection, query_timeout=timeout)
+    return MongoDatasetStore.from_url(url, database, collection, client, query_timeout=timeout)

@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.limits import check_query
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     PageRequest,
@@ -50,6 +51,7 @@ from lookup_events.store.sql.engine import (
     is_sqlite,
     reader,
     text_reader,
+    timed_reads,
     translate_errors,
     writer,
 )
@@ -144,10 +146,15 @@ _Where = list[ColumnElement[bool]]
 class SqlDatasetStore:
     """DatasetStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
+    def __init__(
+        self, engine: Engine, follow_revisions: bool = True, query_timeout: float | None = None
+    ) -> None:
         self._engine = engine
         self._writer = writer(engine)
-        self._reader = reader(engine)
+        # NOTE(dev): reads get a time budget, writes never: a registration
+        # cut short would only be retried, and redo the same work.
+        self._read_engine = timed_reads(engine, query_timeout)
+        self._reader = reader(self._read_engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine, follow_revisions)
         self._match = sqlite_match if is_sqlite(engine) else postgres_match
@@ -204,6 +211,7 @@ class SqlDatasetStore:
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
+        check_query(query)
         key = ("search", query, page, tuple(sort))
         revision = self._revisions.read(DATASETS_REVISION)
         cached = self._cache.get(revision, key)
@@ -239,7 +247,7 @@ class SqlDatasetStore:
         """Return a read connection suited to ``query``."""
         if query.free_text is None:
             return self._reader.connect()
-        return text_reader(self._engine)
+        return text_reader(self._read_engine)
 
     def _search_directly(
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey]
@@ -390,6 +398,7 @@ class SqlDatasetStore:
 
     def _facets(self, kind: str, query: SearchQuery) -> Any:
         """Return one kind of annotation facet counts, cached until the next write."""
+        check_query(query)
         where = self._where(query)
         if where is None:
             return {}
@@ -407,13 +416,15 @@ class SqlDatasetStore:
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
         query = select(datasets.c.uri, datasets.c.frozen_at).where(datasets.c.base_uri == base_uri)
-        with self._reader.connect() as conn:
+        # NOTE(dev): a rescan's read, not a user's: it may take as long as a base URI needs.
+        with reader(self._engine).connect() as conn:
             return {uri: float(frozen_at) for uri, frozen_at in conn.execute(query)}
 
     def close(self) -> None:
         """Release connections."""
         self._revisions.close()
         self._engine.dispose()
+        self._read_engine.dispose()
 
 
 def _filter_groups(query: SearchQuery, narrow_base_uris: bool = True) -> list[tuple[str, ...]]:
