@@ -21,7 +21,7 @@ from lookup_api.errors import APIError
 from lookup_api.limits import read_body
 from lookup_api.schemas import FLOAT_PATTERN, MANIFEST, MAX_INT64, REGISTER, SEARCH, Schema
 from lookup_events.errors import QueryTooLarge
-from lookup_events.store.limits import check_criteria
+from lookup_events.store.limits import LIST_LIMITS, check_criteria
 
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 # NUL (PostgreSQL text cannot hold it) and surrogates (UTF-8 cannot encode them alone).
@@ -149,7 +149,10 @@ def check_search_size(criteria: Any, location: str) -> None:
     try:
         check_criteria(criteria)
     except QueryTooLarge as ex:
-        raise APIError(422, errors={location: {ex.limit: [str(ex)]}}, message=str(ex)) from None
+        # NOTE(dev): lists get the schema's own words (0.18's marshmallow ones).
+        limit = LIST_LIMITS.get(ex.limit)
+        field = str(ex) if limit is None else _SIZE_MESSAGES["maxItems"].format(limit)
+        raise APIError(422, errors={location: {ex.limit: [field]}}, message=str(ex)) from None
 
 
 # REGISTER with the manifest's items only checked to be an object: ``plain_dataset_info``

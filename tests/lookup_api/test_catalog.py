@@ -87,9 +87,9 @@ def test_every_count_agrees_with_the_visible_rows(
     query = {key: value for key, value in criteria.items()}
     assert _total(planted.simulate_get("/uris", params=query, headers=headers)) == count
     plugin = "/annotation_filter_plugin"
-    assert planted.simulate_post(f"{plugin}/num_datasets", json=criteria, headers=headers).json == (
-        count
-    )
+    assert planted.simulate_post(
+        f"{plugin}/num_datasets", json=criteria, headers=headers
+    ).json == (count)
     keys = planted.simulate_post(f"{plugin}/annotation_keys", json=criteria, headers=headers)
     assert keys.json.get("index", 0) == count
     datasets = planted.simulate_post(f"{plugin}/datasets", json=criteria, headers=headers)

@@ -87,9 +87,7 @@ plantings = st.lists(
 )
 queries = st.builds(
     SearchQuery,
-    base_uris=st.lists(st.sampled_from(BASE_URIS), min_size=1, max_size=3, unique=True).map(
-        tuple
-    ),
+    base_uris=st.lists(st.sampled_from(BASE_URIS), min_size=1, max_size=3, unique=True).map(tuple),
     free_text=st.sampled_from(WORDS),
     creator_usernames=st.lists(st.sampled_from(CREATORS), max_size=1).map(tuple),
     tags=st.lists(st.sampled_from(TAGS), max_size=1).map(tuple),
