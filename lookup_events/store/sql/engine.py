@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -39,6 +40,8 @@ _RESTING_SINCE = "lookup_resting_since"
 _SQLITE_PROGRESS_STEPS = 10_000
 # PostgreSQL's "canceling statement due to statement timeout".
 _QUERY_CANCELED = "57014"
+# What sqlite3 says when the progress handler stops a statement.
+_SQLITE_INTERRUPTED = "interrupted"
 # Planner settings of a free-text query's transaction on PostgreSQL (see text_reader).
 _BITMAP_SCANS_ONLY = (
     "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
@@ -230,6 +233,11 @@ def translate_errors(
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(*args, **kwargs)
+            except sqlite3.OperationalError as ex:
+                # NOTE(dev): raised bare by rows fetched from the DBAPI cursor itself.
+                if str(ex) == _SQLITE_INTERRUPTED:
+                    raise QueryTimedOut(f"the query ran out of time: {ex}") from ex
+                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
             except exc.SQLAlchemyError as ex:
                 if _timed_out(ex):
                     raise QueryTimedOut(f"the query ran out of time: {_reason(ex)}") from ex
@@ -247,7 +255,7 @@ def _timed_out(ex: exc.SQLAlchemyError) -> bool:
     orig = getattr(ex, "orig", None)
     if getattr(orig, "sqlstate", None) == _QUERY_CANCELED:
         return True
-    return isinstance(ex, exc.OperationalError) and str(orig) == "interrupted"
+    return isinstance(ex, exc.OperationalError) and str(orig) == _SQLITE_INTERRUPTED
 
 
 def _refused_values(ex: exc.SQLAlchemyError) -> bool:
