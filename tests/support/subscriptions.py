@@ -14,9 +14,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from falcon import testing
+
+from lookup_api.app import create_app
 from lookup_events.services import Services
 from lookup_events.subscriptions.deliverer import Deliverer
+from lookup_events.tokens import issue_token
 from lookup_events.uris import normalise_uri
+from tests.support.api import key_pair
 from tests.support.datasets import make_dataset
 from tests.support.stores import settings_for
 
@@ -61,3 +66,24 @@ class Subscribed:
     def close(self) -> None:
         """Release the services."""
         self.services.close()
+
+
+class SubscriptionApi:
+    """Requests to the app over a ``Subscribed``'s stores, as a named user."""
+
+    def __init__(self, subscribed: Subscribed) -> None:
+        keys = key_pair()
+        self._private = keys.private_pem
+        settings = dataclasses.replace(
+            subscribed.services.settings, jwt_public_key=keys.public_pem
+        )
+        self.client = testing.TestClient(create_app(settings, subscribed.services.stores))
+
+    def headers(self, username: str) -> dict[str, str]:
+        """Return the Authorization header of ``username``."""
+        token = issue_token(self._private, username, expires_in=None)
+        return {"Authorization": f"Bearer {token}"}
+
+    def request(self, method: str, path: str, username: str, **kwargs: Any) -> testing.Result:
+        """Send a request as ``username``."""
+        return self.client.simulate_request(method, path, headers=self.headers(username), **kwargs)
