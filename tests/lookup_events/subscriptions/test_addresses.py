@@ -90,6 +90,6 @@ def test_the_sender_connects_to_the_checked_address_not_a_new_lookup() -> None:
         [request] = receiver.received
         assert request.headers["host"] == f"rebinding.test:{receiver.port}"
         assert request.headers["x-dtool-lookup-delivery"] == "7"
-        with pytest.raises(DeliveryFailed, match="10.9.9.9"):
+        with pytest.raises(DeliveryFailed, match=r"10\.9\.9\.9"):
             sender.send(url, "secret", 8, b"{}")
         assert len(receiver.received) == 1

@@ -73,12 +73,12 @@ def test_a_slow_webhook_times_out_quickly() -> None:
     with webhook_receiver() as receiver:
         receiver.delay = 2.0
         started = time.monotonic()
-        with pytest.raises(DeliveryFailed, match="timed out|Timeout"):
+        with pytest.raises(DeliveryFailed, match=r"timed out|Timeout"):
             sender.send(receiver.url, "secret", 1, b"{}")
         assert time.monotonic() - started < 1.5
 
 
 def test_a_closed_port_is_a_failed_try() -> None:
     sender = WebhookSender(LOOPBACK, timeout=1.0)
-    with pytest.raises(DeliveryFailed, match="NewConnectionError|refused"):
+    with pytest.raises(DeliveryFailed, match=r"NewConnectionError|refused"):
         sender.send("http://127.0.0.1:1/hook", "secret", 1, b"{}")
