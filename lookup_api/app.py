@@ -36,7 +36,7 @@ from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
 from lookup_events.store import Stores, revision_view
 from lookup_events.store.feeds import SubscriptionStore
-from lookup_events.subscriptions.addresses import AddressPolicy
+from lookup_events.subscriptions.addresses import policy_for
 from lookup_events.subscriptions.manager import SubscriptionManager
 from lookup_events.versions import component_versions
 
@@ -154,11 +154,7 @@ def subscription_routes(
     settings: Settings, access: Access, store: SubscriptionStore
 ) -> list[tuple[str, object]]:
     """Return the ``/subscriptions`` routes, checking webhooks as the settings say."""
-    policy = AddressPolicy(
-        settings.subscription_hosts,
-        settings.subscription_networks,
-        allow_http=settings.subscription_http,
-    )
+    policy = policy_for(settings)
     queues = [name for name, _ in settings.subscription_queues]
     return subscriptions.routes(access, store, SubscriptionManager(store, policy, queues))
 

@@ -54,7 +54,7 @@ from lookup_events.store import (
 )
 from lookup_events.store.feeds import SubscriptionStore
 from lookup_events.store.protocols import AdminStore, DatasetStore
-from lookup_events.subscriptions.addresses import AddressPolicy
+from lookup_events.subscriptions.addresses import policy_for
 from lookup_events.subscriptions.deliverer import Deliverer, Dispatcher, RetryPolicy
 from lookup_events.subscriptions.manager import SubscriptionManager
 from lookup_events.subscriptions.matching import Matcher
@@ -257,19 +257,10 @@ class Services:
             raise SetupError("subscriptions are off: set DTOOL_LOOKUP_SUBSCRIPTIONS=true")
         return store
 
-    def address_policy(self) -> AddressPolicy:
-        """Return the rule of which webhook URLs may be called."""
-        settings = self.settings
-        return AddressPolicy(
-            settings.subscription_hosts,
-            settings.subscription_networks,
-            allow_http=settings.subscription_http,
-        )
-
     def subscription_manager(self) -> SubscriptionManager:
         """Return what validates and saves subscriptions (API routes, CLI)."""
         queues = [name for name, _ in self.settings.subscription_queues]
-        return SubscriptionManager(self.subscription_store(), self.address_policy(), queues)
+        return SubscriptionManager(self.subscription_store(), policy_for(self.settings), queues)
 
     def deliverer(self, sqs_client: Callable[[str], Any] | None = None) -> Deliverer:
         """Return the process draining the outbox into notifications.
@@ -282,7 +273,7 @@ class Services:
         changes = self.stores.changes
         assert changes is not None  # opened together with the subscription store
         dispatcher = Dispatcher(
-            WebhookSender(self.address_policy(), settings.subscription_timeout),
+            WebhookSender(policy_for(self.settings), settings.subscription_timeout),
             QueueSender(dict(settings.subscription_queues), sqs_client),
         )
         policy = RetryPolicy(settings.subscription_attempts, settings.subscription_backoff)

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from lookup_events.config import Settings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
@@ -113,6 +115,15 @@ class AddressPolicy:
                 f"host {host!r} resolves to {address}, a private, loopback, link-local or "
                 "reserved address (allow its network in DTOOL_LOOKUP_SUBSCRIPTION_NETWORKS)"
             )
+
+
+def policy_for(settings: Settings) -> AddressPolicy:
+    """Return the address policy the settings describe."""
+    return AddressPolicy(
+        settings.subscription_hosts,
+        settings.subscription_networks,
+        allow_http=settings.subscription_http,
+    )
 
 
 def _host_matches(host: str, allowed: str) -> bool:

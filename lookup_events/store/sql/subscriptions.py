@@ -102,11 +102,7 @@ class SqlSubscriptionStore:
     @translate_errors(DatabaseUnavailable)
     def delete(self, subscription_id: int) -> bool:
         """Delete the subscription and its deliveries; True if it existed."""
-        with self._writer.begin() as conn:
-            # NOTE(dev): deleted by hand too, as SQLite enforces the cascade only
-            # on connections that switched foreign keys on.
-            for table in (subscription_deliveries, subscription_matches):
-                conn.execute(delete(table).where(table.c.subscription_id == subscription_id))
+        with self._writer.begin() as conn:  # deliveries and matches go by ON DELETE CASCADE
             statement = delete(subscriptions).where(subscriptions.c.id == subscription_id)
             return conn.execute(statement).rowcount > 0
 
