@@ -14,7 +14,8 @@ Per backend, on a fresh database, in one run:
    commit).
 
     .venv/bin/python -m tests.bench.subscription_latency                  # 1,000 freezes
-    .venv/bin/python -m tests.bench.subscription_latency --freezes 50 --records 200 --backends sqlite
+    .venv/bin/python -m tests.bench.subscription_latency --freezes 50 --records 200 \
+        --backends sqlite
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def latencies(receiver: Receiver, since: int) -> list[float]:
 
 
 def measure(
-    backend: str, workdir: Path, count: int, freezes: int, rate: float, postgres_url: str
+    backend: str, workdir: Path, count: int, freezes: int, *, rate: float, postgres_url: str
 ) -> Result:
     """Measure one backend on a fresh database."""
     with temporary_database(backend, workdir, postgres_url) as url:
@@ -220,7 +221,11 @@ def run(
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix="bench-subscriptions-") as workdir:
             print(f"{backend}: measuring", file=sys.stderr)
-            results.append(measure(backend, Path(workdir), count, freezes, rate, postgres_url))
+            results.append(
+                measure(
+                    backend, Path(workdir), count, freezes, rate=rate, postgres_url=postgres_url
+                )
+            )
     return table(results)
 
 

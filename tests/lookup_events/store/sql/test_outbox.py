@@ -72,5 +72,5 @@ def test_a_mongodb_dataset_store_refuses_subscriptions(
         dataset_store_url="mongodb://127.0.0.1:1",
         subscriptions=True,
     )
-    with pytest.raises(ValueError, match="subscriptions .* need an SQL dataset store"):
+    with pytest.raises(ValueError, match=r"subscriptions .* need an SQL dataset store"):
         open_stores(settings)
