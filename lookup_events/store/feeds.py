@@ -123,8 +123,8 @@ class SubscriptionStore(Protocol):
         """Return up to ``limit`` unparked deliveries, oldest first."""
         ...
 
-    def delivered(self, delivery_id: int) -> None:
-        """Delete a delivery that reached its target."""
+    def delivered(self, delivery_ids: Sequence[int]) -> None:
+        """Delete deliveries that reached their target."""
         ...
 
     def postpone(self, delivery_id: int, attempts: int, due_at: float, reason: str) -> None:

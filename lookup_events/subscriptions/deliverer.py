@@ -123,7 +123,7 @@ class Deliverer:
         waiting: set[tuple[int, str]] = set()
         failing: set[int] = set()
         known: dict[int, Subscription | None] = {}
-        sent = 0
+        sent: list[int] = []
         for delivery in self._subscriptions.pending(self._batch):
             key = (delivery.subscription_id, delivery.uri)
             if key in waiting or delivery.subscription_id in failing:
@@ -137,12 +137,15 @@ class Deliverer:
             if subscription is None:
                 continue  # deleted meanwhile; its deliveries went with it
             if self._try(subscription, delivery, now):
-                sent += 1
+                sent.append(delivery.id)
             else:
                 # NOTE(dev): a failing target is not tried again in this pass, so
                 # one dead webhook cannot hold up every other subscription.
                 failing.add(delivery.subscription_id)
-        return sent
+        # NOTE(dev): recorded once per pass, one write transaction instead of one per
+        # notification; a crash before it sends them again (at least once).
+        self._subscriptions.delivered(sent)
+        return len(sent)
 
     def _try(self, subscription: Subscription, delivery: Delivery, now: float) -> bool:
         try:
@@ -150,7 +153,6 @@ class Deliverer:
         except DeliveryFailed as ex:
             self._failed(delivery, str(ex), now)
             return False
-        self._subscriptions.delivered(delivery.id)
         return True
 
     def _failed(self, delivery: Delivery, reason: str, now: float) -> None:

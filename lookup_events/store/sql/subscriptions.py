@@ -165,12 +165,16 @@ class SqlSubscriptionStore:
             return [Delivery(**row._mapping) for row in conn.execute(statement)]
 
     @translate_errors(DatabaseUnavailable)
-    def delivered(self, delivery_id: int) -> None:
-        """Delete a delivery that reached its target."""
+    def delivered(self, delivery_ids: Sequence[int]) -> None:
+        """Delete deliveries that reached their target."""
+        if not delivery_ids:
+            return
         with self._writer.begin() as conn:
-            conn.execute(
-                delete(subscription_deliveries).where(subscription_deliveries.c.id == delivery_id)
-            )
+            for start in range(0, len(delivery_ids), _CHUNK):
+                chunk = delivery_ids[start : start + _CHUNK]
+                conn.execute(
+                    delete(subscription_deliveries).where(subscription_deliveries.c.id.in_(chunk))
+                )
 
     @translate_errors(DatabaseUnavailable)
     def postpone(self, delivery_id: int, attempts: int, due_at: float, reason: str) -> None:
