@@ -111,8 +111,8 @@ class SubscriptionStore(Protocol):
         """Delete the subscription and its deliveries; True if it existed."""
         ...
 
-    def matching(self, subscription_id: int, uris: Sequence[str]) -> set[str]:
-        """Return those of ``uris`` that matched the subscription when last notified."""
+    def matching(self, uris: Sequence[str]) -> set[tuple[int, str]]:
+        """Return ``(subscription id, uri)`` of those ``uris`` matched when last notified."""
         ...
 
     def queue(self, deliveries: Sequence[NewDelivery], due_at: float) -> None:

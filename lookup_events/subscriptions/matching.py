@@ -18,7 +18,7 @@ from typing import Any
 
 from lookup_events.store.criteria import canonical_uuid, criteria_query
 from lookup_events.store.feeds import Change, NewDelivery, Subscription, SubscriptionStore
-from lookup_events.store.protocols import AdminStore, DatasetStore, PageRequest
+from lookup_events.store.protocols import AdminStore, DatasetStore, PageRequest, User
 from lookup_events.uris import strip_trailing_slash
 
 # Changes whose datasets are looked up in one search (SearchQuery.uuids).
@@ -39,35 +39,33 @@ class Matcher:
         """Return every subscription's notifications for ``changes``, in change order."""
         latest = list({change.uri: change for change in changes}.values())
         latest.sort(key=lambda change: change.id)
+        before = self._subscriptions.matching([change.uri for change in latest])
+        users: dict[str, User | None] = {}
         owed: list[NewDelivery] = []
         for subscription in self._subscriptions.list_for():
-            owed.extend(self._for(subscription, latest))
+            if subscription.username not in users:
+                users[subscription.username] = self._admin.get_user(subscription.username)
+            visible = _visible_base_uris(subscription, users[subscription.username])
+            owed.extend(self._for(subscription, visible, latest, before))
         owed.sort(key=lambda item: (item.payload["change"], item.subscription_id))
         return owed
 
-    def _for(self, subscription: Subscription, changes: Sequence[Change]) -> list[NewDelivery]:
-        visible = self._visible_base_uris(subscription)
+    def _for(
+        self,
+        subscription: Subscription,
+        visible: Sequence[str],
+        changes: Sequence[Change],
+        before: set[tuple[int, str]],
+    ) -> list[NewDelivery]:
         now_matching = self._matching(subscription, visible, changes)
-        uris = [change.uri for change in changes]
-        before = self._subscriptions.matching(subscription.id, uris)
         owed = []
         for change in changes:
-            event = _event(change.uri in before, change.uri in now_matching)
+            matched = (subscription.id, change.uri) in before
+            event = _event(matched, change.uri in now_matching)
             if event is not None:
                 payload = notification(subscription, change, event)
                 owed.append(NewDelivery(subscription.id, change.uri, payload, event != "removed"))
         return owed
-
-    def _visible_base_uris(self, subscription: Subscription) -> tuple[str, ...]:
-        user = self._admin.get_user(subscription.username)
-        if user is None:
-            return ()
-        allowed = user.search_permissions_on_base_uris
-        requested = subscription.criteria.get("base_uris")
-        if requested is None:
-            return tuple(allowed)
-        wanted = dict.fromkeys(strip_trailing_slash(uri) for uri in requested)
-        return tuple(uri for uri in wanted if uri in allowed)
 
     def _matching(
         self, subscription: Subscription, visible: Sequence[str], changes: Sequence[Change]
@@ -89,6 +87,18 @@ class Matcher:
             page = self._datasets.search(narrowed, PageRequest(1, 10 * len(chunk) + 10))
             found.update(entry.uri for entry in page.items if entry.uri in changed)
         return found
+
+
+def _visible_base_uris(subscription: Subscription, user: User | None) -> tuple[str, ...]:
+    """Return the base URIs the subscription's search runs over: what its owner may search."""
+    if user is None:
+        return ()
+    allowed = user.search_permissions_on_base_uris
+    requested = subscription.criteria.get("base_uris")
+    if requested is None:
+        return tuple(allowed)
+    wanted = dict.fromkeys(strip_trailing_slash(uri) for uri in requested)
+    return tuple(uri for uri in wanted if uri in allowed)
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterable[Sequence[str]]:

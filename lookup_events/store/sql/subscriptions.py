@@ -107,16 +107,15 @@ class SqlSubscriptionStore:
             return conn.execute(statement).rowcount > 0
 
     @translate_errors(DatabaseUnavailable)
-    def matching(self, subscription_id: int, uris: Sequence[str]) -> set[str]:
-        """Return those of ``uris`` that matched the subscription when last notified."""
-        found: set[str] = set()
+    def matching(self, uris: Sequence[str]) -> set[tuple[int, str]]:
+        """Return ``(subscription id, uri)`` of those ``uris`` matched when last notified."""
+        found: set[tuple[int, str]] = set()
+        columns = (subscription_matches.c.subscription_id, subscription_matches.c.uri)
         with self._reader.connect() as conn:
             for start in range(0, len(uris), _CHUNK):
-                statement = select(subscription_matches.c.uri).where(
-                    subscription_matches.c.subscription_id == subscription_id,
-                    subscription_matches.c.uri.in_(uris[start : start + _CHUNK]),
-                )
-                found.update(conn.execute(statement).scalars())
+                chunk = uris[start : start + _CHUNK]
+                statement = select(*columns).where(subscription_matches.c.uri.in_(chunk))
+                found.update((row[0], row[1]) for row in conn.execute(statement))
         return found
 
     @translate_errors(DatabaseUnavailable)
@@ -136,15 +135,19 @@ class SqlSubscriptionStore:
             }
             for item in deliveries
         ]
+        by_subscription: dict[int, list[str]] = {}
+        for item in deliveries:
+            by_subscription.setdefault(item.subscription_id, []).append(item.uri)
         with self._writer.begin() as conn:
             conn.execute(insert(subscription_deliveries), rows)
-            for item in deliveries:
-                conn.execute(
-                    delete(subscription_matches).where(
-                        subscription_matches.c.subscription_id == item.subscription_id,
-                        subscription_matches.c.uri == item.uri,
+            for subscription_id, uris in by_subscription.items():
+                for start in range(0, len(uris), _CHUNK):
+                    conn.execute(
+                        delete(subscription_matches).where(
+                            subscription_matches.c.subscription_id == subscription_id,
+                            subscription_matches.c.uri.in_(uris[start : start + _CHUNK]),
+                        )
                     )
-                )
             matched = [
                 {"subscription_id": item.subscription_id, "uri": item.uri}
                 for item in deliveries
