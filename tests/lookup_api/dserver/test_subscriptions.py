@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openapi_spec_validator import validate
 
 from tests.support.subscriptions import OUTSIDER, SUBSCRIBER, Subscribed, SubscriptionApi
 from tests.support.webhooks import Receiver, webhook_receiver
@@ -153,7 +154,19 @@ def test_parked_deliveries_are_listed_for_the_owner_within_their_permissions(
         subscribed.close()
 
 
-def test_the_routes_are_in_the_openapi_document(api: SubscriptionApi) -> None:
+def test_the_routes_are_in_a_valid_openapi_document(api: SubscriptionApi) -> None:
     document = api.client.simulate_get("/doc/openapi.json").json
-    assert {"/subscriptions", "/subscriptions/{subscription_id}"} <= set(document["paths"])
-    assert "delete" in document["paths"]["/subscriptions/{subscription_id}"]
+    validate(document)
+    documented = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if path.startswith("/subscriptions")
+    }
+    assert documented == {
+        ("get", "/subscriptions"),
+        ("post", "/subscriptions"),
+        ("get", "/subscriptions/{subscription_id}"),
+        ("delete", "/subscriptions/{subscription_id}"),
+        ("get", "/subscriptions/{subscription_id}/parked"),
+    }
