@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from lookup_events.services import Services
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.datasets import make_dataset
+from tests.support.network import free_port
 from tests.support.processes import process_env, run_lookup, stopped_cleanly, wait_until
 from tests.support.webhooks import webhook_receiver
 
@@ -107,3 +109,37 @@ def test_deliver_runs_until_stopped_and_notifies_registrations(
             stopped_cleanly(deliverer)
         assert json.loads(receiver.received[0].body)["dataset"]["uri"] == uri
     assert "deliverer stopped" in deliverer.log()
+
+
+@pytest.mark.slow
+def test_serve_runs_the_deliverer_from_subscription_to_webhook(tmp_path: Path) -> None:
+    watched = tmp_path / "datasets"
+    watched.mkdir()
+    env = process_env(tmp_path / "data", **SETTINGS)
+    cli = LookupCli(clean_env(tmp_path / "data", **SETTINGS))
+    port = free_port()
+    with (
+        webhook_receiver() as receiver,
+        run_lookup(
+            ["serve", "--port", str(port), "--watch", str(watched)], env, tmp_path
+        ) as server,
+    ):
+        assert wait_until(lambda: "Listening at" in server.log(), 30), server.log()
+        cli.ok("user", "add", "alice")
+        (base_uri,) = [item["base_uri"] for item in cli.json("base-uri", "list")]
+        cli.ok("user", "search-permission", "alice", base_uri)
+        token = cli.ok("user", "token", "alice").stdout.strip()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/subscriptions",
+            data=json.dumps(
+                {"search": {"free_text": "quinces"}, "webhook": receiver.url}
+            ).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        uri = make_dataset(watched, "quinces", readme="---\ndescription: quinces\n")
+        assert wait_until(lambda: len(receiver.received) == 1, 60), server.log()
+        stopped_cleanly(server)
+    assert receiver.received[0].json["dataset"]["uri"] == uri
+    assert receiver.received[0].json["event"] == "registered"
