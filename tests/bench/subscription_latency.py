@@ -5,8 +5,8 @@ Per backend, on a fresh database, in one run:
 1. **Registration throughput** without subscriptions (no outbox) and with them (the outbox
    written in each transaction, 10 subscriptions saved, one matching every dataset, and the
    deliverer running as its own process, sending to a webhook): ``--records`` synthetic records
-   through ``Registrar.store_many`` in batches of 100 (the registrar's batch path), in
-   alternating rounds, median of the rounds.
+   each through ``Registrar.store_many`` in batches of 100 (the registrar's batch path), one
+   batch without and one with in turn, so both share the machine's moods.
 2. **Delivery latency**: ``--freezes`` single registrations (one transaction each, as a freeze
    event gives), paced at ``--rate`` per second (0: all at once), each matching the one
    subscription; the latency of a notification is its arrival at a real HTTP receiver on
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,6 @@ from tests.support.webhooks import Receiver, webhook_receiver
 BASE_URI = "s3://bench-subscriptions"
 USER = "bench-user"
 BATCH = 100
-ROUNDS = 2
 OTHER_SUBSCRIPTIONS = 9
 FREEZE_OFFSET = 10_000_000
 
@@ -100,13 +98,22 @@ def records(start: int, count: int) -> list[DatasetRecord]:
     return [record_from_info(make_info(i, BASE_URI)) for i in range(start, start + count)]
 
 
-def store_rate(services: Services, batch: list[DatasetRecord]) -> float:
-    """Register ``batch`` in transactions of ``BATCH``; return records per second."""
-    registrar = services.registrar()
-    started = time.perf_counter()
-    for offset in range(0, len(batch), BATCH):
-        registrar.store_many(batch[offset : offset + BATCH])
-    return len(batch) / (time.perf_counter() - started)
+def interleaved_rates(off: Services, on: Services, count: int) -> tuple[float, float]:
+    """Return records per second without and with subscriptions, batches interleaved.
+
+    NOTE(dev): one batch without, one with, in turn (and in alternating order), so
+    both sides share whatever else the machine is doing at that moment.
+    """
+    registrars = {"off": off.registrar(), "on": on.registrar()}
+    spent = {"off": 0.0, "on": 0.0}
+    for n, offset in enumerate(range(0, count, BATCH)):
+        size = min(BATCH, count - offset)
+        batches = {"off": records(offset, size), "on": records(count + offset, size)}
+        for side in ("off", "on") if n % 2 == 0 else ("on", "off"):
+            started = time.perf_counter()
+            registrars[side].store_many(batches[side])
+            spent[side] += time.perf_counter() - started
+    return count / spent["off"], count / spent["on"]
 
 
 def prepare(services: Services, receiver: Receiver) -> None:
@@ -158,28 +165,15 @@ def measure(
         with webhook_receiver() as receiver:
             prepare(on, receiver)
             with deliverer(on_env, workdir / f"deliver-{backend}.log"):
-                without, with_ = [], []
-                for round_ in range(ROUNDS):
-                    start = 2 * round_ * count
-                    without.append(store_rate(off, records(start, count)))
-                    with_.append(store_rate(on, records(start + count, count)))
-                backlog = ROUNDS * count
+                without, with_ = interleaved_rates(off, on, count)
+                backlog = count
                 wait_quiet(receiver, backlog)
                 freeze(on, freezes, rate)
                 delivered = wait_quiet(receiver, backlog + freezes) - backlog
                 found = latencies(receiver, backlog)
         on.close()
         off.close()
-    return Result(
-        backend,
-        count,
-        statistics.median(without),
-        statistics.median(with_),
-        freezes,
-        rate,
-        delivered,
-        found,
-    )
+    return Result(backend, count, without, with_, freezes, rate, delivered, found)
 
 
 def table(results: Sequence[Result]) -> str:
@@ -233,7 +227,7 @@ def main() -> None:
     """Parse the options, run, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--freezes", type=int, default=1000)
-    parser.add_argument("--records", type=int, default=2000, help="per round of throughput")
+    parser.add_argument("--records", type=int, default=4000, help="per side of throughput")
     parser.add_argument("--rate", type=float, default=50.0, help="freezes per second (0: burst)")
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
