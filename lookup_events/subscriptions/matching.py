@@ -74,7 +74,9 @@ class Matcher:
         present = [c for c in changes if not c.removed and c.base_uri in visible]
         if not present:
             return set()
-        query = criteria_query(subscription.criteria, visible)
+        # Only the base URIs that changed: the narrowest search that can find them.
+        bases = {change.base_uri for change in present}
+        query = criteria_query(subscription.criteria, [uri for uri in visible if uri in bases])
         wanted_uuids = set(query.uuids)
         uuids = list(dict.fromkeys(canonical_uuid(change.uuid) for change in present))
         if wanted_uuids:
