@@ -15,4 +15,6 @@ def test_benchmark_delivers_every_freeze_and_prints_both_tables() -> None:
     latency, throughput = tables.split("\n\n")
     rows = latency.splitlines()[2:]
     assert [row.split(" | ")[3] for row in rows] == ["20", "20"]  # every freeze delivered
-    assert all(row.endswith("x |") for row in throughput.splitlines()[2:])
+    rows = throughput.splitlines()[2:]
+    assert len(rows) == 4  # idle and sending, per backend
+    assert all(row.endswith("x |") for row in rows)
