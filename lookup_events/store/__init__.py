@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from lookup_events.store.audit import AuditLog, MergedAuditLog
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
+from lookup_events.store.sql.audit import SqlAuditLog
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.revisions import revision_view
 from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
+
+if TYPE_CHECKING:
+    from lookup_events.store.mongo.datasets import MongoDatasetStore
 
 __all__ = [
     "MIGRATIONS",
@@ -57,13 +62,18 @@ class StoreConfig(Protocol):
     def mongo_collection(self) -> str:
         """MongoDB collection of a MongoDB dataset store."""
 
+    @property
+    def audit(self) -> bool:
+        """Whether writes leave entries in the audit trail."""
+
 
 @dataclass
 class Stores:
-    """The two stores a process works with."""
+    """The two stores a process works with, and the audit trail of their changes."""
 
     admin: AdminStore
     datasets: DatasetStore
+    audit: AuditLog
 
     def close(self) -> None:
         """Release both stores' connections."""
@@ -95,25 +105,33 @@ def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = N
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
-    follow = config.cache_notify
-    datasets: DatasetStore
+    follow, audit = config.cache_notify, config.audit
+    admin = SqlAdminStore(admin_engine, follow, audit=audit)
     if not is_sql(dataset_url):
-        datasets = _open_mongo(config, dataset_url, mongo_client)
-    elif dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow)
-    else:
-        datasets = SqlDatasetStore(make_engine(dataset_url), follow)
-    return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
+        mongo = _open_mongo(config, dataset_url, mongo_client)
+        # NOTE(dev): dataset entries live beside the MongoDB datasets.
+        trail = MergedAuditLog(SqlAuditLog(admin_engine), mongo)
+        return Stores(admin=admin, datasets=mongo, audit=trail)
+    if dataset_url == admin_url:
+        datasets = SqlDatasetStore(admin_engine, follow, audit=audit)
+        return Stores(admin=admin, datasets=datasets, audit=SqlAuditLog(admin_engine))
+    dataset_engine = make_engine(dataset_url)
+    datasets = SqlDatasetStore(dataset_engine, follow, audit=audit)
+    # NOTE(dev): two SQL databases: each holds the entries of its own changes.
+    trail = MergedAuditLog(SqlAuditLog(admin_engine), SqlAuditLog(dataset_engine))
+    return Stores(admin=admin, datasets=datasets, audit=trail)
 
 
-def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None) -> DatasetStore:
+def _open_mongo(
+    config: StoreConfig, url: str, client: Callable[..., Any] | None
+) -> MongoDatasetStore:
     try:
         from lookup_events.store.mongo.datasets import (  # noqa: PLC0415 (optional extra)
             MongoDatasetStore,
         )
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
-    database, collection = config.mongo_db, config.mongo_collection
+    database, collection, audit = config.mongo_db, config.mongo_collection, config.audit
     if client is None:
-        return MongoDatasetStore.from_url(url, database, collection)
-    return MongoDatasetStore.from_url(url, database, collection, client)
+        return MongoDatasetStore.from_url(url, database, collection, audit=audit)
+    return MongoDatasetStore.from_url(url, database, collection, client, audit=audit)

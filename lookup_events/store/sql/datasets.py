@@ -15,6 +15,7 @@ at the next read, and a steady read load never counts 100,000 rows twice.
 
 from __future__ import annotations
 
+import time
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -37,6 +38,8 @@ from sqlalchemy import (
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.actors import SYSTEM, Actor, ActorFor, actor_of
+from lookup_events.store.audit import AuditEntry, dataset_changes, dataset_entry, registered
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     PageRequest,
@@ -45,6 +48,8 @@ from lookup_events.store.protocols import (
     SortKey,
     Summary,
 )
+from lookup_events.store.sql.audit import Clock, record_removals
+from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
     is_sqlite,
@@ -87,6 +92,11 @@ _ENTRY_COLUMNS = (
 )
 _RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
 _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
+# What an audit summary compares: everything but the manifest (its items
+# and size stand for it), for the rows a write is about to replace.
+_AUDITED = select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations).where(
+    datasets.c.uri.in_(bindparam("uris", expanding=True))
+)
 # A lookup: the copies of a few UUIDs in the base URIs a user may search.
 _LOOKUP = (
     select(*_ENTRY_COLUMNS)
@@ -144,8 +154,17 @@ _Where = list[ColumnElement[bool]]
 class SqlDatasetStore:
     """DatasetStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        follow_revisions: bool = True,
+        *,
+        audit: bool = False,
+        clock: Clock = time.time,
+    ) -> None:
         self._engine = engine
+        self._audit = audit
+        self._clock = clock
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
@@ -155,40 +174,79 @@ class SqlDatasetStore:
         self._statistics = PlannerStatistics(self._writer)
 
     @translate_errors(InvalidDataset)
-    def upsert(self, record: DatasetRecord) -> bool:
+    def upsert(self, record: DatasetRecord, actor: Actor = SYSTEM) -> bool:
         """Insert or replace the record for ``record.uri``; True if it was new."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
+            old = self._audited(conn, [record])
             created = _write(conn, [record]) == 1
+            self._record_upserts(conn, old, [record], actor)
         self._statistics.wrote(1)
         return created
 
     @translate_errors(InvalidDataset)
-    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
+    def upsert_many(self, records: Sequence[DatasetRecord], actor: ActorFor = SYSTEM) -> int:
         """Insert or replace several records in one transaction; return how many."""
         unique = list({record.uri: record for record in records}.values())
         if not unique:
             return 0
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
+            old = self._audited(conn, unique)
             _write(conn, unique)
+            self._record_upserts(conn, old, unique, actor)
         self._statistics.wrote(len(unique))
         return len(unique)
 
     @translate_errors(InvalidDataset)
-    def delete(self, uri: str) -> bool:
+    def delete(self, uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the record for ``uri``; True if there was one."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
+            if self._audit:
+                record_removals(conn, None, self._clock(), actor, uri=uri)
             return conn.execute(delete(datasets).where(datasets.c.uri == uri)).rowcount > 0
 
     @translate_errors(InvalidDataset)
-    def delete_base_uri(self, base_uri: str) -> int:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
         """Delete every record in ``base_uri``; return how many."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
+            if self._audit:
+                record_removals(conn, base_uri, self._clock(), actor)
             statement = delete(datasets).where(datasets.c.base_uri == base_uri)
             return int(conn.execute(statement).rowcount)
+
+    def _audited(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, DatasetRecord]:
+        """Return the current records of ``records``' URIs, when auditing (else nothing)."""
+        if not self._audit:
+            return {}
+        found: dict[str, DatasetRecord] = {}
+        for chunk in _chunks([record.uri for record in records]):
+            for row in conn.execute(_AUDITED, {"uris": chunk}):
+                found[row.uri] = DatasetRecord(_entry(row), row.readme, {}, row.annotations)
+        return found
+
+    def _record_upserts(
+        self,
+        conn: Connection,
+        old: dict[str, DatasetRecord],
+        records: list[DatasetRecord],
+        actors: ActorFor,
+    ) -> None:
+        """Write an audit entry for each record that is new or changed."""
+        if not self._audit:
+            return
+        at = self._clock()
+        entries: list[AuditEntry] = []
+        for record in records:
+            actor = actor_of(actors, record.uri)
+            before = old.get(record.uri)
+            if before is None:
+                entries.append(dataset_entry(at, "registered", record, registered(record), actor))
+            elif changes := dataset_changes(before, record):
+                entries.append(dataset_entry(at, "updated", record, changes, actor))
+        record_audit(conn, entries)
 
     @translate_errors(InvalidDataset)
     def get(self, uri: str) -> DatasetRecord | None:
