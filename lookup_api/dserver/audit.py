@@ -21,7 +21,7 @@ from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
 from lookup_api.uris import request_uri
 from lookup_api.validation import storable
-from lookup_events.store.audit import AuditEntry, AuditLog, AuditQuery
+from lookup_events.store.audit import AuditEntry, AuditLog, AuditQuery, parse_time
 from lookup_events.store.protocols import DatasetStore, PageRequest
 from lookup_events.uris import base_uri_of
 
@@ -85,31 +85,6 @@ def audit_query(params: Mapping[str, Any], allowed: frozenset[str]) -> AuditQuer
         since=values.get("since"),
         until=values.get("until"),
     )
-
-
-def parse_time(text: str) -> float:
-    """Return seconds since the epoch of a number of seconds or an ISO 8601 time (UTC if bare).
-
-    Raises:
-        ValueError: the text is neither, or lies outside the years 1 to 9999.
-    """
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(seconds) or abs(seconds) > 253_402_300_799:
-            raise ValueError("Seconds since 1970 must be a finite time before the year 10000.")
-        return seconds
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            "Expected seconds since 1970 or an ISO 8601 time (2026-12-06T10:00:00Z)."
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 class AuditResource:

@@ -8,6 +8,7 @@ stores is created and migrated by ``upgrade.upgrade_database``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -86,12 +87,17 @@ def is_sql(url: str) -> bool:
     return not url.startswith(MONGO_SCHEMES)
 
 
-def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = None) -> Stores:
+def open_stores(
+    config: StoreConfig,
+    mongo_client: Callable[..., Any] | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Stores:
     """Open the admin store and the dataset store named by ``config``.
 
     A ``mongodb://`` or ``mongodb+srv://`` dataset store URL opens a
     ``MongoDatasetStore`` (made by ``mongo_client``, pymongo's by default);
-    the admin store is always SQL.
+    the admin store is always SQL. ``clock`` dates the audit entries.
 
     Raises:
         ValueError: a URL names a backend this build cannot open.
@@ -106,24 +112,27 @@ def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = N
         )
     admin_engine = make_engine(admin_url)
     follow, audit = config.cache_notify, config.audit
-    admin = SqlAdminStore(admin_engine, follow, audit=audit)
+    admin = SqlAdminStore(admin_engine, follow, audit=audit, clock=clock)
     if not is_sql(dataset_url):
-        mongo = _open_mongo(config, dataset_url, mongo_client)
+        mongo = _open_mongo(config, dataset_url, mongo_client, clock)
         # NOTE(dev): dataset entries live beside the MongoDB datasets.
         trail = MergedAuditLog(SqlAuditLog(admin_engine), mongo)
         return Stores(admin=admin, datasets=mongo, audit=trail)
     if dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow, audit=audit)
+        datasets = SqlDatasetStore(admin_engine, follow, audit=audit, clock=clock)
         return Stores(admin=admin, datasets=datasets, audit=SqlAuditLog(admin_engine))
     dataset_engine = make_engine(dataset_url)
-    datasets = SqlDatasetStore(dataset_engine, follow, audit=audit)
+    datasets = SqlDatasetStore(dataset_engine, follow, audit=audit, clock=clock)
     # NOTE(dev): two SQL databases: each holds the entries of its own changes.
     trail = MergedAuditLog(SqlAuditLog(admin_engine), SqlAuditLog(dataset_engine))
     return Stores(admin=admin, datasets=datasets, audit=trail)
 
 
 def _open_mongo(
-    config: StoreConfig, url: str, client: Callable[..., Any] | None
+    config: StoreConfig,
+    url: str,
+    client: Callable[..., Any] | None,
+    clock: Callable[[], float],
 ) -> MongoDatasetStore:
     try:
         from lookup_events.store.mongo.datasets import (  # noqa: PLC0415 (optional extra)
@@ -131,7 +140,8 @@ def _open_mongo(
         )
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
-    database, collection, audit = config.mongo_db, config.mongo_collection, config.audit
+    database, collection = config.mongo_db, config.mongo_collection
+    options: dict[str, Any] = {"audit": config.audit, "clock": clock}
     if client is None:
-        return MongoDatasetStore.from_url(url, database, collection, audit=audit)
-    return MongoDatasetStore.from_url(url, database, collection, client, audit=audit)
+        return MongoDatasetStore.from_url(url, database, collection, **options)
+    return MongoDatasetStore.from_url(url, database, collection, client, **options)

@@ -14,8 +14,10 @@ and duplicated events leave no noise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from lookup_events.model import DatasetRecord
@@ -25,6 +27,8 @@ from lookup_events.store.protocols import PageRequest, ResultPage
 SubjectKind = Literal["dataset", "user", "base_uri", "permission"]
 SUBJECT_KINDS: tuple[SubjectKind, ...] = ("dataset", "user", "base_uri", "permission")
 
+# The last second of the year 9999: times past it have no ISO 8601 form.
+_LAST_SECOND = 253_402_300_799
 # Scalar fields whose old and new values an update records.
 _SCALARS = ("name", "creator_username", "frozen_at", "number_of_items", "size_in_bytes", "type")
 
@@ -64,6 +68,31 @@ class AuditLog(Protocol):
     def prune(self, before: float) -> int:
         """Delete the entries older than ``before``; return how many."""
         ...
+
+
+def parse_time(text: str) -> float:
+    """Return seconds since the epoch of a number of seconds or an ISO 8601 time (UTC if bare).
+
+    Raises:
+        ValueError: the text is neither, or lies outside the years 1 to 9999.
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(seconds) or abs(seconds) > _LAST_SECOND:
+            raise ValueError("Seconds since 1970 must be a finite time before the year 10000.")
+        return seconds
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            "Expected seconds since 1970 or an ISO 8601 time (2026-12-06T10:00:00Z)."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def dataset_entry(
@@ -144,7 +173,8 @@ class MergedAuditLog:
         head = PageRequest(1, page.offset + page.size)
         pages = [log.entries(query, head) for log in self._logs]
         merged = sorted((e for p in pages for e in p.items), key=lambda e: e.at, reverse=True)
-        return ResultPage(merged[page.offset :], sum(p.total for p in pages))
+        window = merged[page.offset : page.offset + page.size]
+        return ResultPage(window, sum(p.total for p in pages))
 
     def prune(self, before: float) -> int:
         """Delete the entries of both logs older than ``before``; return how many."""

@@ -13,6 +13,7 @@ DATA_TABLES = (
     "dataset_tags",
     "dataset_texts",
     "datasets",
+    "audit_entries",
     "users",
     "base_uris",
     "dataset_annotations",

@@ -225,9 +225,11 @@ class MongoDatasetStore:
         client_factory: ClientFactory = MongoClient,
         *,
         audit: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> MongoDatasetStore:
         """Return a store on ``database.collection`` at ``url`` (connects on first use)."""
-        return cls(url_connector(url, database, collection, client_factory), audit=audit)
+        connect = url_connector(url, database, collection, client_factory)
+        return cls(connect, audit=audit, clock=clock)
 
     def _ready(self) -> MongoCollections:
         """Return the collections, connecting and creating indexes on first use."""
