@@ -14,7 +14,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Insert,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -32,10 +34,38 @@ from lookup_events.store.sql.schema import audit_entries, datasets
 Clock = Callable[[], float]
 
 
+_COLUMNS = ["at", "subject_kind", "subject", "action", "base_uri", "uuid"]
+_COLUMNS += ["actor_kind", "actor", "cause", "changes"]
+_INSERT = insert(audit_entries)
+
+
+def _removals(where: ColumnElement[bool]) -> Insert:
+    """Return the INSERT ... SELECT of a ``removed`` entry per dataset matching ``where``."""
+    rows = select(
+        bindparam("at", type_=audit_entries.c.at.type),
+        literal("dataset"),
+        datasets.c.uri,
+        literal("removed"),
+        datasets.c.base_uri,
+        datasets.c.uuid,
+        bindparam("actor_kind", type_=audit_entries.c.actor_kind.type),
+        bindparam("actor", type_=audit_entries.c.actor.type),
+        bindparam("cause", type_=audit_entries.c.cause.type),
+        bindparam("changes", type_=audit_entries.c.changes.type),
+    ).where(where)
+    return insert(audit_entries).from_select(_COLUMNS, rows)
+
+
+# NOTE(dev): built once, so each removal reuses the compiled statement; building
+# it per call cost a quarter of a removal's time.
+_REMOVED_DATASET = _removals(datasets.c.uri == bindparam("where"))
+_REMOVED_BASE_URI = _removals(datasets.c.base_uri == bindparam("where"))
+
+
 def record(conn: Connection, entries: Sequence[AuditEntry]) -> None:
     """Insert ``entries`` in the transaction of ``conn`` (one statement)."""
     if entries:
-        conn.execute(insert(audit_entries), [_row(entry) for entry in entries])
+        conn.execute(_INSERT, [_row(entry) for entry in entries])
 
 
 def record_removals(
@@ -44,27 +74,21 @@ def record_removals(
     """Insert a ``removed`` entry for every dataset in ``base_uri`` (or at ``uri``).
 
     Called before the rows are deleted. One INSERT ... SELECT: deleting a
-    base URI of 100,000 datasets moves no row through Python.
+    base URI of 100,000 datasets moves no row through Python. The summary
+    holds no name: JSON built in SQL differs per dialect, and the subject
+    and UUID identify the dataset.
     """
+    statement = _REMOVED_DATASET if base_uri is None else _REMOVED_BASE_URI
     reason = "dataset removed" if base_uri is None else "base URI removed"
-    where = datasets.c.uri == uri if base_uri is None else datasets.c.base_uri == base_uri
-    rows = select(
-        literal(at),
-        literal("dataset"),
-        datasets.c.uri,
-        literal("removed"),
-        datasets.c.base_uri,
-        datasets.c.uuid,
-        literal(actor.kind),
-        literal(actor.name),
-        literal(dict(actor.cause), audit_entries.c.cause.type),
-        literal({"reason": reason}, audit_entries.c.changes.type),
-    ).where(where)
-    # NOTE(dev): the name is not selected into the summary: JSON built in SQL
-    # differs per dialect, and the subject and UUID identify the dataset.
-    columns = ["at", "subject_kind", "subject", "action", "base_uri", "uuid"]
-    columns += ["actor_kind", "actor", "cause", "changes"]
-    conn.execute(insert(audit_entries).from_select(columns, rows))
+    parameters = {
+        "where": uri if base_uri is None else base_uri,
+        "at": at,
+        "actor_kind": actor.kind,
+        "actor": actor.name,
+        "cause": dict(actor.cause),
+        "changes": {"reason": reason},
+    }
+    conn.execute(statement, parameters)
 
 
 def _row(entry: AuditEntry) -> dict[str, Any]:
