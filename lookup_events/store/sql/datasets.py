@@ -92,10 +92,11 @@ _ENTRY_COLUMNS = (
 )
 _RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
 _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
-# What an audit summary compares: everything but the manifest (its items
-# and size stand for it), for the rows a write is about to replace.
-_AUDITED = select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations).where(
-    datasets.c.uri.in_(bindparam("uris", expanding=True))
+# The rows a write replaces, when auditing: what ``_write`` needs and what an
+# audit summary compares (everything but the manifest: its items and size
+# stand for it), in the one read ``_write`` makes anyway.
+_AUDITED = select(datasets.c.id, *_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations).where(
+    datasets.c.uri.in_(bindparam("uris"))
 )
 # A lookup: the copies of a few UUIDs in the base URIs a user may search.
 _LOOKUP = (
@@ -178,9 +179,9 @@ class SqlDatasetStore:
         """Insert or replace the record for ``record.uri``; True if it was new."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            old = self._audited(conn, [record])
-            created = _write(conn, [record]) == 1
-            self._record_upserts(conn, old, [record], actor)
+            existing = self._existing(conn, [record])
+            created = _write(conn, [record], existing) == 1
+            self._record_upserts(conn, existing, [record], actor)
         self._statistics.wrote(1)
         return created
 
@@ -192,9 +193,9 @@ class SqlDatasetStore:
             return 0
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            old = self._audited(conn, unique)
-            _write(conn, unique)
-            self._record_upserts(conn, old, unique, actor)
+            existing = self._existing(conn, unique)
+            _write(conn, unique, existing)
+            self._record_upserts(conn, existing, unique, actor)
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -217,20 +218,15 @@ class SqlDatasetStore:
             statement = delete(datasets).where(datasets.c.base_uri == base_uri)
             return int(conn.execute(statement).rowcount)
 
-    def _audited(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, DatasetRecord]:
-        """Return the current records of ``records``' URIs, when auditing (else nothing)."""
-        if not self._audit:
-            return {}
-        found: dict[str, DatasetRecord] = {}
-        for chunk in _chunks([record.uri for record in records]):
-            for row in conn.execute(_AUDITED, {"uris": chunk}):
-                found[row.uri] = DatasetRecord(_entry(row), row.readme, {}, row.annotations)
-        return found
+    def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
+        """Return the current rows of ``records``' URIs (wider when auditing), by URI."""
+        statement = _AUDITED if self._audit else _OLD_BY_URI
+        return _existing_rows(conn, [record.uri for record in records], statement)
 
     def _record_upserts(
         self,
         conn: Connection,
-        old: dict[str, DatasetRecord],
+        existing: dict[str, Any],
         records: list[DatasetRecord],
         actors: ActorFor,
     ) -> None:
@@ -241,10 +237,12 @@ class SqlDatasetStore:
         entries: list[AuditEntry] = []
         for record in records:
             actor = actor_of(actors, record.uri)
-            before = old.get(record.uri)
-            if before is None:
+            row = existing.get(record.uri)
+            if row is None:
                 entries.append(dataset_entry(at, "registered", record, registered(record), actor))
-            elif changes := dataset_changes(before, record):
+                continue
+            before = DatasetRecord(_entry(row), row.readme, {}, row.annotations)
+            if changes := dataset_changes(before, record):
                 entries.append(dataset_entry(at, "updated", record, changes, actor))
         record_audit(conn, entries)
 
@@ -557,11 +555,13 @@ def _existing_ids(conn: Connection, uris: list[str]) -> dict[str, int]:
     return found
 
 
-def _existing_rows(conn: Connection, uris: list[str]) -> dict[str, Any]:
-    """Return the id, tags and size of each URI's current row, by URI."""
+def _existing_rows(
+    conn: Connection, uris: list[str], statement: Select[Any] = _OLD_BY_URI
+) -> dict[str, Any]:
+    """Return each URI's current row (at least its id, tags and size), by URI."""
     found: dict[str, Any] = {}
     for chunk in _chunks(uris):
-        found.update((row.uri, row) for row in conn.execute(_OLD_BY_URI, {"uris": chunk}))
+        found.update((row.uri, row) for row in conn.execute(statement, {"uris": chunk}))
     return found
 
 
@@ -578,9 +578,11 @@ def _tag_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[st
     ]
 
 
-def _write(conn: Connection, records: list[DatasetRecord]) -> int:
-    """Insert or replace ``records`` (unique URIs); return how many were new."""
-    existing = _existing_rows(conn, [record.uri for record in records])
+def _write(conn: Connection, records: list[DatasetRecord], existing: dict[str, Any]) -> int:
+    """Insert or replace ``records`` (unique URIs) whose ``existing`` rows were read.
+
+    Returns how many were new.
+    """
     new = [_values(r) for r in records if r.uri not in existing]
     old = [{**_values(r), "row_id": existing[r.uri].id} for r in records if r.uri in existing]
     ids = {uri: row.id for uri, row in existing.items()}
