@@ -222,22 +222,16 @@ def parameters() -> dict[str, dict[str, Any]]:
 
 def _audit_parameters() -> dict[str, dict[str, Any]]:
     """Return the audit routes' filters (``uri`` and ``user`` are query parameters there)."""
-    time = {
-        "type": "string",
-        "maxLength": 2048,
-        "description": "Seconds since 1970, or an ISO 8601 time (UTC when it names no zone).",
-    }
+    audit = schemas.AUDIT_QUERY["properties"]
     return {
-        "audit_uri": _query("uri", schemas.PATH_PARAMETERS["uri"], "Entries of this dataset."),
-        "audit_user": _query(
-            "user", schemas.USERNAME, "Entries made by this user, or about this user."
-        ),
+        "audit_uri": _query("uri", audit["uri"], "Entries of this dataset."),
+        "audit_user": _query("user", audit["user"], "Entries made by or about this user."),
         "since": {
-            **_query("since", time, "Entries at or after this time."),
+            **_query("since", audit["since"], "Entries at or after this time."),
             "example": "1765000000",
         },
         "until": {
-            **_query("until", time, "Entries at or before this time."),
+            **_query("until", audit["until"], "Entries at or before this time."),
             "example": "2026-12-06T10:00:00Z",
         },
     }

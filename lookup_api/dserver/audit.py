@@ -3,7 +3,8 @@
 Both answer a page of entries, newest first, each a summary of one change
 and who or what made it (``store.audit``). Filters are checked strictly:
 an unknown parameter, a time that is no time, or a range ending before it
-begins is a 422 naming the parameter, never an empty page.
+begins is a 400 naming the parameter, never an empty page (400, not 422:
+the document's schemas allow these strings; their meaning is wrong).
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from typing import Any
 
 import falcon
 
+from lookup_api import schemas
 from lookup_api.access import Access, searchable
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
-from lookup_api.uris import request_uri
-from lookup_api.validation import storable
+from lookup_api.validation import check, storable
 from lookup_events.store.audit import AuditEntry, AuditLog, AuditQuery, parse_time
 from lookup_events.store.protocols import DatasetStore, PageRequest
-from lookup_events.uris import base_uri_of
+from lookup_events.uris import base_uri_of, normalise_uri
 
 _PAGING = frozenset({"page", "page_size"})
 _FILTERS = frozenset({"uri", "user", "since", "until"})
@@ -53,7 +54,8 @@ def audit_query(params: Mapping[str, Any], allowed: frozenset[str]) -> AuditQuer
     """Return the filters of a query string, each checked.
 
     Raises:
-        APIError: 422 naming each parameter that is unknown, repeated or invalid.
+        APIError: 400 naming each parameter that is unknown, repeated or
+            meaningless; 422 for values the documented schema forbids (too long).
     """
     errors: dict[str, list[str]] = {}
     for name in sorted(params.keys() - allowed - _PAGING):
@@ -63,22 +65,26 @@ def audit_query(params: Mapping[str, Any], allowed: frozenset[str]) -> AuditQuer
         raw = params[name]
         if isinstance(raw, list):
             errors[name] = ["Give this parameter once."]
-        elif not raw or not storable(raw) or len(raw) > 2048:
+        elif not raw or not storable(raw):
             errors[name] = ["Not a value this filter can match."]
         else:
             values[name] = raw
+    check(values, schemas.AUDIT_QUERY, "query")  # 422 for what the document forbids
     for name in ("since", "until"):
         if name in values:
             try:
                 values[name] = parse_time(values[name])
             except ValueError as ex:
                 errors[name] = [str(ex)]
+    if "uri" in values:
+        try:
+            values["uri"] = normalise_uri(values["uri"])
+        except ValueError:
+            errors["uri"] = ["Not a valid URI."]
     if not errors and values.get("since", -math.inf) > values.get("until", math.inf):
         errors["until"] = ["The range ends before it begins (until < since)."]
     if errors:
-        raise APIError(422, errors={"query": errors}, message="invalid audit filter")
-    if "uri" in values:
-        values["uri"] = request_uri(values["uri"], "query", "uri")
+        raise APIError(400, errors={"query": errors}, message="invalid audit filter")
     return AuditQuery(
         subject=values.get("uri"),
         user=values.get("user"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lookup_api.operations.base import AUDIT, NOT_ADMIN, NOT_REGISTERED, PAGED, Operation
 
-_FILTERS = "Unknown parameters, repeated filters, times that are no time, or until < since."
+_FILTERS = "Unknown or repeated filters, a URI or time that is none, or until < since."
 
 AUDIT_OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -15,7 +15,7 @@ AUDIT_OPERATIONS: tuple[Operation, ...] = (
         "AuditEntryList",
         params=(*PAGED, "audit_uri", "audit_user", "since", "until"),
         headers=("X-Pagination",),
-        errors={401: NOT_REGISTERED, 403: NOT_ADMIN, 422: _FILTERS},
+        errors={400: _FILTERS, 401: NOT_REGISTERED, 403: NOT_ADMIN},
         description="Newest first. `user` matches what the user did and what was done to "
         "them; `since` and `until` are inclusive. A page past the last one is empty (200).",
     ),
@@ -28,9 +28,9 @@ AUDIT_OPERATIONS: tuple[Operation, ...] = (
         params=("uri", *PAGED, "since", "until"),
         headers=("X-Pagination",),
         errors={
+            400: _FILTERS,
             401: NOT_REGISTERED,
             404: "No search permission on the dataset's base URI, or no trail at that URI.",
-            422: _FILTERS,
         },
         description="Newest first; a removed dataset's history stays readable.",
     ),
