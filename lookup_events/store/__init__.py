@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lookup_events.store.audit import AuditLog, MergedAuditLog
+from lookup_events.store.feeds import ChangeFeed, SubscriptionStore
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
 from lookup_events.store.sql.audit import SqlAuditLog
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.outbox import SqlChangeFeed
 from lookup_events.store.sql.revisions import revision_view
+from lookup_events.store.sql.subscriptions import SqlSubscriptionStore
 from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
 
 if TYPE_CHECKING:
@@ -67,6 +70,10 @@ class StoreConfig(Protocol):
     def audit(self) -> bool:
         """Whether writes leave entries in the audit trail."""
 
+    @property
+    def subscriptions(self) -> bool:
+        """Whether dataset writes fill the outbox subscriptions are notified from."""
+
 
 @dataclass
 class Stores:
@@ -75,6 +82,9 @@ class Stores:
     admin: AdminStore
     datasets: DatasetStore
     audit: AuditLog
+    # Both set when subscriptions are on (and the dataset store is SQL), else None.
+    subscriptions: SubscriptionStore | None = None
+    changes: ChangeFeed | None = None
 
     def close(self) -> None:
         """Release both stores' connections."""
@@ -114,18 +124,28 @@ def open_stores(
     follow, audit = config.cache_notify, config.audit
     admin = SqlAdminStore(admin_engine, follow, audit=audit, clock=clock)
     if not is_sql(dataset_url):
+        if config.subscriptions:
+            raise ValueError(
+                "subscriptions (DTOOL_LOOKUP_SUBSCRIPTIONS) need an SQL dataset store: "
+                "a MongoDB dataset store keeps no outbox"
+            )
         mongo = _open_mongo(config, dataset_url, mongo_client, clock)
         # NOTE(dev): dataset entries live beside the MongoDB datasets.
         trail = MergedAuditLog(SqlAuditLog(admin_engine), mongo)
         return Stores(admin=admin, datasets=mongo, audit=trail)
-    if dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow, audit=audit, clock=clock)
-        return Stores(admin=admin, datasets=datasets, audit=SqlAuditLog(admin_engine))
-    dataset_engine = make_engine(dataset_url)
-    datasets = SqlDatasetStore(dataset_engine, follow, audit=audit, clock=clock)
+    dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
+    datasets = SqlDatasetStore(
+        dataset_engine, follow, outbox=config.subscriptions, audit=audit, clock=clock
+    )
     # NOTE(dev): two SQL databases: each holds the entries of its own changes.
-    trail = MergedAuditLog(SqlAuditLog(admin_engine), SqlAuditLog(dataset_engine))
-    return Stores(admin=admin, datasets=datasets, audit=trail)
+    audit_log: AuditLog = SqlAuditLog(admin_engine)
+    if dataset_engine is not admin_engine:
+        audit_log = MergedAuditLog(audit_log, SqlAuditLog(dataset_engine))
+    stores = Stores(admin=admin, datasets=datasets, audit=audit_log)
+    if config.subscriptions:
+        stores.subscriptions = SqlSubscriptionStore(admin_engine)
+        stores.changes = SqlChangeFeed(dataset_engine)
+    return stores
 
 
 def _open_mongo(

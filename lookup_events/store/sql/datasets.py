@@ -64,6 +64,7 @@ from lookup_events.store.sql.facets import (
     value_counts,
     write_annotations,
 )
+from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql.schema import (
@@ -159,11 +160,14 @@ class SqlDatasetStore:
         self,
         engine: Engine,
         follow_revisions: bool = True,
+        outbox: bool = False,
         *,
         audit: bool = False,
         clock: Clock = time.time,
     ) -> None:
         self._engine = engine
+        # Whether every write also records its changes for subscriptions (``outbox.py``).
+        self._outbox = outbox
         self._audit = audit
         self._clock = clock
         self._writer = writer(engine)
@@ -182,6 +186,8 @@ class SqlDatasetStore:
             existing = self._existing(conn, [record])
             created = _write(conn, [record], existing) == 1
             self._record_upserts(conn, existing, [record], actor)
+            if self._outbox:
+                record_written(conn, [record])
         self._statistics.wrote(1)
         return created
 
@@ -196,6 +202,8 @@ class SqlDatasetStore:
             existing = self._existing(conn, unique)
             _write(conn, unique, existing)
             self._record_upserts(conn, existing, unique, actor)
+            if self._outbox:
+                record_written(conn, unique)
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -206,7 +214,7 @@ class SqlDatasetStore:
             bump_revision(conn, DATASETS_REVISION)
             if self._audit:
                 record_removals(conn, None, self._clock(), actor, uri=uri)
-            return conn.execute(delete(datasets).where(datasets.c.uri == uri)).rowcount > 0
+            return self._delete(conn, datasets.c.uri == uri) > 0
 
     @translate_errors(InvalidDataset)
     def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
@@ -215,8 +223,17 @@ class SqlDatasetStore:
             bump_revision(conn, DATASETS_REVISION)
             if self._audit:
                 record_removals(conn, base_uri, self._clock(), actor)
-            statement = delete(datasets).where(datasets.c.base_uri == base_uri)
+            return self._delete(conn, datasets.c.base_uri == base_uri)
+
+    def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
+        """Delete the rows ``where`` selects, recording them in the outbox if kept."""
+        statement = delete(datasets).where(where)
+        if not self._outbox:
             return int(conn.execute(statement).rowcount)
+        columns = (datasets.c.uri, datasets.c.base_uri, datasets.c.uuid, datasets.c.name)
+        removed = conn.execute(statement.returning(*columns)).all()
+        record_removed(conn, removed)
+        return len(removed)
 
     def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
         """Return the current rows of ``records``' URIs (wider when auditing), by URI."""

@@ -4,7 +4,7 @@ The stores write ``audit_entries`` in the transaction of each change
 (``store.audit``); nothing exists to copy from before this revision.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0013"
 branch_labels: str | None = None
 depends_on: str | None = None
 
