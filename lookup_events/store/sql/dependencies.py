@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, literal, select
+from sqlalchemy import Connection, delete, insert, literal, or_, select
 
 from lookup_events.model import DatasetRecord
 from lookup_events.store.dependencies import dependency_links
@@ -30,7 +30,8 @@ def graph_uuids(conn: Connection, query: GraphQuery) -> list[str]:
     start = select(datasets.c.uuid).where(datasets.c.uuid == query.uuid, visible).distinct()
     graph = start.cte("graph", recursive=True)
     # NOTE(dev): a UUID no visible dataset holds is never stepped onto, so a walk
-    # neither shows an invisible dataset nor passes through one.
+    # neither shows an invisible dataset nor passes through one. A step to a
+    # child needs no check: the child owns the row, and its base URI is visible.
     reachable = (
         select(literal(1))
         .where(datasets.c.uuid == _L.neighbour, visible)
@@ -40,7 +41,11 @@ def graph_uuids(conn: Connection, query: GraphQuery) -> list[str]:
     step = (
         select(_L.neighbour)
         .join(graph, _L.uuid == graph.c.uuid)
-        .where(_L.key.in_(query.keys), _L.base_uri.in_(query.base_uris), reachable)
+        .where(
+            _L.key.in_(query.keys),
+            _L.base_uri.in_(query.base_uris),
+            or_(_L.parent.is_(False), reachable),
+        )
     )
     graph = graph.union(step)
     found = conn.execute(select(graph.c.uuid).order_by(graph.c.uuid)).scalars()

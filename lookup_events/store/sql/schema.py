@@ -235,7 +235,11 @@ class DatasetDependencyRow(Base):
 
     __tablename__ = "dataset_dependencies"
     __table_args__ = (
-        Index("ix_dataset_dependencies_walk", "uuid", "key", "base_uri", "neighbour", "parent"),
+        # NOTE(dev): the key and base URI after the neighbour, not before: a UUID has
+        # a few rows, and one range scan filtering them beats a probe for every
+        # pair of key and base URI asked for (ten for the default keys and five
+        # base URIs), as a walk makes one step per dataset.
+        Index("ix_dataset_dependencies_walk", "uuid", "neighbour", "parent", "key", "base_uri"),
     )
 
     dataset_id: Mapped[int] = mapped_column(

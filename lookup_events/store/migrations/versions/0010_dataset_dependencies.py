@@ -57,7 +57,7 @@ def upgrade() -> None:
         ),
     )
     _copy_links(table)
-    op.create_index(_INDEX, _TABLE, ["uuid", "key", "base_uri", "neighbour", "parent"])
+    op.create_index(_INDEX, _TABLE, ["uuid", "neighbour", "parent", "key", "base_uri"])
 
 
 def _copy_links(table: sa.Table) -> None:
