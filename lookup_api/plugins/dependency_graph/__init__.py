@@ -93,7 +93,7 @@ class DependencyGraphPlugin:
         policy = KeyPolicy(tuple(context.config[KEYS]), bool(context.config[DYNAMIC]))
         return [
             ("/graph/lookup/{uuid}", GraphResource(context, policy)),
-            ("/graph/uuids/{uuid}", GraphResource(context, policy)),
+            ("/graph/uuids/{uuid}", GraphResource(context, policy, sort_header=True)),
         ]
 
 

@@ -23,10 +23,10 @@ _KEYS = (
 _NOT_ALLOWED = "A key that is not configured while DTOOL_LOOKUP_DYNAMIC_DEPENDENCY_KEYS is false."
 
 
-def _operations(path: str, generation: str) -> tuple[Operation, Operation]:
+def _operations(path: str, generation: str, *headers: str) -> tuple[Operation, Operation]:
     common: dict[str, Any] = {
         "params": ("uuid", *PAGED),
-        "headers": ("X-Pagination",),
+        "headers": ("X-Pagination", *headers),
         "errors": {401: NOT_REGISTERED},
     }
     return (
@@ -55,7 +55,7 @@ def _operations(path: str, generation: str) -> tuple[Operation, Operation]:
 
 OPERATIONS: tuple[Operation, ...] = (
     *_operations("/graph/lookup/{uuid}", "0.18"),
-    *_operations("/graph/uuids/{uuid}", "dserver"),
+    *_operations("/graph/uuids/{uuid}", "dserver", "X-Sort"),
 )
 
 SCHEMAS: Mapping[str, Schema] = {

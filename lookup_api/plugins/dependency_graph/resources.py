@@ -14,6 +14,7 @@ from lookup_api.bodies import search_item
 from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
 from lookup_api.plugins import PluginContext
+from lookup_api.sorting import set_sort_header
 from lookup_api.validation import check, read_json
 from lookup_events.store.dependencies import key_problem
 from lookup_events.store.protocols import GraphNode, GraphQuery
@@ -103,12 +104,20 @@ def graph_item(node: GraphNode) -> dict[str, Any]:
 
 
 class GraphResource:
-    """``GET|POST /graph/lookup/{uuid}`` and ``/graph/uuids/{uuid}``: a dataset's graph."""
+    """``GET|POST /graph/lookup/{uuid}`` and ``/graph/uuids/{uuid}``: a dataset's graph.
 
-    def __init__(self, context: PluginContext, policy: KeyPolicy) -> None:
+    A graph is always sorted by UUID, as the originals sorted it; dserver's
+    clients send ``sort=`` anyway (dtool-lookup-api 0.10 sends ``sort=uri``),
+    which is ignored, and ``X-Sort`` says the order used (with ``sort_header``).
+    """
+
+    def __init__(
+        self, context: PluginContext, policy: KeyPolicy, sort_header: bool = False
+    ) -> None:
         self._access = context.access
         self._datasets = context.datasets
         self._policy = policy
+        self._sort_header = sort_header
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uuid: str) -> None:
         """Return one page of the graph along the configured keys."""
@@ -129,5 +138,7 @@ class GraphResource:
         query = GraphQuery(start, keys, searchable(user))
         result = self._datasets.dependency_graph(query, page)
         paginate(resp, page, result)
+        if self._sort_header:
+            set_sort_header(resp, {"uuid": 1})
         resp.data = json.dumps([graph_item(node) for node in result.items]).encode()
         resp.content_type = falcon.MEDIA_JSON

@@ -1,8 +1,8 @@
 """The dependency-graph plugin's routes over HTTP, on every SQL backend.
 
-A family: parent and child in s3://snow-white, a grandchild of the child in
-s3://mr-men, an unrelated dataset beside them. grumpy may search both base
-URIs, sleepy only s3://mr-men.
+The family of ``tests/support/graphs.py``: parent and child in s3://snow-white,
+a grandchild of the child in s3://mr-men, and a dataset naming the parent
+under another key. grumpy may search both base URIs, sleepy only s3://mr-men.
 """
 
 from __future__ import annotations
@@ -15,31 +15,12 @@ import pytest
 from falcon import testing
 
 from lookup_events.config import Settings
-from lookup_events.model import record_from_info
 from lookup_events.store import Stores
 from tests.support.api import Header, client_for
-from tests.support.data import MR_MEN, SNOW_WHITE, load_anchor_users, make_info
+from tests.support.data import MR_MEN
+from tests.support.graphs import CHILD, GRANDCHILD, LONER, PARENT, load_family
 
 ROUTES = ("/graph/lookup", "/graph/uuids")
-PARENT, CHILD, GRANDCHILD, LONER = (str(make_info(i, SNOW_WHITE)["uuid"]) for i in range(4))
-
-
-def family(stores: Stores) -> None:
-    """Register the family and give sleepy search permission on s3://mr-men only."""
-    load_anchor_users(stores)
-    stores.admin.add_base_uri(MR_MEN)
-    stores.admin.set_permissions(SNOW_WHITE, search=["grumpy"], register=[])
-    stores.admin.set_permissions(MR_MEN, search=["grumpy", "sleepy"], register=[])
-    links: list[tuple[str, str, dict[str, Any]]] = [
-        (SNOW_WHITE, "---\ndescription: parent\n", {}),
-        (SNOW_WHITE, f"---\nderived_from:\n  uuid: {PARENT}\n", {}),
-        (MR_MEN, "---\n", {"source_dataset_uuid": CHILD}),
-        (SNOW_WHITE, f"---\nmade_from: {PARENT}\n", {}),
-    ]
-    for i, (base_uri, readme, values) in enumerate(links):
-        info = make_info(i, base_uri)
-        info.update(readme=readme, annotations=values)
-        stores.datasets.upsert(record_from_info(info))
 
 
 def with_env(settings: Settings, **environ: str) -> Settings:
@@ -50,7 +31,7 @@ def with_env(settings: Settings, **environ: str) -> Settings:
 @pytest.fixture
 def graph_client(settings: Settings, stores: Stores) -> testing.TestClient:
     """The family behind the default settings."""
-    family(stores)
+    load_family(stores)
     return client_for(settings, stores)
 
 
@@ -116,6 +97,17 @@ def test_a_graph_is_paged(graph_client: testing.TestClient, auth: Header) -> Non
     assert json.loads(result.headers["X-Pagination"])["total_pages"] == 2
 
 
+def test_dserver_clients_sort_is_ignored_and_the_order_said(
+    graph_client: testing.TestClient, auth: Header
+) -> None:
+    result = graph_client.simulate_get(
+        f"/graph/uuids/{CHILD}", params={"sort": "-uri"}, headers=auth("grumpy")
+    )
+
+    assert uuids(result) == sorted([PARENT, CHILD, GRANDCHILD])
+    assert json.loads(result.headers["X-Sort"]) == {"sort": {"uuid": 1}}
+
+
 def test_any_uuid_spelling_is_one_uuid(graph_client: testing.TestClient, auth: Header) -> None:
     spelled = CHILD.upper().replace("-", "")
     result = graph_client.simulate_get(f"/graph/uuids/{spelled}", headers=auth("grumpy"))
@@ -170,7 +162,7 @@ def test_unregistered_callers_get_401(graph_client: testing.TestClient, auth: He
 def test_keys_not_configured_are_refused_when_dynamic_keys_are_off(
     settings: Settings, stores: Stores, auth: Header
 ) -> None:
-    family(stores)
+    load_family(stores)
     configured = with_env(
         settings,
         DTOOL_LOOKUP_DEPENDENCY_KEYS='["readme.made_from", "readme.derived_from.uuid"]',
@@ -196,7 +188,7 @@ def test_keys_not_configured_are_refused_when_dynamic_keys_are_off(
 def test_the_plugin_is_switched_off_by_its_setting(
     settings: Settings, stores: Stores, auth: Header
 ) -> None:
-    family(stores)
+    load_family(stores)
     client = client_for(with_env(settings, DTOOL_LOOKUP_DEPENDENCY_GRAPH="false"), stores)
 
     assert (
