@@ -14,7 +14,7 @@ _GRAPH = (
     "Every dataset connected to `uuid` through parent UUIDs under the dependency keys, "
     "in both directions, sorted by UUID, one per UUID (its smallest visible URI). "
     "Only datasets in base URIs the caller may search are shown or walked through; "
-    "nothing visible gives `[]`. A `uuid` that is no UUID is a 422."
+    "nothing visible, or a `uuid` that is no UUID, gives `[]`."
 )
 _KEYS = (
     'A POST names the keys to walk (`{"dependency_keys": [...]}` or a bare list); '

@@ -17,14 +17,20 @@ from lookup_api.plugins import PluginContext
 from lookup_api.sorting import set_sort_header
 from lookup_api.validation import check, read_json
 from lookup_events.store.dependencies import key_problem
-from lookup_events.store.protocols import GraphNode, GraphQuery
+from lookup_events.store.protocols import GraphNode, GraphQuery, ResultPage
 
 MAX_KEYS = 100
 KEYS_BODY: dict[str, Any] = {
     "type": "array",
     "minItems": 1,
     "maxItems": MAX_KEYS,
-    "items": {"type": "string", "minLength": 1, "maxLength": 255},
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": r"^[^.]+(\.[^.]+)*$",
+        "description": "A dotted field path, such as readme.derived_from.uuid.",
+    },
 }
 GRAPH_BODY: dict[str, Any] = {
     "type": "object",
@@ -66,17 +72,17 @@ class KeyPolicy:
         return tuple(dict.fromkeys(asked))
 
 
-def graph_uuid(text: str) -> str:
-    """Return the canonical spelling of the UUID in the path.
+def graph_uuid(text: str) -> str | None:
+    """Return the canonical spelling of the UUID in the path; None for text that is none.
 
-    Raises:
-        APIError: 422 for text that is no UUID.
+    Any spelling Python reads as a UUID is one (upper case, no hyphens);
+    other text names no dataset, so its graph is empty, as ``GET /uuids/<text>``
+    finds nothing.
     """
     try:
         return str(uuidlib.UUID(text))
     except ValueError:
-        message = f"uuid {text[:100]!r} is not a UUID"
-        raise APIError(422, errors={"path": {"uuid": [message]}}, message=message) from None
+        return None
 
 
 def asked_keys(req: falcon.Request) -> list[str] | None:
@@ -135,8 +141,11 @@ class GraphResource:
         start = graph_uuid(uuid)
         keys = self._policy.keys(asked)
         page = page_request(req)
-        query = GraphQuery(start, keys, searchable(user))
-        result = self._datasets.dependency_graph(query, page)
+        if start is None:
+            result: ResultPage[GraphNode] = ResultPage([], 0)
+        else:
+            query = GraphQuery(start, keys, searchable(user))
+            result = self._datasets.dependency_graph(query, page)
         paginate(resp, page, result)
         if self._sort_header:
             set_sort_header(resp, {"uuid": 1})
