@@ -420,8 +420,13 @@ class SqlDatasetStore:
         revision = self._revisions.read(DATASETS_REVISION)
         cached = self._cache.get(revision, key)
         if cached is None:
+            # NOTE(dev): the walk is kept apart from its pages, so a client paging
+            # through a graph walks it once per write, not once per page.
+            uuids: tuple[str, ...] | None = self._cache.get(revision, ("graph", query))
             with self._reader.connect() as conn:
-                uuids = graph_uuids(conn, query)
+                if uuids is None:
+                    uuids = tuple(graph_uuids(conn, query))
+                    self._cache.put(revision, ("graph", query), uuids, weight=1 + len(uuids))
                 shown = uuids[page.offset : page.offset + page.size]
                 nodes = _graph_nodes(conn, query, shown, set(uuids))
             cached = (tuple(nodes), len(uuids))
