@@ -13,7 +13,7 @@ stays narrow (migration 0002). SQLite's FTS5 table keeps the two apart
 already (its ``filter_terms`` column): nothing to do there.
 
 Revision ID: 0009
-Revises: 0012
+Revises: 0010
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0012"
+down_revision: str | None = "0010"
 branch_labels: str | None = None
 depends_on: str | None = None
 
