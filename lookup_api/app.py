@@ -19,6 +19,7 @@ from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
+from lookup_api.curation import Curation
 from lookup_api.errors import (
     PROJECT_EXCEPTIONS,
     ClaimError,
@@ -76,6 +77,7 @@ def create_app(
             catalog,
             admin=stores.admin,
             registrar=registrar,
+            curator=Curation(stores.datasets, registrar),
             settings=settings,
             versions=versions,
         )

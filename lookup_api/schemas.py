@@ -181,6 +181,37 @@ BASE_URI_UPDATE: Schema = {
     "additionalProperties": False,
 }
 
+# Curation bodies (dservercore's TagSchema, AnnotationSchema, SingleAnnotationSchema,
+# ReadmeRequestSchema); names are checked against dtool's rule when written (422).
+DTOOL_NAME: Schema = {"type": "string", "maxLength": 80}
+
+TAGS_UPDATE: Schema = {
+    "type": "object",
+    "properties": {"tags": {"type": "array", "items": DTOOL_NAME}},
+    "required": ["tags"],
+    "additionalProperties": False,
+}
+
+# PUT /annotations/<uri> carries {"annotations": {...}}; PUT /annotations/<uri>/<name>
+# carries {"value": ...}: the body says which, as both share one path pattern.
+ANNOTATIONS_UPDATE: Schema = {
+    "type": "object",
+    "properties": {
+        "annotations": {"type": "object", "propertyNames": DTOOL_NAME},
+        "value": {},
+    },
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+
+README_UPDATE: Schema = {
+    "type": "object",
+    "properties": {"readme": {"type": "string"}},
+    "required": ["readme"],
+    "additionalProperties": False,
+}
+
 # Path parameters, checked against these (lengths the stores hold).
 PATH_PARAMETERS: dict[str, Schema] = {
     "uri": {
@@ -196,6 +227,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     },
     "username": USERNAME,
     "uuid": STRING,
+    "tag": DTOOL_NAME,
+    "name": DTOOL_NAME,
 }
 
 REQUEST_BODIES: dict[str, Schema] = {
@@ -207,4 +240,7 @@ REQUEST_BODIES: dict[str, Schema] = {
     "Permissions": PERMISSIONS,
     "UserUpdate": USER_UPDATE,
     "BaseURIUpdate": BASE_URI_UPDATE,
+    "TagsUpdate": TAGS_UPDATE,
+    "AnnotationsUpdate": ANNOTATIONS_UPDATE,
+    "ReadmeUpdate": README_UPDATE,
 }
