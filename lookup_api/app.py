@@ -31,6 +31,7 @@ from lookup_api.headers import CasedResponse
 from lookup_api.limits import BodyLimit
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
+from lookup_events.registrar.curation import Curator
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
 from lookup_events.store import Stores, revision_view
@@ -77,7 +78,7 @@ def create_app(
             catalog,
             admin=stores.admin,
             registrar=registrar,
-            curator=Curation(stores.datasets, registrar),
+            curator=Curation(stores.datasets, Curator(registrar)),
             settings=settings,
             versions=versions,
         )

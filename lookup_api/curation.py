@@ -1,68 +1,62 @@
-"""Curation: change a dataset's tags, annotations and README, then index it.
+"""Curation: who may change a dataset's tags, annotations and README.
 
-A change is written to the dataset's own storage first (``DatasetEditor``);
-only then does the registrar read the dataset back and store its record, so
-the index never shows what the storage does not hold, and every route
-(search, summary, lookup, the legacy ones) shows the change at once.
+Admins and users with register permission on the dataset's base URI may;
+a user who cannot see the dataset learns nothing of it (404, as for a
+dataset that does not exist). The change itself is the registrar's
+``Curator``: storage first, then the index.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lookup_events.errors import DatasetNotFound, PermissionDenied
 from lookup_events.model import DatasetRecord
-from lookup_events.registrar.writer import Registrar
-from lookup_events.storage.editing import DatasetEditor
+from lookup_events.registrar.curation import Curator
 from lookup_events.store.protocols import DatasetStore, User
 from lookup_events.uris import base_uri_of
 
-Edit = Callable[[DatasetEditor, str], None]
-
 
 class Curation:
-    """Writes curated metadata to storage and re-registers the dataset."""
+    """Checks the caller may curate a dataset, then hands the change to the curator."""
 
-    def __init__(
-        self, datasets: DatasetStore, registrar: Registrar, editor: DatasetEditor | None = None
-    ) -> None:
+    def __init__(self, datasets: DatasetStore, curator: Curator) -> None:
         self._datasets = datasets
-        self._registrar = registrar
-        self._editor = editor or DatasetEditor()
+        self._curator = curator
 
     def set_tags(self, user: User, uri: str, tags: Sequence[str]) -> DatasetRecord:
         """Replace the dataset's tags."""
-        return self._apply(user, uri, lambda editor, at: editor.set_tags(at, tags))
+        return self._curator.set_tags(self.curated(user, uri), tags)
 
     def add_tag(self, user: User, uri: str, tag: str) -> DatasetRecord:
         """Add one tag."""
-        return self._apply(user, uri, lambda editor, at: editor.add_tag(at, tag))
+        return self._curator.add_tag(self.curated(user, uri), tag)
 
     def remove_tag(self, user: User, uri: str, tag: str) -> DatasetRecord:
         """Remove one tag."""
-        return self._apply(user, uri, lambda editor, at: editor.remove_tag(at, tag))
+        return self._curator.remove_tag(self.curated(user, uri), tag)
 
     def set_annotations(
         self, user: User, uri: str, annotations: Mapping[str, Any]
     ) -> DatasetRecord:
         """Replace the dataset's annotations."""
-        return self._apply(user, uri, lambda editor, at: editor.set_annotations(at, annotations))
+        return self._curator.set_annotations(self.curated(user, uri), annotations)
 
     def put_annotation(self, user: User, uri: str, name: str, value: Any) -> DatasetRecord:
         """Set one annotation."""
-        return self._apply(user, uri, lambda editor, at: editor.put_annotation(at, name, value))
+        return self._curator.put_annotation(self.curated(user, uri), name, value)
 
     def delete_annotation(self, user: User, uri: str, name: str) -> DatasetRecord:
         """Delete one annotation."""
-        return self._apply(user, uri, lambda editor, at: editor.delete_annotation(at, name))
+        return self._curator.delete_annotation(self.curated(user, uri), name)
 
     def put_readme(self, user: User, uri: str, text: str) -> DatasetRecord:
         """Replace the README."""
-        return self._apply(user, uri, lambda editor, at: editor.put_readme(at, text))
+        return self._curator.put_readme(self.curated(user, uri), text)
 
-    def curated(self, user: User, uri: str) -> DatasetRecord:
-        """Return the record at ``uri`` if the user may curate it.
+    def curated(self, user: User, uri: str) -> str:
+        """Return ``uri`` if the user may curate the dataset registered there.
 
         Raises:
             DatasetNotFound: the user may not see the dataset, or there is none
@@ -72,17 +66,10 @@ class Curation:
         base_uri = base_uri_of(uri)
         if not (user.is_admin or base_uri in user.search_permissions_on_base_uris):
             raise DatasetNotFound(f"no dataset registered at {uri!r} that you may see")
-        record = self._datasets.get(uri)
-        if record is None:
+        if self._datasets.get(uri) is None:
             raise DatasetNotFound(f"no dataset registered at {uri!r}")
         if not (user.is_admin or base_uri in user.register_permissions_on_base_uris):
             raise PermissionDenied(
                 f"changing a dataset takes register permission on base URI {base_uri!r}"
             )
-        return record
-
-    def _apply(self, user: User, uri: str, edit: Edit) -> DatasetRecord:
-        """Check, write to storage, then let the registrar read it back and index it."""
-        self.curated(user, uri)
-        edit(self._editor, uri)
-        return self._registrar.register_uri(uri).record
+        return uri
