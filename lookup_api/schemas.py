@@ -229,6 +229,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "uuid": STRING,
     "tag": DTOOL_NAME,
     "name": DTOOL_NAME,
+    "identifier": {"type": "string", "maxLength": 64},
+    "token": {"type": "string", "maxLength": 8192},
 }
 
 REQUEST_BODIES: dict[str, Schema] = {

@@ -17,7 +17,6 @@ import dtoolcore.utils
 
 from lookup_events.errors import (
     DatasetNotFound,
-    DatasetStorageUnavailable,
     DatasetStorageUnwritable,
     InvalidName,
 )
@@ -108,7 +107,10 @@ class DatasetEditor:
         except dtoolcore.DtoolCoreTypeError as ex:  # a proto dataset, or none
             raise DatasetNotFound(f"no frozen dataset at {uri}") from ex
         except Exception as ex:  # NOTE(dev): only broker code runs here (any scheme)
-            raise DatasetStorageUnavailable(f"cannot open {uri}: {type(ex).__name__}") from ex
+            raise DatasetStorageUnwritable(
+                f"cannot open {uri} to change it ({type(ex).__name__}: {ex}); "
+                "the index is unchanged"
+            ) from ex
         try:
             yield dataset
         except (dtoolcore.DtoolCoreInvalidNameError, dtoolcore.DtoolCoreValueError) as ex:
