@@ -171,6 +171,20 @@ USER_UPDATE: Schema = {
     "additionalProperties": False,
 }
 
+# PATCH /users/<username>: dservercore's UserUpdateSchema. Display names are not kept
+# here (no column holds them): only null, "no display name", is accepted.
+USER_PATCH: Schema = {
+    "type": "object",
+    "properties": {
+        "is_admin": {"type": ["boolean", "null"]},
+        "display_name": {"type": "null", "description": "Display names are not kept: null only."},
+    },
+    "additionalProperties": False,
+}
+
+# POST /base-uris/<base_uri>: the path says everything; the client sends {}.
+EMPTY_BODY: Schema = {"type": "object", "maxProperties": 0}
+
 BASE_URI_UPDATE: Schema = {
     "type": "object",
     "properties": {
@@ -241,6 +255,8 @@ REQUEST_BODIES: dict[str, Schema] = {
     "BaseURI": BASE_URI,
     "Permissions": PERMISSIONS,
     "UserUpdate": USER_UPDATE,
+    "UserPatch": USER_PATCH,
+    "EmptyBody": EMPTY_BODY,
     "BaseURIUpdate": BASE_URI_UPDATE,
     "TagsUpdate": TAGS_UPDATE,
     "AnnotationsUpdate": ANNOTATIONS_UPDATE,
