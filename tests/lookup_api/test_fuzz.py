@@ -9,6 +9,7 @@ and any forbidden request accepted fails the test.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,13 @@ CURRENT = CurrentApp()
 schema = schemathesis.openapi.from_dict(
     openapi.document(extension=openapi.Extension.of(plugins.discover(("*",))))
 )
+# NOTE(dev): the curation writes and the links to a dataset's components reach the
+# dataset's own storage, and the fuzz data are documents whose storage does not exist
+# (s3://snow-white is no bucket): every accepted request would end in a 502/503 by
+# design, or wait on the network. Their input checks, permissions and failures run
+# against real disk and moto datasets in tests/lookup_api/dserver/test_curation.py and
+# test_signed_urls.py; the download route (/signed-urls/content) is fuzzed here.
+schema = schema.exclude(tag="curation").exclude(path_regex="^/signed-urls/(dataset|item)/")
 schema.app = CURRENT
 schema.config.generation.update(
     max_examples=MAX_EXAMPLES, with_security_parameters=False, allow_x00=False, codec="utf-8"
@@ -89,7 +97,8 @@ def new_app(
         stores = open_stores(settings_for(f"sqlite:///{path}", tmp_path))
         opened.append(stores)
         load_fuzz_data(stores)
-        CURRENT.app = create_app(settings, stores)
+        linked = dataclasses.replace(settings, signed_url_secret="a fuzzing secret")
+        CURRENT.app = create_app(linked, stores)
         return CURRENT.app
 
     yield make

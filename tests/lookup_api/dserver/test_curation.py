@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from lookup_events.config import Settings
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
 from tests.support.api import Header, client_for
+from tests.support.aws import Aws, make_s3_dataset, new_bucket_name, point_dtool_s3_at
 from tests.support.datasets import make_dataset
 
 README = "---\ndescription: apples\n"
@@ -257,3 +259,74 @@ def test_unwritable_storage_is_502_and_the_index_is_unchanged(
     assert "index is unchanged" in reply.json["message"]
     shown = api.simulate_get(path("tags", dataset_uri), headers=auth("grumpy"))
     assert shown.json == {"tags": ["fruit"]}
+
+
+@pytest.mark.slow  # dtool-s3 over a moto server: seconds a request
+def test_s3_datasets_are_curated_in_their_bucket(
+    aws: Aws,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    sqlite_stores: Stores,
+    auth: Header,
+) -> None:
+    bucket = new_bucket_name()
+    aws.client("s3").create_bucket(Bucket=bucket)
+    point_dtool_s3_at(monkeypatch, bucket, aws.endpoint)
+    uri = make_s3_dataset(bucket, "pears", tags=("fruit",))
+    sqlite_stores.admin.add_user("grumpy", False)
+    sqlite_stores.admin.add_base_uri(f"s3://{bucket}")
+    sqlite_stores.admin.set_permissions(f"s3://{bucket}", search=["grumpy"], register=["grumpy"])
+    Registrar(sqlite_stores.admin, sqlite_stores.datasets).register_uri(uri)
+    api = client_for(settings, sqlite_stores)
+    grumpy = auth("grumpy")
+
+    api.simulate_put(path("tags", uri), json={"tags": ["pome"]}, headers=grumpy)
+    api.simulate_put(path("annotations", uri, "count"), json={"value": 2}, headers=grumpy)
+    reply = api.simulate_put(path("readmes", uri), json={"readme": "---\nx: 1\n"}, headers=grumpy)
+
+    assert reply.status_code == 200
+    stored = dtoolcore.DataSet.from_uri(uri)
+    assert stored.list_tags() == ["pome"]
+    assert stored.get_annotation("count") == 2
+    assert stored.get_readme_content() == "---\nx: 1\n"
+    entry = api.simulate_get(f"/uris/{quote(uri, safe='')}", headers=grumpy)
+    assert entry.status_code == 200
+    hits = api.simulate_post("/uris", json={"tags": ["pome"]}, headers=grumpy).json
+    assert [hit["uri"] for hit in hits] == [uri]
+
+
+@pytest.mark.slow
+def test_a_bucket_refusing_writes_is_502_and_the_index_is_unchanged(
+    aws: Aws,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    sqlite_stores: Stores,
+    auth: Header,
+) -> None:
+    bucket = new_bucket_name()
+    aws.client("s3").create_bucket(Bucket=bucket)
+    point_dtool_s3_at(monkeypatch, bucket, aws.endpoint)
+    uri = make_s3_dataset(bucket, "pears", tags=("fruit",))
+    sqlite_stores.admin.add_user("snow-white", True)
+    sqlite_stores.admin.add_base_uri(f"s3://{bucket}")
+    Registrar(sqlite_stores.admin, sqlite_stores.datasets).register_uri(uri)
+    deny_writes = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    aws.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny_writes))
+    api = client_for(settings, sqlite_stores)
+
+    reply = api.simulate_post(path("tags", uri, "new"), headers=auth("snow-white"))
+
+    assert reply.status_code == 502, reply.text
+    assert "index is unchanged" in reply.json["message"]
+    shown = api.simulate_get("/uris", params={"tags": "new"}, headers=auth("snow-white"))
+    assert shown.json == []
