@@ -20,9 +20,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config._checks import PositiveDataAcceptanceConfig
 from schemathesis.config._phases import InferenceConfig
+from schemathesis.specs.openapi.checks import allow_header_conformance
 
 from lookup_api import openapi, plugins
 from lookup_api.app import WSGIApp, create_app
+from lookup_api.operations import SHARED_ROUTES
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
 from tests.support.api import Header
@@ -112,6 +114,17 @@ def fuzz_app(new_app: Callable[[], WSGIApp]) -> WSGIApp:
     return new_app()
 
 
+# NOTE(dev): one Falcon route serves /tags/{uri} and /tags/{uri}/{tag} (a URI holds
+# slashes, so it must be the route's last field); its Allow header lists the methods of
+# both paths, which a browser's CORS preflight needs, and cannot match either path alone.
+SHARED_PATHS = {p for served in SHARED_ROUTES.values() for m in served.values() for p in m}
+
+
+def excluded_checks(case: Any) -> list[Any]:
+    """Return the checks that cannot hold for the operation of ``case``."""
+    return [allow_header_conformance] if case.operation.path in SHARED_PATHS else []
+
+
 def refuses_nobody(response: Any, case: Any) -> None:
     """Fail when a route that needs a token answers a request without one with success."""
     secured = case.operation.definition.raw.get("security") != []
@@ -124,7 +137,9 @@ def refuses_nobody(response: Any, case: Any) -> None:
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api(case: Any, identity: str, fuzz_app: WSGIApp, auth: Header) -> None:
     username = IDENTITIES[identity]
-    response = case.call_and_validate(headers=auth(username) if username else {})
+    response = case.call_and_validate(
+        headers=auth(username) if username else {}, excluded_checks=excluded_checks(case)
+    )
     if username is None:
         refuses_nobody(response, case)
 
