@@ -235,3 +235,69 @@ def test_single_user_mode_needs_no_token(tmp_path: Path, browser: Browser) -> No
         expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
         page.close()
         assert console.errors == []
+
+
+def open_dataset(page: Page, served: Deployment, name: str) -> None:
+    """Go to dataset ``name``'s page and wait for its manifest."""
+    page.goto(f"{served.url}/#/dataset?uri={served.uris[name]}")
+    page.locator(".manifest tbody tr").first.wait_for()
+
+
+def test_download_an_item(served: Deployment, page: Page, tmp_path: Path) -> None:
+    console = Console(page)
+    sign_in(page, served.url, served.token("bob"))
+    open_dataset(page, served, "pears")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download a.txt").click()
+    saved = tmp_path / "a.txt"
+    download.value.save_as(saved)
+    dataset = dtoolcore.DataSet.from_uri(served.uris["pears"])
+    (identifier,) = [
+        i for i in dataset.identifiers if dataset.item_properties(i)["relpath"] == "a.txt"
+    ]
+    assert saved.read_bytes() == Path(dataset.item_content_abspath(identifier)).read_bytes()
+    assert saved.read_bytes() == b"pears" * 2
+    assert console.errors == []
+
+
+def test_curate_tags_annotations_and_readme(served: Deployment, page: Page) -> None:
+    console = Console(page)
+    sign_in(page, served.url, served.token("alice"))
+    open_dataset(page, served, "plums")
+    page.get_by_label("New tag").fill("ripe")
+    page.get_by_role("button", name="Add tag").click()
+    expect(page.locator(".tags")).to_contain_text("ripe")
+    page.get_by_role("button", name="Remove tag plums-tag").click()
+    expect(page.locator(".tags")).not_to_contain_text("plums-tag")
+    page.get_by_label("Name", exact=True).fill("stage")
+    page.get_by_label("Value (JSON or text)").fill("3")
+    page.get_by_role("button", name="Set annotation").click()
+    expect(page.locator("table.annotations")).to_contain_text("stage")
+    page.get_by_role("button", name="Delete annotation count").click()
+    expect(page.locator("table.annotations")).not_to_contain_text("count")
+    page.get_by_role("button", name="Edit README").click()
+    readme = "---\ndescription: plums, curated in the browser\nproject: orchard\n"
+    page.get_by_label("README (YAML)").fill(readme)
+    page.get_by_role("button", name="Save README").click()
+    expect(page.locator(".readme-yaml")).to_contain_text("plums, curated in the browser")
+    on_disk = dtoolcore.DataSet.from_uri(served.uris["plums"])
+    assert sorted(on_disk.list_tags()) == ["fruit", "ripe"]
+    assert on_disk.get_annotation("stage") == 3
+    assert "count" not in on_disk.list_annotation_names()
+    assert on_disk.get_readme_content() == readme
+    # the index shows it at once: search by the new tag finds the dataset
+    page.goto(f"{served.url}/#/?tags=ripe")
+    expect(page.locator(".result .name")).to_have_text(["plums"])
+    assert console.errors == []
+
+
+def test_a_refused_change_is_shown_in_words(served: Deployment, page: Page) -> None:
+    sign_in(page, served.url, served.token("alice"))
+    open_dataset(page, served, "apples")
+    page.get_by_label("New tag").fill("no spaces allowed")
+    page.get_by_role("button", name="Add tag").click()
+    status = page.locator("section[aria-labelledby=tags-title] .status")
+    expect(status).to_have_class(re.compile("error"))
+    expect(status).to_contain_text(re.compile("tag", re.IGNORECASE))
+    expect(page.locator(".tags")).not_to_contain_text("no spaces allowed")
+    assert "no spaces allowed" not in dtoolcore.DataSet.from_uri(served.uris["apples"]).list_tags()
