@@ -21,18 +21,21 @@ def take(folder: Path) -> list[Path]:
     """Save the two screenshots into ``folder``; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     search, dataset = folder / "search.png", folder / "dataset.png"
-    with tempfile.TemporaryDirectory() as work, deployment(Path(work)) as served:
-        with chromium() as browser:
-            page = browser.new_page(viewport=SIZE)
-            sign_in(page, served.url, served.token("alice"))
-            page.locator("#facet-tags").get_by_label("fruit").first.check()
-            page.locator("#facet-annotations summary", has_text="species").click()
-            page.locator("#facet-annotations .values .check").first.wait_for()
-            page.get_by_label("Search datasets").focus()
-            page.screenshot(path=str(search))
-            page.get_by_role("link", name="quinces").click()
-            page.locator(".manifest tbody tr").first.wait_for()
-            page.screenshot(path=str(dataset), full_page=True)
+    with (
+        tempfile.TemporaryDirectory() as work,
+        deployment(Path(work)) as served,
+        chromium() as browser,
+    ):
+        page = browser.new_page(viewport=SIZE)
+        sign_in(page, served.url, served.token("alice"))
+        page.locator("#facet-tags").get_by_label("fruit").first.check()
+        page.locator("#facet-annotations summary", has_text="species").click()
+        page.locator("#facet-annotations .values .check").first.wait_for()
+        page.get_by_label("Search datasets").focus()
+        page.screenshot(path=str(search))
+        page.get_by_role("link", name="quinces").click()
+        page.locator(".manifest tbody tr").first.wait_for()
+        page.screenshot(path=str(dataset), full_page=True)
     return [search, dataset]
 
 
