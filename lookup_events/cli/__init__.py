@@ -7,6 +7,7 @@ import click
 from lookup_events.cli.base_uris import base_uri_group
 from lookup_events.cli.configuration import config_group, db_group
 from lookup_events.cli.events import events_group
+from lookup_events.cli.graph import graph_group
 from lookup_events.cli.group import LookupGroup
 from lookup_events.cli.migrate import migrate_group
 from lookup_events.cli.processes import registrar, s3_events, watch
@@ -24,7 +25,7 @@ def main(ctx: click.Context) -> None:
 
 
 _COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group)
-for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group):
+for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group, graph_group):
     main.add_command(_command)
 
 __all__ = ["main"]
