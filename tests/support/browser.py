@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dtoolcore
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from lookup_events.keys import PRIVATE_KEY_NAME
@@ -56,12 +57,16 @@ class Deployment:
 
 def make_fruit(base: Path) -> dict[str, str]:
     """Freeze the fruit datasets in ``base``; return their URIs by name."""
-    uris = {}
+    uris: dict[str, str] = {}
     for index, name in enumerate(FRUIT):
+        readme = README.format(name=name)
+        if name == "pears":  # NOTE(webapp): pears derive from apples: a dependency graph
+            parent = dtoolcore.DataSet.from_uri(uris["apples"]).uuid
+            readme += f"derived_from:\n  uuid: {parent}\n"
         uris[name] = make_dataset(
             base,
             name,
-            readme=README.format(name=name),
+            readme=readme,
             items={"a.txt": name.encode() * (index + 1), "sub/table.csv": b"x,y\n1,2\n"},
             tags=["fruit", f"{name}-tag"],
             annotations={"species": name, "count": index},

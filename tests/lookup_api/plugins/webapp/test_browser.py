@@ -301,3 +301,17 @@ def test_a_refused_change_is_shown_in_words(served: Deployment, page: Page) -> N
     expect(status).to_contain_text(re.compile("tag", re.IGNORECASE))
     expect(page.locator(".tags")).not_to_contain_text("no spaces allowed")
     assert "no spaces allowed" not in dtoolcore.DataSet.from_uri(served.uris["apples"]).list_tags()
+
+
+def test_the_dependency_graph_is_drawn(served: Deployment, page: Page) -> None:
+    console = Console(page)
+    sign_in(page, served.url, served.token("bob"))
+    open_dataset(page, served, "pears")
+    graph = page.get_by_role("img", name=re.compile(r"^Dependency graph of 2 datasets"))
+    expect(graph).to_be_visible()
+    page.get_by_role("link", name="Open apples").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("apples")
+    expect(page.get_by_role("img", name=re.compile(r"^Dependency graph of 2"))).to_be_visible()
+    open_dataset(page, served, "plums")
+    expect(page.get_by_text("No datasets are derived from or used by this one.")).to_be_visible()
+    assert console.errors == []
