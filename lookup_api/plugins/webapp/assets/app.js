@@ -21,12 +21,19 @@ class App {
     this.current = null;
     this.lastSearch = "#/";
     this.signOutButton.addEventListener("click", () => this.signOut());
-    window.addEventListener("popstate", () => this.route());
-    window.addEventListener("hashchange", () => this.route());
+    // NOTE(webapp): following a #link fires both popstate and hashchange; route once.
+    const follow = () => window.location.hash !== this.routed && this.route();
+    window.addEventListener("popstate", follow);
+    window.addEventListener("hashchange", follow);
+  }
+
+  // The optional routes this server has, asked once when a page first needs them.
+  get features() {
+    this.featureSet ||= loadFeatures();
+    return this.featureSet;
   }
 
   async start() {
-    this.features = loadFeatures();
     const token = storedToken();
     const singleUser = document.querySelector('meta[name="dtool-lookup-auth"]').content === "none";
     if (!singleUser && !token) return this.showSignIn("");
@@ -95,6 +102,7 @@ class App {
 
   route() {
     if (!this.session.user) return;
+    this.routed = window.location.hash;
     const hash = window.location.hash || "#/";
     const [path, query] = hash.slice(1).split(/\?(.*)/s);
     const params = new URLSearchParams(query || "");

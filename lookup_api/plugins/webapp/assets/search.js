@@ -94,11 +94,12 @@ export class SearchView {
   async load(criteriaChanged) {
     const generation = ++this.generation;
     this.renderActive();
-    const results = this.loadResults(generation);
+    // NOTE(webapp): the result list first; the facets' counts (the summary can take a
+    // second on a cold cache at 100,000 datasets) are asked for once it is shown.
+    await this.loadResults(generation);
     if (!this.summary) this.loadSummary();
     else this.renderFacets();
     if (criteriaChanged && this.annotationFacets) this.loadAnnotationKeys(generation);
-    await results;
   }
 
   async loadResults(generation) {
