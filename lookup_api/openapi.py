@@ -251,6 +251,15 @@ def parameters() -> dict[str, dict[str, Any]]:
         "name": _path("name", paths["name"], "species"),
         "identifier": _path("identifier", paths["identifier"], EXAMPLE_IDENTIFIER),
         "token": _path("token", paths["token"], "WyJzMzovL2J1Y2tldC91dWlkIl0.c2lnbmF0dXJl"),
+        # The subscription routes' parameters (DTOOL_LOOKUP_SUBSCRIPTIONS).
+        "subscription_id": {
+            **_path("subscription_id", {"type": "integer", "minimum": 1}, ""),
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+            "example": 1,
+        },
+        "subscriptions_all": _query(
+            "all", {"type": "boolean"}, "Every user's subscriptions (admins only)."
+        ),
     }
 
 

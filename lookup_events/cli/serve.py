@@ -97,8 +97,9 @@ def serve(
 ) -> None:
     """Serve the API and register datasets as they are frozen.
 
-    Runs the API, a registrar and, with --watch, a watcher as child
-    processes. On embedded defaults (SQLite) it creates the database and a key
+    Runs the API, a registrar, with --watch a watcher and, when
+    DTOOL_LOOKUP_SUBSCRIPTIONS is on, the deliverer as child processes.
+    On embedded defaults (SQLite) it creates the database and a key
     pair if there are none; a server database must have been brought up to
     date with `db upgrade`, and its public key configured.
     """
@@ -109,7 +110,8 @@ def serve(
         watched = [watched_base_uri(services, path) for path in watch_dirs]
         services.close()
         _greet(settings, address)
-        sys.exit(supervise(address, workers, threads, watched))
+        deliver = settings.subscriptions
+        sys.exit(supervise(address, workers, threads, watched, deliver=deliver))
     if not quiet:
         _greet(settings, address)
     options = {
@@ -131,8 +133,10 @@ def watched_base_uri(services: Services, path: str) -> str:
     return base_uri
 
 
-def supervise(address: str, workers: int, threads: int, watched: list[str]) -> int:
-    """Run the API, the registrar and the watcher as child processes until stopped."""
+def supervise(
+    address: str, workers: int, threads: int, watched: list[str], *, deliver: bool = False
+) -> int:
+    """Run the API, the registrar, the watcher and the deliverer as children until stopped."""
     configure_logging()
     host, _, port = address.rpartition(":")
     api = ["serve", "--api-only", "--quiet", "--host", host.strip("[]"), "--port", port]
@@ -144,6 +148,8 @@ def supervise(address: str, workers: int, threads: int, watched: list[str]) -> i
     if watched:
         click.echo("Watching " + ", ".join(watched))
         children.append(Child("watcher", command("watch", *watched)))
+    if deliver:
+        children.append(Child("deliverer", command("deliver")))
     with stop_on_signals() as stop:
         return Supervisor(children).run(stop)
 

@@ -268,7 +268,7 @@ def test_upgrading_to_0010_fills_the_dependency_links(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
-    upgrade_database(url, "0008")
+    upgrade_database(url, "0013")
     stores = open_stores(settings_for(url, tmp_path))
     infos = [make_info(i, MR_MEN) for i in range(1200)]
     for parent, child in itertools.pairwise(infos):
