@@ -164,3 +164,13 @@ def test_rebuilding_recomputes_the_same_links(stores: Stores) -> None:
 
     assert stores.datasets.rebuild_dependencies() == len(FAMILY)
     assert graph(stores, CHILD) == before
+
+
+def test_pages_of_one_graph_follow_writes(stores: Stores) -> None:
+    query = GraphQuery(CHILD, DEFAULT_KEYS, BOTH)
+    before = stores.datasets.dependency_graph(query, PageRequest(1, 2))
+    stores.datasets.delete(f"{MR_MEN}/{OTHER_CHILD}")
+    after = stores.datasets.dependency_graph(query, PageRequest(2, 2))
+
+    assert (before.total, after.total) == (5, 3)
+    assert [node.entry.uuid for node in after.items] == [sorted([GRANDPARENT, PARENT, CHILD])[2]]

@@ -38,6 +38,7 @@ from tests.support.schema import (
     dependency_table,
     facet_table,
     head_revision,
+    old_schema_settings,
 )
 from tests.support.stores import settings_for
 
@@ -107,7 +108,7 @@ def test_upgrading_postgres_moves_stored_texts_out_of_the_heap(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0001")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
@@ -135,7 +136,7 @@ def test_upgrading_postgres_from_the_undeclared_ballast_keeps_the_heap_narrow(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0002")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         for base_uri in (MR_MEN, SNOW_WHITE):
             stores.admin.add_base_uri(base_uri)
@@ -240,7 +241,7 @@ def test_upgrading_to_0008_fills_the_annotation_facets(
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
     upgrade_database(url, "0003")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
@@ -268,7 +269,7 @@ def test_upgrading_to_0010_fills_the_dependency_links(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
-    upgrade_database(url, "0013")
+    upgrade_database(url, "0012")
     stores = open_stores(settings_for(url, tmp_path))
     infos = [make_info(i, MR_MEN) for i in range(1200)]
     for parent, child in itertools.pairwise(infos):

@@ -7,7 +7,7 @@ links are computed here, in batches, so an upgraded store answers graphs at
 once (``dtool-lookup graph rebuild`` recomputes them at any time).
 
 Revision ID: 0010
-Revises: 0013 (0008 when written; rechained after the subscriptions migration)
+Revises: 0012
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from lookup_events.store.dependencies import dependency_links
 
 revision: str = "0010"
-down_revision: str | None = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | None = None
 depends_on: str | None = None
 
