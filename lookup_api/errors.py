@@ -20,7 +20,9 @@ from lookup_events.errors import (
     DatabaseUnavailable,
     DatasetNotFound,
     DatasetStorageUnavailable,
+    DatasetStorageUnwritable,
     InvalidDataset,
+    InvalidName,
     PermissionDenied,
     QueryTimedOut,
     QueryTooLarge,
@@ -48,6 +50,8 @@ LEGACY_STATUSES: StatusMap = {
     DatasetStorageUnavailable: 503,
     QueryTooLarge: 422,
     QueryTimedOut: 503,
+    DatasetStorageUnwritable: 502,
+    InvalidName: 422,
 }
 
 # Route-specific differences, by URI template prefix: register answers 401 for
@@ -71,6 +75,8 @@ DSERVER_STATUSES: StatusMap = {
     DatasetStorageUnavailable: 503,
     QueryTooLarge: 422,
     QueryTimedOut: 503,
+    DatasetStorageUnwritable: 502,
+    InvalidName: 422,
 }
 
 # URI template prefixes of the 0.18 routes; every other route (dserver's, a
@@ -82,6 +88,9 @@ DSERVER_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (("/uris", {UnknownBaseUR
 
 # How long a client is asked to wait after a read ran out of time.
 RETRY_AFTER_SECONDS = 5
+# Failures whose message the caller needs (what to fix), even though they are 5xx:
+# a refused write names the storage and what it said, never our configuration.
+SPOKEN_FAILURES: tuple[type[Exception], ...] = (DatasetStorageUnwritable,)
 
 PROJECT_EXCEPTIONS: tuple[type[Exception], ...] = tuple(LEGACY_STATUSES)
 
@@ -175,7 +184,7 @@ def handle_project_error(
     if isinstance(error, QueryTimedOut):
         raise timed_out(req, error)
     code = status_for(req.uri_template, error)
-    if code >= 500:
+    if code >= 500 and not isinstance(error, SPOKEN_FAILURES):
         log.error("%s %s failed: %s", req.method, req.path, error)
         raise APIError(code)
     raise APIError(code, message=str(error) or None)
