@@ -15,7 +15,7 @@ from typing import Any
 
 import falcon
 
-from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
+from lookup_api import docs, dserver, legacy, monitoring, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
@@ -30,6 +30,7 @@ from lookup_api.headers import CasedResponse
 from lookup_api.limits import BodyLimit
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
+from lookup_events.observability import listener, metrics
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
 from lookup_events.store import Stores, revision_view
@@ -45,8 +46,17 @@ def create_app(
     stores: Stores,
     registrar: Registrar | None = None,
     publisher: webhook.EventPublisher | None = None,
+    *,
+    checks: Mapping[str, listener.Check] | None = None,
+    queue_counts: metrics.QueueCounter | None = None,
 ) -> WSGIApp:
-    """Return the WSGI app serving the API over ``stores`` (the webhook needs ``publisher``)."""
+    """Return the WSGI app serving the API over ``stores``.
+
+    Args:
+        publisher: what the S3 webhook publishes to.
+        checks: what ``/config/ready`` checks (default: the database only).
+        queue_counts: the queue's waiting messages, for ``/metrics``.
+    """
     registrar = registrar or Registrar(stores.admin, stores.datasets)
     verifier = TokenVerifier(settings.jwt_public_key, settings.jwt_algorithm, settings.jwt_leeway)
     default_user = settings.default_user if settings.disable_jwt_authorisation else None
@@ -55,6 +65,7 @@ def create_app(
 
     app: WSGIApp = falcon.App(
         middleware=[
+            monitoring.Telemetry(),
             cors_middleware(settings),
             BodyLimit(settings.max_register_bytes),
             PathGuard(),
@@ -70,6 +81,8 @@ def create_app(
     # NOTE(dev): both generations serve /config/info and /config/versions; the
     # dserver resources answer in a form clients of either read, so they win.
     routes = dict(legacy.routes(access, catalog, stores.admin, settings, versions))
+    checks = checks or {"database": functools.partial(stores.admin.get_base_uri, "")}
+    routes.update(monitoring.routes(access, settings.api_metrics, checks, queue_counts))
     routes.update(
         dserver.routes(
             access,
@@ -119,8 +132,14 @@ def app_from(services: Services) -> WSGIApp:
         SetupError: the schema is behind, or no public key is configured.
     """
     settings = services.api_settings()
+    services.configure_logging("api")
     return create_app(
-        settings, services.stores, services.registrar(), services.webhook_publisher()
+        settings,
+        services.stores,
+        services.registrar(),
+        services.webhook_publisher(),
+        checks=services.readiness_checks(),
+        queue_counts=services.queue_counts,
     )
 
 

@@ -161,6 +161,7 @@ DERIVED_SCHEMAS: dict[str, Schema] = {
         "required": ["events"],
     },
     "HTML": {"type": "string"},
+    "Metrics": {"type": "string", "description": "The Prometheus text exposition format."},
 }
 
 

@@ -14,6 +14,7 @@ ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
 PARTS = (
     ("core", ("config", "errors", "model", "uris", "events")),
     ("support", ("keys", "tokens", "versions")),
+    ("observability", ("observability",)),
     ("services", ("services",)),
     ("store", ("store",)),
     ("storage", ("storage",)),
@@ -27,16 +28,19 @@ PARTS = (
 ALLOWED = {
     "core": {"core"},
     "support": {"core"},
+    "observability": {"core"},
     "store": {"core"},
     "storage": {"core"},
-    "queue": {"core"},
-    "sources": {"core", "storage", "queue"},
-    "registrar": {"core", "support", "storage", "store", "queue"},
+    "queue": {"core", "observability"},
+    "sources": {"core", "storage", "queue", "observability"},
+    "registrar": {"core", "support", "storage", "store", "queue", "observability"},
     "legacy_import": {"core", "registrar", "storage", "store"},
-    "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"},
+    "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"}
+    | {"observability"},
     "cli": {"core", "support", "services", "storage", "store", "queue", "registrar"}
-    | {"sources", "legacy_import", "api"},
-    "api": {"core", "support", "store", "queue", "registrar", "sources", "services"},
+    | {"sources", "legacy_import", "api", "observability"},
+    "api": {"core", "support", "store", "queue", "registrar", "sources", "services"}
+    | {"observability"},
     "lambdas": {"core", "support", "services", "store", "registrar", "sources", "api"},
 }
 # Only entry points assemble: the packages services.py builds never import it.
