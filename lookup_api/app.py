@@ -125,21 +125,25 @@ def create_app(
     return app
 
 
-def app_from(services: Services) -> WSGIApp:
+def app_from(services: Services, *, serverless: bool = False) -> WSGIApp:
     """Build the app over a process's services (gunicorn workers, ``serve``, Lambda).
+
+    ``serverless`` (AWS Lambda): the API uses no event queue there, so
+    readiness and metrics leave it out, and the runtime owns the log handler.
 
     Raises:
         SetupError: the schema is behind, or no public key is configured.
     """
     settings = services.api_settings()
-    services.configure_logging("api")
+    if not serverless:
+        services.configure_logging("api")
     return create_app(
         settings,
         services.stores,
         services.registrar(),
         services.webhook_publisher(),
-        checks=services.readiness_checks(),
-        queue_counts=services.queue_counts,
+        checks=services.readiness_checks(queue=not serverless),
+        queue_counts=None if serverless else services.queue_counts,
     )
 
 

@@ -37,6 +37,17 @@ OUTCOMES = ("registered", "updated", "removed", "skipped", "retried", "dead_lett
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+class _Switch:
+    """Whether this process counts at all (on unless a benchmark measures the cost)."""
+
+    on = True
+
+
+def enable(on: bool) -> None:
+    """Turn counting on or off in this process (the benchmarks compare both)."""
+    _Switch.on = on
+
+
 def use_directory(directory: str | os.PathLike[str], *, clear: bool = False) -> Path:
     """Make this process (and children started after) count into ``directory``.
 
@@ -94,6 +105,8 @@ def _metric(
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one HTTP request by route template, method and status, and its latency."""
+    if not _Switch.on:
+        return
     labels = ("route", "method", "status")
     counter("http_requests", "HTTP requests answered.", labels).labels(
         route, method, str(status)
@@ -105,6 +118,8 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
 
 def count_received(sources: Iterable[str]) -> None:
     """Count events put on the queue, by the source that saw them."""
+    if not _Switch.on:
+        return
     received = counter("events_received", "Events published to the queue.", ("source",))
     for source in sources:
         received.labels(source).inc()
@@ -112,6 +127,8 @@ def count_received(sources: Iterable[str]) -> None:
 
 def count_handled(outcome: str, lag: float | None = None) -> None:
     """Count one handled event by outcome; ``lag``: seconds from its time to the commit."""
+    if not _Switch.on:
+        return
     counter("events_handled", "Events the registrar settled.", ("outcome",)).labels(outcome).inc()
     if lag is not None:
         histogram(
@@ -123,6 +140,8 @@ def count_handled(outcome: str, lag: float | None = None) -> None:
 
 def count_rescan(found: Mapping[str, int]) -> None:
     """Count one rescan and what it found per result (frozen, updated, ..., failed)."""
+    if not _Switch.on:
+        return
     counter("rescans", "Rescans of every base URI.").inc()
     datasets = counter("rescan_datasets", "Datasets a rescan looked at, by result.", ("result",))
     for result, n in found.items():

@@ -1,0 +1,202 @@
+"""What metrics and JSON logs cost: registration and lookup throughput with them on and off.
+
+Usage::
+
+    .venv/bin/python -m tests.bench.observability_bench [--datasets 300] [--requests 2000]
+        [--rounds 3] [--output table.md]
+
+Both workloads run in this process, alternating off and on rounds in the same
+run (on a shared machine the speed drifts; alternating spreads the drift over
+both), and the table gives the median of each with the on/off ratio:
+
+- **registration**: N real dtool datasets on disk, N ``frozen`` events
+  published to a fresh embedded queue and registered by a ``RegistrarWorker``
+  into fresh SQLite stores, timed from the first publish to the last commit;
+- **lookup**: ``GET /dataset/lookup/<uuid>`` and ``GET /uris?free_text=...``
+  with a bearer token through ``create_app`` (in-process WSGI calls).
+
+"on" counts every metric in prometheus-client's multi-process mode (files in
+a directory, as under gunicorn) and writes JSON lines (access lines included)
+to a file; "off" turns counting off and writes the same lines as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from falcon import testing
+
+from lookup_api.app import create_app
+from lookup_events.config import Settings
+from lookup_events.events import DatasetEvent
+from lookup_events.observability import logs, metrics
+from lookup_events.services import Services
+from lookup_events.tokens import issue_token
+from tests.support.api import key_pair
+from tests.support.datasets import DatasetFactory
+
+TARGET_COST = 0.10
+MODES = ("off", "on")
+
+
+@dataclass
+class Rates:
+    """Throughputs measured per mode, in operations a second."""
+
+    unit: str
+    runs: dict[str, list[float]] = field(default_factory=lambda: {mode: [] for mode in MODES})
+
+    def median(self, mode: str) -> float:
+        """Return the median rate of ``mode``."""
+        return statistics.median(self.runs[mode])
+
+    @property
+    def cost(self) -> float:
+        """Return the throughput lost with metrics and JSON logs on."""
+        return 1 - self.median("on") / self.median("off")
+
+
+def observe(mode: str, log_file: Path) -> None:
+    """Switch metrics and the log format for the next round."""
+    metrics.enable(mode == "on")
+    stream = log_file.open("a")
+    logs.configure("bench", "json" if mode == "on" else "text", "INFO", stream=stream)
+
+
+def register_round(workdir: Path, uris: Sequence[str], base_uri: str) -> float:
+    """Publish and register ``uris`` into fresh stores; return events a second."""
+    services = Services(Settings(data_dir=Path(tempfile.mkdtemp(dir=workdir))).completed())
+    try:
+        services.admin.add_base_uri(base_uri)
+        worker = services.registrar_worker(batch_size=100, prefetch=200)
+        stop, done = threading.Event(), 0
+        start = time.perf_counter()
+        services.queue.publish_many(DatasetEvent.create("frozen", uri, "watch") for uri in uris)
+        with worker.consumer() as consumer:
+            for batch in consumer.batches(100, 0.05, idle_timeout=5.0, stop=stop):
+                done += len(worker.handle(batch))
+                if done >= len(uris):
+                    break
+        elapsed = time.perf_counter() - start
+        assert worker.counts["registered"] == len(uris), f"not all registered: {worker.counts}"
+        return done / elapsed
+    finally:
+        services.close()
+
+
+def lookup_round(client: testing.TestClient, paths: Sequence[str], token: str) -> float:
+    """Send every request once; return requests a second."""
+    headers = {"Authorization": f"Bearer {token}"}
+    start = time.perf_counter()
+    for path in paths:
+        reply = client.simulate_get(path, headers=headers)
+        assert reply.status_code == 200, (path, reply.status_code)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def lookup_setup(
+    workdir: Path, uris: Sequence[str], base_uri: str, requests: int
+) -> tuple[testing.TestClient, list[str], str]:
+    """Register ``uris`` once and return a client, its request mix and a token."""
+    keys = key_pair()
+    settings = Settings(data_dir=workdir / "api", jwt_public_key=keys.public_pem).completed()
+    services = Services(settings)
+    services.admin.add_user("bench")
+    services.admin.add_base_uri(base_uri)
+    services.admin.set_permissions(base_uri, search=["bench"], register=[])
+    registrar = services.registrar()
+    uuids = [registrar.register_uri(uri).record.entry.uuid for uri in uris]
+    client = testing.TestClient(create_app(settings, services.stores))
+    mix = [f"/dataset/lookup/{uuid}" for uuid in uuids] + ["/uris?free_text=apples"]
+    paths = list(itertools.islice(itertools.cycle(mix), requests))
+    return client, paths, issue_token(keys.private_pem, "bench", expires_in=None)
+
+
+def run(
+    datasets: int, requests: int, rounds: int, workdir: Path, progress: Callable[[str], None]
+) -> dict[str, Rates]:
+    """Measure both workloads in alternating rounds; return their rates."""
+    metrics.use_directory(workdir / "metrics", clear=True)
+    factory = DatasetFactory(workdir / "datasets")
+    uris = [factory.freeze(f"ds-{n:05d}") for n in range(datasets)]
+    factory.close()
+    progress(f"created {datasets} datasets")
+    client, paths, token = lookup_setup(workdir, uris, factory.base_uri, requests)
+    found = {"registration": Rates("events/s"), "lookup": Rates("requests/s")}
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    try:
+        observe("on", workdir / "warmup.log")  # caches, token verification, first imports
+        register_round(workdir, uris[: max(len(uris) // 10, 1)], factory.base_uri)
+        lookup_round(client, paths[: max(len(paths) // 10, 1)], token)
+        for n in range(rounds):
+            for mode in MODES if n % 2 == 0 else MODES[::-1]:
+                observe(mode, workdir / f"{mode}.log")
+                found["registration"].runs[mode].append(
+                    register_round(workdir, uris, factory.base_uri)
+                )
+                found["lookup"].runs[mode].append(lookup_round(client, paths, token))
+                rates = (found[name].runs[mode][-1] for name in ("registration", "lookup"))
+                progress(
+                    f"round {n + 1} {mode}: " + "{:.0f} events/s, {:.0f} requests/s".format(*rates)
+                )
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        metrics.enable(True)
+    return found
+
+
+def table(found: dict[str, Rates], datasets: int, requests: int, rounds: int) -> str:
+    """Return the markdown table of the run."""
+    lines = [
+        f"Metrics + JSON logs on vs off, same run, {rounds} alternating rounds each "
+        f"(median), {datasets} datasets, {requests} requests a lookup round; "
+        "shared 2-core machine.",
+        "",
+        "| workload | off | on | on / off | cost (target ≤ 10%) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rates in found.items():
+        off, on = rates.median("off"), rates.median("on")
+        verdict = "met" if rates.cost <= TARGET_COST else "NOT met"
+        lines.append(
+            f"| {name} throughput | {off:,.0f} {rates.unit} | {on:,.0f} {rates.unit} | "
+            f"{on / off:.2f} | {rates.cost:+.1%} ({verdict}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args(argv)
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="observability-bench-") as workdir:
+        found = run(args.datasets, args.requests, args.rounds, Path(workdir), progress)
+    text = table(found, args.datasets, args.requests, args.rounds)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
