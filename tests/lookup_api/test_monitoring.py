@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from dataclasses import replace
 
@@ -11,6 +13,7 @@ from falcon import testing
 from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.errors import QueueUnavailable
+from lookup_events.observability import logs
 from lookup_events.store import Stores
 from tests.support.api import Header
 from tests.support.data import load_anchor_data
@@ -129,3 +132,26 @@ def test_error_replies_carry_the_request_id_too(monitored: testing.TestClient) -
     reply = monitored.simulate_get("/uris", headers={"X-Request-ID": "abc"})
     assert reply.status_code == 401
     assert reply.headers["X-Request-ID"] == "abc"
+
+
+def test_json_access_lines_carry_request_id_user_route_status_and_duration(
+    monitored: testing.TestClient, auth: Header
+) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    try:
+        logs.configure("api", "json", stream=stream)
+        monitored.simulate_get("/uris", headers={**auth("grumpy"), "X-Request-ID": "req-7"})
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "lookup_api.access"]
+    assert len(access) == 1
+    line = access[0]
+    assert (line["role"], line["request_id"], line["user"]) == ("api", "req-7", "grumpy")
+    assert (line["method"], line["route"], line["status"]) == ("GET", "/uris", 200)
+    assert line["duration_ms"] > 0
+    token = auth("grumpy")["Authorization"].split()[1]
+    assert token not in stream.getvalue()
