@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,10 @@ OFF = "off"
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -117,7 +122,8 @@ def listening(address: str, app: ListenerApp) -> Iterator[tuple[str, int] | None
         yield None
         return
     try:
-        server = make_server(*where, app, server_class=_Server, handler_class=_QuietHandler)
+        kind = _Server6 if ":" in where[0] else _Server
+        server = make_server(*where, app, server_class=kind, handler_class=_QuietHandler)
     except OSError as ex:
         log.warning("no metrics listener on %s: %s", address, ex)
         yield None

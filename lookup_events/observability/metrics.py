@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -55,9 +54,10 @@ def use_directory(directory: str | os.PathLike[str], *, clear: bool = False) -> 
     gunicorn master, ``serve``) does, before any of them counts.
     """
     path = Path(directory)
-    if clear and path.exists():
-        shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    if clear:  # only the library's own files: the directory may hold something else too
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
     # NOTE(dev): prometheus-client reads this variable, at import, in every process.
     os.environ[MULTIPROC_VARIABLE] = str(path)
     return path

@@ -49,6 +49,12 @@ def test_an_address_in_use_leaves_the_process_running_without_a_listener() -> No
             assert second is None
 
 
+def test_the_listener_binds_ipv6_loopback_too() -> None:
+    with listener.listening("[::1]:0", listener.ListenerApp("watcher", {})) as bound:
+        assert bound is not None
+        assert json.loads(scrape(f"http://[::1]:{bound[1]}/health"))["role"] == "watcher"
+
+
 def test_addresses_are_host_and_port_or_off() -> None:
     assert listener.parse_address("off") is None
     assert listener.parse_address("[::1]:9464") == ("::1", 9464)
