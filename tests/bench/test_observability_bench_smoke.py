@@ -33,7 +33,7 @@ def test_the_benchmark_prints_a_row_per_workload(tmp_path: Path) -> None:
     table = output.read_text()
     assert table in ran.stdout
     rows = [line for line in table.splitlines() if line.startswith("| ")]
-    assert rows[0] == "| workload | off | on | on / off | cost (target ≤ 10%) |"
+    assert rows[0] == "| workload | off | on | on / off (range) | cost (target ≤ 10%) |"
     assert [row.split("|")[1].strip() for row in rows[1:]] == [
         "registration throughput",
         "lookup throughput",
