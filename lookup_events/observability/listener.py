@@ -20,6 +20,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from lookup_events.errors import SetupError
 from lookup_events.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,15 @@ def _reply(start_response: StartResponse, status: str, data: bytes, kind: str) -
 
 @contextmanager
 def listening(address: str, app: ListenerApp) -> Iterator[tuple[str, int] | None]:
-    """Serve ``app`` on ``address`` in the block; yield the bound address (None: not serving)."""
-    where = parse_address(address)
+    """Serve ``app`` on ``address`` in the block; yield the bound address (None: not serving).
+
+    Raises:
+        SetupError: ``address`` is not ``host:port`` or ``off``.
+    """
+    try:
+        where = parse_address(address)
+    except ValueError as ex:  # a setting or option: the process cannot start as asked
+        raise SetupError(f"{ex} (DTOOL_LOOKUP_METRICS_ADDRESS, --metrics-address)") from ex
     if where is None:
         yield None
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.errors import QueueUnavailable
+from lookup_events.errors import QueueUnavailable, SetupError
 from lookup_events.observability import listener
 from tests.support.cli_runner import LookupCli, clean_env
 from tests.support.datasets import make_dataset
@@ -60,6 +60,11 @@ def test_addresses_are_host_and_port_or_off() -> None:
     assert listener.parse_address("[::1]:9464") == ("::1", 9464)
     with pytest.raises(ValueError, match="not host:port"):
         listener.parse_address("9464")
+    with (
+        pytest.raises(SetupError, match="DTOOL_LOOKUP_METRICS_ADDRESS"),
+        listener.listening("localhost", listener.ListenerApp("watcher", {})),
+    ):
+        pass
 
 
 def answers(url: str) -> bool:
