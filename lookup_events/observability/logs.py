@@ -48,18 +48,36 @@ _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar
     "dtool_lookup_log_context", default=None
 )
 
-_PATTERNS = (
+_KEYS: tuple[str, ...] = (
+    *("password", "passwd", "pwd", "secret", "token", "api_key", "api-key", "apikey"),
+    *("access_key", "access-key", "accesskey", "signature", "authorization", "credential"),
+)
+
+# Each pattern with the (lower-case) strings a line must contain for it to
+# match: most lines contain none, and a substring test costs far less than a
+# regular expression scanning every position of the line.
+_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # user:password@ in any URL (database, broker, proxy)
-    (re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@\s/]+(?=@)"), r"\g<keep>***"),
-    (re.compile(r"(?P<keep>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\g<keep>***"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
     (
+        ("://",),
+        re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@\s/]+(?=@)"),
+        r"\g<keep>***",
+    ),
+    (
+        ("bearer", "basic"),
+        re.compile(r"(?P<keep>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+", re.I),
+        r"\g<keep>***",
+    ),
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
+    (
+        ("-----begin",),
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
         ),
         MASK,
     ),
     (
+        _KEYS,
         re.compile(
             r"(?P<keep>(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
             r"|signature|authorization|credential)s?[\"']?\s*[:=]\s*[\"']?)[^\s\"',&;}]+",
@@ -70,12 +88,23 @@ _PATTERNS = (
 )
 
 
+# One search for any trigger at all: most lines (access lines) have none.
+_ANY_TRIGGER = re.compile(
+    "|".join(re.escape(trigger) for triggers, _, _ in _PATTERNS for trigger in triggers)
+)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Return ``text`` with every secret-looking value and every known secret masked."""
     for secret in secrets:
-        text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+        if secret in text:
+            text = text.replace(secret, MASK)
+    lowered = text.lower()
+    if not _ANY_TRIGGER.search(lowered):
+        return text
+    for triggers, pattern, replacement in _PATTERNS:
+        if any(trigger in lowered for trigger in triggers):
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -23,6 +23,7 @@ to a file; "off" turns counting off and writes the same lines as text.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import logging
 import statistics
@@ -33,6 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from falcon import testing
 
@@ -72,10 +74,15 @@ class Rates:
         return 1 - self.ratio
 
 
+@functools.cache
+def _log_stream(path: Path) -> TextIO:
+    return path.open("a")  # one per mode for the whole run, closed when the process ends
+
+
 def observe(mode: str, log_file: Path) -> None:
     """Switch metrics and the log format for the next round."""
     metrics.enable(mode == "on")
-    stream = log_file.open("a")
+    stream = _log_stream(log_file)
     logs.configure("bench", "json" if mode == "on" else "text", "INFO", stream=stream)
 
 
