@@ -52,8 +52,7 @@ class Telemetry:
         request_id = given if _REQUEST_ID.fullmatch(given) else self._new_id()
         req.context.request_id = request_id
         req.context.started = self._clock()
-        req.context.log_context = block = logs.context(fresh=True, request_id=request_id)
-        block.__enter__()
+        req.context.log_binding = logs.bind(request_id=request_id)
         resp.set_header(REQUEST_ID, request_id)
 
     def process_response(
@@ -81,7 +80,7 @@ class Telemetry:
                 "duration_ms": round(seconds * 1000, 3),
             },
         )
-        req.context.log_context.__exit__(None, None, None)
+        logs.unbind(req.context.log_binding)
 
 
 def is_local(req: falcon.Request) -> bool:

@@ -122,6 +122,19 @@ def context(*, fresh: bool = False, **fields: Any) -> Iterator[dict[str, Any]]:
         _context.reset(token)
 
 
+Binding = contextvars.Token[dict[str, Any] | None]
+
+
+def bind(**fields: Any) -> Binding:
+    """Bind ``fields`` afresh until ``unbind`` (a request: a block spanning two calls)."""
+    return _context.set(dict(fields))
+
+
+def unbind(binding: Binding) -> None:
+    """Restore what was bound before ``bind``."""
+    _context.reset(binding)
+
+
 def annotate(**fields: Any) -> None:
     """Add fields to the context bound by the innermost ``context`` block, if any."""
     bound = _context.get()

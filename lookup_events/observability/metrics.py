@@ -103,17 +103,28 @@ def _metric(
 # -- what the processes count -------------------------------------------------
 
 
+#: Methods counted by name; any other a client sends is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one HTTP request by route template, method and status, and its latency."""
     if not _Switch.on:
         return
+    requests, latency = _request_series(route, method if method in METHODS else "other", status)
+    requests.inc()
+    latency.observe(seconds)
+
+
+# NOTE(dev): bounded: routes are templates (or "unmatched"), methods and statuses few.
+@functools.cache
+def _request_series(route: str, method: str, status: int) -> tuple[Any, Any]:
     labels = ("route", "method", "status")
-    counter("http_requests", "HTTP requests answered.", labels).labels(
-        route, method, str(status)
-    ).inc()
-    histogram(
+    requests = counter("http_requests", "HTTP requests answered.", labels)
+    latency = histogram(
         "http_request_duration_seconds", "Time to answer an HTTP request.", ("route", "method")
-    ).labels(route, method).observe(seconds)
+    )
+    return requests.labels(route, method, str(status)), latency.labels(route, method)
 
 
 def count_received(sources: Iterable[str]) -> None:

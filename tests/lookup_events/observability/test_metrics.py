@@ -107,3 +107,13 @@ def test_processes_sharing_a_directory_add_up(tmp_path: Path) -> None:
         text=True,
     )
     assert sample(read.stdout, "dtool_lookup_events_received_total", source="webhook") == 7
+
+
+def test_requests_with_odd_methods_share_one_series() -> None:
+    labels = {"route": "unmatched", "status": "405"}
+    before = sample(scraped(), "dtool_lookup_http_requests_total", method="other", **labels)
+    for method in ("BREW", "PROPFIND", "X" * 50):
+        metrics.observe_request("unmatched", method, 405, 0.001)
+    text = scraped()
+    assert sample(text, "dtool_lookup_http_requests_total", method="other", **labels) == before + 3
+    assert "BREW" not in text
