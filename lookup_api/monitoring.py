@@ -117,9 +117,11 @@ class MetricsResource:
             raise APIError(404, message="metrics are off here (DTOOL_LOOKUP_API_METRICS=off)")
         if self._policy == "public":
             return
-        if self._policy == "loopback" and is_local(req):
+        token = req.get_header("Authorization")
+        # NOTE(dev): a request that presents a token is judged by it, from anywhere.
+        if self._policy == "loopback" and is_local(req) and not token:
             return
-        if self._policy == "loopback" and not req.get_header("Authorization"):
+        if self._policy == "loopback" and not token:
             raise APIError(
                 403, message="metrics are served to this host, or to a request with an admin token"
             )

@@ -52,8 +52,9 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
             404: "Metrics are off (DTOOL_LOOKUP_API_METRICS=off).",
         },
         description="The Prometheus text format. Served to clients on this host that no "
-        "proxy forwarded, or to an admin token (DTOOL_LOOKUP_API_METRICS: loopback, admin, "
-        "public, off). Labels hold route templates, sources and outcomes, never a dataset.",
+        "proxy forwarded and that send no token, or to an admin token "
+        "(DTOOL_LOOKUP_API_METRICS: loopback, admin, public, off). Labels hold route "
+        "templates, sources and outcomes, never a dataset.",
     ),
     Operation(
         "get",

@@ -62,6 +62,9 @@ def test_metrics_are_refused_to_proxied_clients_without_an_admin_token(
     assert admin.status_code == 200
     remote = monitored.simulate_get("/metrics", remote_addr="203.0.113.9")
     assert remote.status_code == 403
+    # a token, when given, must be an admin's, even from this host
+    assert monitored.simulate_get("/metrics", headers=auth("grumpy")).status_code == 403
+    assert monitored.simulate_get("/metrics", headers=auth("snow-white")).status_code == 200
 
 
 @pytest.mark.parametrize(
