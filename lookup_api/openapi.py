@@ -291,6 +291,8 @@ def _operation(op: Operation, examples: Mapping[str, Any]) -> dict[str, Any]:
         spec["requestBody"] = {"required": op.body_required, "content": content}
     if not op.auth:
         spec["security"] = []
+    elif op.auth_optional:
+        spec["security"] = [{}, {op.scheme: []}]
     elif op.scheme != "bearerAuth":
         spec["security"] = [{op.scheme: []}]
     return spec

@@ -46,6 +46,7 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
         CONFIG,
         "Metrics",
         media="text/plain",
+        auth_optional=True,
         errors={
             403: "Neither from this host (unproxied) nor an admin token, as "
             "DTOOL_LOOKUP_API_METRICS requires.",
