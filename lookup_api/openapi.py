@@ -214,6 +214,15 @@ def parameters() -> dict[str, dict[str, Any]]:
         "legacy_uuid": _path("uuid", schemas.STRING, EXAMPLE_UUID),
         "legacy_username": _path("username", schemas.STRING, "grumpy"),
         "webhook_path": _path("path", schemas.STRING, "minio"),
+        # The subscription routes' parameters (DTOOL_LOOKUP_SUBSCRIPTIONS).
+        "subscription_id": {
+            **_path("subscription_id", {"type": "integer", "minimum": 1}, ""),
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+            "example": 1,
+        },
+        "subscriptions_all": _query(
+            "all", {"type": "boolean"}, "Every user's subscriptions (admins only)."
+        ),
     }
 
 

@@ -31,6 +31,17 @@ def _list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _named_urls(text: str) -> tuple[tuple[str, str], ...]:
+    """Read ``name=URL`` pairs separated by commas."""
+    pairs = []
+    for part in _list(text):
+        name, sep, url = part.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            raise ValueError(f"expected name=URL, got {part!r}")
+        pairs.append((name.strip(), url.strip()))
+    return tuple(pairs)
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         value = text.strip().lower()
@@ -209,6 +220,59 @@ class Settings:
         default=16 * 1024 * 1024,
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
+    )
+    # Subscriptions: saved searches notified through webhooks or admin-named queues.
+    subscriptions: bool = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTIONS",
+        default=False,
+        parse=_bool,
+        help="Record dataset changes in an outbox and serve /subscriptions (false).",
+    )
+    subscription_queues: tuple[tuple[str, str], ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_QUEUES",
+        default=(),
+        parse=_named_urls,
+        secret=True,
+        help="Queues subscriptions may target, as name=URL pairs separated by commas "
+        "(amqp://user:pass@host/vhost#queue, sqs+https://sqs.../account/queue).",
+    )
+    subscription_hosts: tuple[str, ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_HOSTS",
+        default=(),
+        parse=_list,
+        help="Hosts webhooks may reach (example.org, or .example.org for its subdomains); "
+        "any public host if unset.",
+    )
+    subscription_networks: tuple[str, ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_NETWORKS",
+        default=(),
+        parse=_list,
+        help="Private, loopback or link-local networks (CIDR) webhooks may reach anyway; none "
+        "by default.",
+    )
+    subscription_http: bool = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_HTTP",
+        default=False,
+        parse=_bool,
+        help="Allow plain http:// webhook URLs (false: HTTPS only).",
+    )
+    subscription_timeout: float = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_TIMEOUT",
+        default=5.0,
+        parse=float,
+        help="Seconds a webhook delivery may take to connect and to answer (5).",
+    )
+    subscription_attempts: int = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_ATTEMPTS",
+        default=8,
+        parse=int,
+        help="Tries of one notification before it is parked with the reason (8).",
+    )
+    subscription_backoff: float = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_BACKOFF",
+        default=2.0,
+        parse=float,
+        help="Seconds before the first retry of a notification, doubled each try (2).",
     )
     # -- operations: metrics, logs, readiness (issue 17) --
     log_format: str = setting(

@@ -21,6 +21,7 @@ PARTS = (
     ("queue", ("queue",)),
     ("registrar", ("registrar",)),
     ("sources", ("sources",)),
+    ("subscriptions", ("subscriptions",)),
     ("legacy_import", ("legacy_import",)),
     ("cli", ("cli",)),
 )
@@ -34,13 +35,14 @@ ALLOWED = {
     "queue": {"core", "observability"},
     "sources": {"core", "storage", "queue", "observability"},
     "registrar": {"core", "support", "storage", "store", "queue", "observability"},
+    "subscriptions": {"core", "store", "observability"},
     "legacy_import": {"core", "registrar", "storage", "store"},
     "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"}
-    | {"observability"},
+    | {"subscriptions", "observability"},
     "cli": {"core", "support", "services", "storage", "store", "queue", "registrar"}
-    | {"sources", "legacy_import", "api", "observability"},
+    | {"sources", "legacy_import", "api", "subscriptions", "observability"},
     "api": {"core", "support", "store", "queue", "registrar", "sources", "services"}
-    | {"observability"},
+    | {"subscriptions", "observability"},
     "lambdas": {"core", "support", "services", "store", "registrar", "sources", "api"},
 }
 # Only entry points assemble: the packages services.py builds never import it.

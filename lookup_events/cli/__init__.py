@@ -11,6 +11,7 @@ from lookup_events.cli.group import LookupGroup
 from lookup_events.cli.migrate import migrate_group
 from lookup_events.cli.processes import registrar, s3_events, watch
 from lookup_events.cli.serve import serve
+from lookup_events.cli.subscriptions import deliver, subscriptions_group
 from lookup_events.cli.users import user_group
 from lookup_events.services import Services
 
@@ -24,7 +25,8 @@ def main(ctx: click.Context) -> None:
 
 
 _COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group)
-for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group):
+_SUBSCRIPTIONS = (subscriptions_group, deliver)
+for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group, *_SUBSCRIPTIONS):
     main.add_command(_command)
 
 __all__ = ["main"]

@@ -116,8 +116,9 @@ def serve(
 ) -> None:
     """Serve the API and register datasets as they are frozen.
 
-    Runs the API, a registrar and, with --watch, a watcher as child
-    processes. On embedded defaults (SQLite) it creates the database and a key
+    Runs the API, a registrar, with --watch a watcher and, when
+    DTOOL_LOOKUP_SUBSCRIPTIONS is on, the deliverer as child processes.
+    On embedded defaults (SQLite) it creates the database and a key
     pair if there are none; a server database must have been brought up to
     date with `db upgrade`, and its public key configured.
     """
@@ -130,7 +131,8 @@ def serve(
         services.close()
         share_metrics(settings)
         _greet(settings, address)
-        sys.exit(supervise(address, workers, threads, watched))
+        deliver = settings.subscriptions
+        sys.exit(supervise(address, workers, threads, watched, deliver=deliver))
     configure_logging(services, "api")
     share_metrics(settings)
     if not quiet:
@@ -154,8 +156,10 @@ def watched_base_uri(services: Services, path: str) -> str:
     return base_uri
 
 
-def supervise(address: str, workers: int, threads: int, watched: list[str]) -> int:
-    """Run the API, the registrar and the watcher as child processes until stopped."""
+def supervise(
+    address: str, workers: int, threads: int, watched: list[str], *, deliver: bool = False
+) -> int:
+    """Run the API, the registrar, the watcher and the deliverer as children until stopped."""
     host, _, port = address.rpartition(":")
     api = ["serve", "--api-only", "--quiet", "--host", host.strip("[]"), "--port", port]
     api += ["--workers", str(workers), "--threads", str(threads)]
@@ -167,6 +171,8 @@ def supervise(address: str, workers: int, threads: int, watched: list[str]) -> i
         click.echo("Watching " + ", ".join(watched))
         # NOTE(dev): its figures reach the API's /metrics; two listeners would fight for a port.
         children.append(Child("watcher", command("watch", "--metrics-address", "off", *watched)))
+    if deliver:
+        children.append(Child("deliverer", command("deliver")))
     with stop_on_signals() as stop:
         return Supervisor(children).run(stop)
 

@@ -12,11 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lookup_events.store.feeds import ChangeFeed, SubscriptionStore
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.outbox import SqlChangeFeed
 from lookup_events.store.sql.revisions import revision_view
+from lookup_events.store.sql.subscriptions import SqlSubscriptionStore
 from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
 
 __all__ = [
@@ -57,6 +60,10 @@ class StoreConfig(Protocol):
     def mongo_collection(self) -> str:
         """MongoDB collection of a MongoDB dataset store."""
 
+    @property
+    def subscriptions(self) -> bool:
+        """Whether dataset writes fill the outbox subscriptions are notified from."""
+
 
 @dataclass
 class Stores:
@@ -64,6 +71,9 @@ class Stores:
 
     admin: AdminStore
     datasets: DatasetStore
+    # Both set when subscriptions are on (and the dataset store is SQL), else None.
+    subscriptions: SubscriptionStore | None = None
+    changes: ChangeFeed | None = None
 
     def close(self) -> None:
         """Release both stores' connections."""
@@ -96,14 +106,23 @@ def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = N
         )
     admin_engine = make_engine(admin_url)
     follow = config.cache_notify
-    datasets: DatasetStore
     if not is_sql(dataset_url):
+        if config.subscriptions:
+            raise ValueError(
+                "subscriptions (DTOOL_LOOKUP_SUBSCRIPTIONS) need an SQL dataset store: "
+                "a MongoDB dataset store keeps no outbox"
+            )
         datasets = _open_mongo(config, dataset_url, mongo_client)
-    elif dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow)
-    else:
-        datasets = SqlDatasetStore(make_engine(dataset_url), follow)
-    return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
+        return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
+    dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
+    stores = Stores(
+        admin=SqlAdminStore(admin_engine, follow),
+        datasets=SqlDatasetStore(dataset_engine, follow, outbox=config.subscriptions),
+    )
+    if config.subscriptions:
+        stores.subscriptions = SqlSubscriptionStore(admin_engine)
+        stores.changes = SqlChangeFeed(dataset_engine)
+    return stores
 
 
 def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None) -> DatasetStore:

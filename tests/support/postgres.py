@@ -8,6 +8,10 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = (
+    "subscription_deliveries",
+    "subscription_matches",
+    "subscriptions",
+    "dataset_changes",
     "search_permissions",
     "register_permissions",
     "dataset_tags",

@@ -59,6 +59,7 @@ from lookup_events.store.sql.facets import (
     value_counts,
     write_annotations,
 )
+from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql.schema import (
@@ -144,8 +145,12 @@ _Where = list[ColumnElement[bool]]
 class SqlDatasetStore:
     """DatasetStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
+    def __init__(
+        self, engine: Engine, follow_revisions: bool = True, outbox: bool = False
+    ) -> None:
         self._engine = engine
+        # Whether every write also records its changes for subscriptions (``outbox.py``).
+        self._outbox = outbox
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
@@ -160,6 +165,8 @@ class SqlDatasetStore:
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
             created = _write(conn, [record]) == 1
+            if self._outbox:
+                record_written(conn, [record])
         self._statistics.wrote(1)
         return created
 
@@ -172,6 +179,8 @@ class SqlDatasetStore:
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
             _write(conn, unique)
+            if self._outbox:
+                record_written(conn, unique)
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -180,15 +189,24 @@ class SqlDatasetStore:
         """Delete the record for ``uri``; True if there was one."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            return conn.execute(delete(datasets).where(datasets.c.uri == uri)).rowcount > 0
+            return self._delete(conn, datasets.c.uri == uri) > 0
 
     @translate_errors(InvalidDataset)
     def delete_base_uri(self, base_uri: str) -> int:
         """Delete every record in ``base_uri``; return how many."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            statement = delete(datasets).where(datasets.c.base_uri == base_uri)
+            return self._delete(conn, datasets.c.base_uri == base_uri)
+
+    def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
+        """Delete the rows ``where`` selects, recording them in the outbox if kept."""
+        statement = delete(datasets).where(where)
+        if not self._outbox:
             return int(conn.execute(statement).rowcount)
+        columns = (datasets.c.uri, datasets.c.base_uri, datasets.c.uuid, datasets.c.name)
+        removed = conn.execute(statement.returning(*columns)).all()
+        record_removed(conn, removed)
+        return len(removed)
 
     @translate_errors(InvalidDataset)
     def get(self, uri: str) -> DatasetRecord | None:
