@@ -19,7 +19,7 @@ from lookup_api import docs, dserver, legacy, monitoring, openapi, plugins, webh
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
-from lookup_api.dserver import subscriptions
+from lookup_api.dserver import audit, subscriptions
 from lookup_api.errors import (
     PROJECT_EXCEPTIONS,
     ClaimError,
@@ -111,6 +111,7 @@ def create_app(
             settings,
         ),
     )
+    routes.update(audit.routes(access, stores.audit, stores.datasets))
     routes.update(plugin_config_routes(access, settings, versions, mounted))
     for item in mounted:
         routes.update(item.routes)

@@ -11,6 +11,7 @@ from lookup_api.bodies import entries
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
+from lookup_events.store.actors import Actor
 from lookup_events.store.criteria import canonical_uuid, criteria_query
 from lookup_events.store.protocols import (
     DatasetStore,
@@ -97,7 +98,7 @@ class Catalog:
         """
         record = record_from_info(info)
         require_register(user, record.entry.base_uri)
-        return self._registrar.register_info(info)
+        return self._registrar.register_info(info, Actor.user(user.username))
 
     def put(self, user: User, uri: str, info: Mapping[str, Any]) -> Registered:
         """Register the dataset info as the dataset at ``uri`` (dserver's PUT).
@@ -118,7 +119,7 @@ class Catalog:
             PermissionDenied: no register permission on the URI's base URI.
         """
         require_register(user, base_uri_of(uri))
-        return self._registrar.forget(uri)
+        return self._registrar.forget(uri, Actor.user(user.username))
 
     def _run(
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()

@@ -23,6 +23,13 @@ _HIDDEN = "hidden"
 _SQLITE = "sqlite"
 
 
+def _non_negative(text: str) -> int:
+    number = int(text)
+    if number < 0:
+        raise ValueError(f"expected a number of days, 0 or more, not {text!r}")
+    return number
+
+
 def _bool(text: str) -> bool:
     return text.strip().lower() in {"1", "true", "yes", "on", "y", "t"}
 
@@ -220,6 +227,20 @@ class Settings:
         default=16 * 1024 * 1024,
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
+    )
+    # The audit trail (issue 17, item 4).
+    audit: bool = setting(
+        "DTOOL_LOOKUP_AUDIT",
+        default=True,
+        parse=_bool,
+        help="Record every change to datasets, users, base URIs and permissions, with who or "
+        "what made it, in the audit trail (true).",
+    )
+    audit_retention_days: int = setting(
+        "DTOOL_LOOKUP_AUDIT_RETENTION_DAYS",
+        default=0,
+        parse=_non_negative,
+        help="Age in days beyond which `audit prune` deletes audit entries (0: keep them all).",
     )
     # Subscriptions: saved searches notified through webhooks or admin-named queues.
     subscriptions: bool = setting(

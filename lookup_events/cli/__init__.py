@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from lookup_events.cli.audit import audit_group
 from lookup_events.cli.base_uris import base_uri_group
 from lookup_events.cli.configuration import config_group, db_group
 from lookup_events.cli.events import events_group
@@ -24,7 +25,7 @@ def main(ctx: click.Context) -> None:
     ctx.call_on_close(services.close)
 
 
-_COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group)
+_COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group, audit_group)
 _SUBSCRIPTIONS = (subscriptions_group, deliver)
 for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group, *_SUBSCRIPTIONS):
     main.add_command(_command)

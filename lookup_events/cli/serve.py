@@ -15,6 +15,7 @@ from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
 from lookup_events.observability import metrics
 from lookup_events.services import Services
+from lookup_events.store.actors import Actor
 from lookup_events.uris import normalise_uri
 
 GRACEFUL_TIMEOUT = 5
@@ -151,7 +152,7 @@ def serve(
 def watched_base_uri(services: Services, path: str) -> str:
     """Return the base URI of a directory to watch, registering it if it is new."""
     base_uri = normalise_uri(path)
-    if services.admin.add_base_uri(base_uri):
+    if services.admin.add_base_uri(base_uri, Actor.command("serve --watch")):
         click.echo(f"Registered base URI {base_uri}")
     return base_uri
 

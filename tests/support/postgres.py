@@ -17,6 +17,7 @@ DATA_TABLES = (
     "dataset_tags",
     "dataset_texts",
     "datasets",
+    "audit_entries",
     "users",
     "base_uris",
     "dataset_annotations",

@@ -222,6 +222,34 @@ class DatasetAnnotationRow(Base):
     base_uri: Mapped[str] = mapped_column(_string(1024))
 
 
+class AuditRow(Base):
+    """One change to a record, in the transaction of the change (``store.audit``).
+
+    ``subject`` is a dataset URI, a username or a base URI; ``base_uri``
+    and ``uuid`` locate a dataset's entries for the permission check;
+    ``changes`` summarises the difference, ``cause`` the event behind it.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_subject", "subject", "id"),
+        Index("ix_audit_entries_actor", "actor_kind", "actor", "id"),
+        Index("ix_audit_entries_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(Double)
+    subject_kind: Mapped[str] = mapped_column(_string(16))
+    subject: Mapped[str] = mapped_column(_string(2048))
+    action: Mapped[str] = mapped_column(_string(32))
+    base_uri: Mapped[str | None] = mapped_column(_string(1024))
+    uuid: Mapped[str | None] = mapped_column(_string(36))
+    actor_kind: Mapped[str] = mapped_column(_string(16))
+    actor: Mapped[str] = mapped_column(_string(255))
+    cause: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class RevisionRow(Base):
     """A store's write counter; caches are keyed on it."""
 
@@ -301,6 +329,7 @@ dataset_tags = cast(Table, DatasetTagRow.__table__)
 dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
 revisions = cast(Table, RevisionRow.__table__)
+audit_entries = cast(Table, AuditRow.__table__)
 dataset_changes = cast(Table, DatasetChangeRow.__table__)
 subscriptions = cast(Table, SubscriptionRow.__table__)
 subscription_matches = cast(Table, SubscriptionMatchRow.__table__)
