@@ -57,3 +57,11 @@ class DatasetStorageUnavailable(ConnectionError):
 
 class SetupError(RuntimeError):
     """The deployment is not set up for what was asked: a schema behind, a key missing."""
+
+
+class DatasetStorageUnwritable(DatasetStorageUnavailable):
+    """The storage holding a dataset refused (or failed) a write: nothing was indexed."""
+
+
+class InvalidName(ValueError):
+    """A tag or annotation name that dtool refuses."""
