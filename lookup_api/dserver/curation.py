@@ -83,6 +83,8 @@ class CuratedTagsResource(_Curated, TagsResource):
 class CuratedAnnotationsResource(_Curated, AnnotationsResource):
     """``GET|PUT /annotations/{uri}``, ``PUT|DELETE /annotations/{uri}/{name}``."""
 
+    takes_dataset_bodies = True  # what a registration may hold, a curation may write
+
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Replace every annotation (``{"annotations"}``) or set one (``{"value"}``)."""
         body = curation_body(req, schemas.ANNOTATIONS_UPDATE)
@@ -103,6 +105,8 @@ class CuratedAnnotationsResource(_Curated, AnnotationsResource):
 
 class CuratedReadmeResource(_Curated, ReadmeResource):
     """``GET|PUT /readmes/{uri}``."""
+
+    takes_dataset_bodies = True  # the register limit (lookup_api/limits.py), not 1 MiB
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Replace the README with the body's ``readme``, kept as written."""

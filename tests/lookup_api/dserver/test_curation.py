@@ -330,3 +330,16 @@ def test_a_bucket_refusing_writes_is_502_and_the_index_is_unchanged(
     assert "index is unchanged" in reply.json["message"]
     shown = api.simulate_get("/uris", params={"tags": "new"}, headers=auth("snow-white"))
     assert shown.json == []
+
+
+def test_a_readme_as_large_as_a_registration_may_hold_is_written(
+    api: testing.TestClient, auth: Header, dataset_uri: str
+) -> None:
+    text = "---\nnotes: |\n" + "  apples and pears\n" * 120_000  # over 2 MiB
+
+    reply = api.simulate_put(
+        path("readmes", dataset_uri), json={"readme": text}, headers=auth("grumpy")
+    )
+
+    assert reply.status_code == 200
+    assert on_disk(dataset_uri).get_readme_content() == text
