@@ -151,7 +151,7 @@ DERIVED_SCHEMAS: dict[str, Schema] = {
     "DatasetList": _array("Dataset"),
     "SearchHitList": _array("SearchHit"),
     "LegacyUserList": _array("LegacyUserItem"),
-    "UserBriefList": _array("UserBrief"),
+    "UserPermissionsList": _array("User"),
     "BaseURIList": _array("BaseURIItem"),
     "UserOrNothing": {"anyOf": [_ref("User"), _ref("Empty")]},
     "ReadmeText": {"type": "string", "description": "The README text."},
