@@ -16,7 +16,12 @@ from lookup_api import schemas
 from lookup_api.access import Access
 from lookup_api.catalog import Catalog
 from lookup_api.curation import Curation
-from lookup_api.dserver.datasets import AnnotationsResource, ReadmeResource, TagsResource
+from lookup_api.dserver.datasets import (
+    AnnotationsResource,
+    DatasetResource,
+    ReadmeResource,
+    TagsResource,
+)
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.validation import storable, validated_body
@@ -49,13 +54,11 @@ def curation_body(req: falcon.Request, schema: schemas.Schema) -> Any:
     return body
 
 
-class _Curated:
-    """Mixin: the caller, the curation service, and the replies."""
-
-    _access: Access
+class _Curated(DatasetResource):
+    """Base of the curated resources: a dataset resource with the curation service."""
 
     def __init__(self, access: Access, catalog: Catalog, curation: Curation) -> None:
-        super().__init__(access, catalog)  # type: ignore[call-arg]
+        super().__init__(access, catalog)
         self._curation = curation
 
 
