@@ -132,7 +132,6 @@ BODY_EXAMPLES: dict[str, Any] = {
         "users_with_register_permissions": ["grumpy"],
     },
     "UserPatch": {"is_admin": True},
-    "EmptyBody": {},
     "TagsUpdate": {"tags": ["fruit", "ripe"]},
     "AnnotationsUpdate": {"annotations": {"species": "apple", "count": 3}},
     "ReadmeUpdate": {"readme": "---\ndescription: apples\n"},
