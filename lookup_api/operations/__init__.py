@@ -9,6 +9,7 @@ ones are listed here, one module per generation.
 
 from __future__ import annotations
 
+from lookup_api.operations.audit import AUDIT_OPERATIONS
 from lookup_api.operations.base import Operation
 from lookup_api.operations.curation import CURATION_OPERATIONS, SHARED_ROUTES
 from lookup_api.operations.docs import DOC_OPERATIONS, WEBHOOK_OPERATIONS
@@ -20,6 +21,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *LEGACY_OPERATIONS,
     *DSERVER_OPERATIONS,
     *CURATION_OPERATIONS,
+    *AUDIT_OPERATIONS,
     *DOC_OPERATIONS,
 )
 

@@ -31,7 +31,12 @@ from lookup_events.store.sql.schema import (
 )
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
-from tests.support.schema import current_revision, facet_table, head_revision
+from tests.support.schema import (
+    current_revision,
+    facet_table,
+    head_revision,
+    old_schema_settings,
+)
 from tests.support.stores import settings_for
 
 
@@ -100,7 +105,7 @@ def test_upgrading_postgres_moves_stored_texts_out_of_the_heap(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0001")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
@@ -128,7 +133,7 @@ def test_upgrading_postgres_from_the_undeclared_ballast_keeps_the_heap_narrow(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0002")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         for base_uri in (MR_MEN, SNOW_WHITE):
             stores.admin.add_base_uri(base_uri)
@@ -233,7 +238,7 @@ def test_upgrading_to_0008_fills_the_annotation_facets(
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
     upgrade_database(url, "0003")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
