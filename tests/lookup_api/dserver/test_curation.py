@@ -343,3 +343,15 @@ def test_a_readme_as_large_as_a_registration_may_hold_is_written(
 
     assert reply.status_code == 200
     assert on_disk(dataset_uri).get_readme_content() == text
+
+
+def test_the_audit_trail_names_the_curator(
+    api: testing.TestClient, auth: Header, dataset_uri: str
+) -> None:
+    api.simulate_post(path("tags", dataset_uri, "ripe"), headers=auth("grumpy"))
+
+    trail = api.simulate_get(path("audit/datasets", dataset_uri), headers=auth("grumpy"))
+
+    assert trail.status_code == 200
+    assert trail.json[0]["actor"]["kind"] == "user"
+    assert trail.json[0]["actor"]["name"] == "grumpy"
