@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from lookup_events.config import Settings
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
-from lookup_events.store.sql.schema import dataset_annotations
+from lookup_events.store.sql.schema import dataset_annotations, dataset_dependencies
 from tests.support.stores import settings_for
 
 
@@ -44,12 +44,28 @@ def facet_table(url: str) -> Iterator[None]:
     ``dataset_annotations`` with every dataset; the table is dropped again
     before the test upgrades, so migration 0008 creates and fills it.
     """
+    with dependency_table(url):
+        engine = make_engine(url)
+        try:
+            dataset_annotations.create(engine)
+            yield
+        finally:
+            dataset_annotations.drop(engine, checkfirst=True)
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def dependency_table(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0010 the table today's store writes links to.
+
+    Dropped again before the test upgrades, so migration 0010 creates and fills it.
+    """
     engine = make_engine(url)
     try:
-        dataset_annotations.create(engine)
+        dataset_dependencies.create(engine)
         yield
     finally:
-        dataset_annotations.drop(engine, checkfirst=True)
+        dataset_dependencies.drop(engine, checkfirst=True)
         engine.dispose()
 
 
