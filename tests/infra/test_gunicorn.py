@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from lookup_events.config import Settings
 from lookup_events.keys import PRIVATE_KEY_NAME
 from lookup_events.store import open_stores
 from lookup_events.tokens import issue_token
+from tests.support.scrape import sample
 
 pytestmark = pytest.mark.slow  # a real gunicorn with its workers
 
@@ -122,10 +124,36 @@ def test_the_config_serves_the_app_from_every_worker(server: Server) -> None:
 
 def test_the_master_starts_two_workers_and_stops_cleanly(server: Server) -> None:
     server.process.send_signal(signal.SIGTERM)
-    access_log, log = server.process.communicate(timeout=40)
+    _, log = server.process.communicate(timeout=40)
 
     assert server.process.returncode == 0
     assert log.count("Booting worker with pid") == 2
     assert f"Listening at: {server.url}" in log
     assert "database ready" in log
-    assert '"GET /config/versions HTTP/1.1" 200' in access_log
+    assert "lookup_api.access: GET /config/versions 200" in log
+
+
+def versions_answered(text: str) -> float:
+    """Return how many ``GET /config/versions`` the scraped workers answered with 200."""
+    labels = {"route": "/config/versions", "method": "GET", "status": "200"}
+    return sample(text, "dtool_lookup_http_requests_total", **labels)
+
+
+def test_metrics_add_up_across_workers(server: Server) -> None:
+    before = versions_answered(get(f"{server.url}/metrics")[2].decode())
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: get(f"{server.url}/config/versions")[0], range(40)))
+    assert statuses == [200] * 40
+
+    # Whichever worker answers the scrape, it reports every worker's requests.
+    scrapes = [versions_answered(get(f"{server.url}/metrics")[2].decode()) for _ in range(6)]
+    assert scrapes == [before + 40] * 6
+    status = get(f"{server.url}/metrics", {"X-Forwarded-For": "203.0.113.9"})[0]
+    assert status == 403
+
+
+def test_readiness_checks_the_database_and_the_queue(server: Server) -> None:
+    status, headers, body = get(f"{server.url}/config/ready", {"X-Request-ID": "lb-probe-1"})
+    assert status == 200
+    assert json.loads(body) == {"status": "ready", "checks": {"database": "ok", "queue": "ok"}}
+    assert headers["X-Request-ID"] == "lb-probe-1"
