@@ -14,6 +14,7 @@ from typing import Any
 from lookup_events.errors import DatasetNotFound, PermissionDenied
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.curation import Curator
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import DatasetStore, User
 from lookup_events.uris import base_uri_of
 
@@ -27,33 +28,33 @@ class Curation:
 
     def set_tags(self, user: User, uri: str, tags: Sequence[str]) -> DatasetRecord:
         """Replace the dataset's tags."""
-        return self._curator.set_tags(self.curated(user, uri), tags)
+        return self._curator.set_tags(self.curated(user, uri), tags, _actor(user))
 
     def add_tag(self, user: User, uri: str, tag: str) -> DatasetRecord:
         """Add one tag."""
-        return self._curator.add_tag(self.curated(user, uri), tag)
+        return self._curator.add_tag(self.curated(user, uri), tag, _actor(user))
 
     def remove_tag(self, user: User, uri: str, tag: str) -> DatasetRecord:
         """Remove one tag."""
-        return self._curator.remove_tag(self.curated(user, uri), tag)
+        return self._curator.remove_tag(self.curated(user, uri), tag, _actor(user))
 
     def set_annotations(
         self, user: User, uri: str, annotations: Mapping[str, Any]
     ) -> DatasetRecord:
         """Replace the dataset's annotations."""
-        return self._curator.set_annotations(self.curated(user, uri), annotations)
+        return self._curator.set_annotations(self.curated(user, uri), annotations, _actor(user))
 
     def put_annotation(self, user: User, uri: str, name: str, value: Any) -> DatasetRecord:
         """Set one annotation."""
-        return self._curator.put_annotation(self.curated(user, uri), name, value)
+        return self._curator.put_annotation(self.curated(user, uri), name, value, _actor(user))
 
     def delete_annotation(self, user: User, uri: str, name: str) -> DatasetRecord:
         """Delete one annotation."""
-        return self._curator.delete_annotation(self.curated(user, uri), name)
+        return self._curator.delete_annotation(self.curated(user, uri), name, _actor(user))
 
     def put_readme(self, user: User, uri: str, text: str) -> DatasetRecord:
         """Replace the README."""
-        return self._curator.put_readme(self.curated(user, uri), text)
+        return self._curator.put_readme(self.curated(user, uri), text, _actor(user))
 
     def curated(self, user: User, uri: str) -> str:
         """Return ``uri`` if the user may curate the dataset registered there.
@@ -73,3 +74,8 @@ class Curation:
                 f"changing a dataset takes register permission on base URI {base_uri!r}"
             )
         return uri
+
+
+def _actor(user: User) -> Actor:
+    """Return the audit trail's name for a change the user asked for."""
+    return Actor.user(user.username)

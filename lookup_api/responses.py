@@ -104,7 +104,6 @@ USER = _object(
     }
 )
 
-USER_BRIEF = _object({"is_admin": {"type": "boolean"}, "username": STRING}, closed=True)
 LEGACY_USER_ITEM = _object(
     {"id": INTEGER, "is_admin": {"type": "boolean"}, "username": STRING}, closed=True
 )
@@ -216,7 +215,6 @@ SCHEMAS: dict[str, Schema] = {
     "Summary": SUMMARY,
     "SizedSummary": SIZED_SUMMARY,
     "User": USER,
-    "UserBrief": USER_BRIEF,
     "LegacyUserItem": LEGACY_USER_ITEM,
     "BaseURIItem": BASE_URI_ITEM,
     "BaseURIPermissions": PERMISSIONS,

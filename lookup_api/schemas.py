@@ -191,9 +191,6 @@ USER_PATCH: Schema = {
     "additionalProperties": False,
 }
 
-# POST /base-uris/<base_uri>: the path says everything; the client sends {}.
-EMPTY_BODY: Schema = {"type": "object", "maxProperties": 0}
-
 BASE_URI_UPDATE: Schema = {
     "type": "object",
     "properties": {
@@ -265,7 +262,6 @@ REQUEST_BODIES: dict[str, Schema] = {
     "Permissions": PERMISSIONS,
     "UserUpdate": USER_UPDATE,
     "UserPatch": USER_PATCH,
-    "EmptyBody": EMPTY_BODY,
     "BaseURIUpdate": BASE_URI_UPDATE,
     "TagsUpdate": TAGS_UPDATE,
     "AnnotationsUpdate": ANNOTATIONS_UPDATE,

@@ -41,3 +41,9 @@ def is_local(uri: str) -> bool:
 def local_path(uri: str) -> str:
     """Return the file-system path of a ``file://`` URI."""
     return urlsplit(uri).path
+
+
+def on_this_host(uri: str, hostname: str | None = None) -> bool:
+    """Tell whether a ``file://`` URI names this machine (no host, ours, or localhost)."""
+    host = urlsplit(uri).netloc
+    return host in ("", "localhost", hostname if hostname is not None else socket.gethostname())

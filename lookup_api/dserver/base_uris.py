@@ -62,8 +62,10 @@ class BaseURIResource:
         resp.media = permissions_body(base)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, base_uri: str) -> None:
-        """Create the base URI (201); one that exists is left as it is (200)."""
-        validated_body(req, schemas.EMPTY_BODY)
+        """Create the base URI (201); one that exists is left as it is (200).
+
+        The path says everything; the body the web app's client sends (``{}``) is not read.
+        """
         name = path_value("base_uri", uri_from_path(base_uri, "base_uri"))
         actor = Actor.user(self._access.admin(req).username)
         base, created = self._administration.add_base_uri(name, actor)

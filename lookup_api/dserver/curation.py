@@ -16,7 +16,12 @@ from lookup_api import schemas
 from lookup_api.access import Access
 from lookup_api.catalog import Catalog
 from lookup_api.curation import Curation
-from lookup_api.dserver.datasets import AnnotationsResource, ReadmeResource, TagsResource
+from lookup_api.dserver.datasets import (
+    AnnotationsResource,
+    DatasetResource,
+    ReadmeResource,
+    TagsResource,
+)
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.validation import storable, validated_body
@@ -49,13 +54,11 @@ def curation_body(req: falcon.Request, schema: schemas.Schema) -> Any:
     return body
 
 
-class _Curated:
-    """Mixin: the caller, the curation service, and the replies."""
-
-    _access: Access
+class _Curated(DatasetResource):
+    """Base of the curated resources: a dataset resource with the curation service."""
 
     def __init__(self, access: Access, catalog: Catalog, curation: Curation) -> None:
-        super().__init__(access, catalog)  # type: ignore[call-arg]
+        super().__init__(access, catalog)
         self._curation = curation
 
 
@@ -83,6 +86,8 @@ class CuratedTagsResource(_Curated, TagsResource):
 class CuratedAnnotationsResource(_Curated, AnnotationsResource):
     """``GET|PUT /annotations/{uri}``, ``PUT|DELETE /annotations/{uri}/{name}``."""
 
+    takes_dataset_bodies = True  # what a registration may hold, a curation may write
+
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Replace every annotation (``{"annotations"}``) or set one (``{"value"}``)."""
         body = curation_body(req, schemas.ANNOTATIONS_UPDATE)
@@ -103,6 +108,8 @@ class CuratedAnnotationsResource(_Curated, AnnotationsResource):
 
 class CuratedReadmeResource(_Curated, ReadmeResource):
     """``GET|PUT /readmes/{uri}``."""
+
+    takes_dataset_bodies = True  # the register limit (lookup_api/limits.py), not 1 MiB
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Replace the README with the body's ``readme``, kept as written."""

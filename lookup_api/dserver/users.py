@@ -47,7 +47,7 @@ class UsersResource:
         self._admin = admin
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Return one page of ``{"is_admin", "username"}``."""
+        """Return one page of users with their permissions (dservercore main's shape)."""
         page = page_request(req)
         order = sorting.sort_order(req, sorting.USERS)
         self._access.admin(req)
@@ -55,7 +55,9 @@ class UsersResource:
         require_in_range(page, result)
         paginate(resp, page, result)
         sorting.set_sort_header(resp, order)
-        resp.media = [{"is_admin": u.is_admin, "username": u.username} for u in result.items]
+        # NOTE(dev): dservercore 0.22 listed {"is_admin", "username"} only; its main branch
+        # and the web app's user management read both permission lists from this list.
+        resp.media = [user_body(user) for user in result.items]
 
 
 class UserResource:
@@ -87,9 +89,8 @@ class UserResource:
         path_value("username", username)
         body = validated_body(req, schemas.USER_PATCH)
         actor = Actor.user(self._access.admin(req).username)
-        resp.media = user_body(
-            self._administration.update_user(username, body.get("is_admin"), actor)
-        )
+        user = self._administration.update_user(username, body.get("is_admin"), actor)
+        resp.media = user_body(user)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, username: str) -> None:
         """Delete the user and their permissions (idempotent)."""

@@ -121,11 +121,10 @@ CURATION_OPERATIONS: tuple[Op, ...] = (
         BASE_URIS,
         "BaseURIPermissions",
         ok=(200, 201),
-        body="EmptyBody",
-        body_required=False,
         params=("base_uri",),
         errors={401: NOT_REGISTERED, 403: NOT_ADMIN},
-        description="201 when the base URI is new; 200, changing nothing, when it exists.",
+        description="201 when the base URI is new; 200, changing nothing, when it exists. "
+        "A body (the web app sends {}) is not read.",
     ),
 )
 

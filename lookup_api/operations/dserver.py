@@ -182,7 +182,7 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
         "/users",
         "Every user, a page at a time",
         USERS,
-        "UserBriefList",
+        "UserPermissionsList",
         params=(*PAGED, "sort_users"),
         headers=("X-Pagination", "X-Sort"),
         errors={401: NOT_REGISTERED, 403: NOT_ADMIN, 404: "The page is past the last one."},

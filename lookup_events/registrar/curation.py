@@ -13,50 +13,56 @@ from typing import Any
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.writer import Registrar
 from lookup_events.storage.editing import DatasetEditor
+from lookup_events.store.actors import Actor
 
 
 class Curator:
-    """Applies one change to a dataset's storage and re-registers the dataset."""
+    """Applies one change to a dataset's storage and re-registers the dataset.
+
+    The record is written as the ``actor`` who asked (the audit trail's "who").
+    """
 
     def __init__(self, registrar: Registrar, editor: DatasetEditor | None = None) -> None:
         self._registrar = registrar
         self._editor = editor or DatasetEditor()
 
-    def set_tags(self, uri: str, tags: Sequence[str]) -> DatasetRecord:
+    def set_tags(self, uri: str, tags: Sequence[str], actor: Actor) -> DatasetRecord:
         """Replace the dataset's tags."""
         self._editor.set_tags(uri, tags)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def add_tag(self, uri: str, tag: str) -> DatasetRecord:
+    def add_tag(self, uri: str, tag: str, actor: Actor) -> DatasetRecord:
         """Add one tag."""
         self._editor.add_tag(uri, tag)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def remove_tag(self, uri: str, tag: str) -> DatasetRecord:
+    def remove_tag(self, uri: str, tag: str, actor: Actor) -> DatasetRecord:
         """Remove one tag."""
         self._editor.remove_tag(uri, tag)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def set_annotations(self, uri: str, annotations: Mapping[str, Any]) -> DatasetRecord:
+    def set_annotations(
+        self, uri: str, annotations: Mapping[str, Any], actor: Actor
+    ) -> DatasetRecord:
         """Replace the dataset's annotations."""
         self._editor.set_annotations(uri, annotations)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def put_annotation(self, uri: str, name: str, value: Any) -> DatasetRecord:
+    def put_annotation(self, uri: str, name: str, value: Any, actor: Actor) -> DatasetRecord:
         """Set one annotation."""
         self._editor.put_annotation(uri, name, value)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def delete_annotation(self, uri: str, name: str) -> DatasetRecord:
+    def delete_annotation(self, uri: str, name: str, actor: Actor) -> DatasetRecord:
         """Delete one annotation."""
         self._editor.delete_annotation(uri, name)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def put_readme(self, uri: str, text: str) -> DatasetRecord:
+    def put_readme(self, uri: str, text: str, actor: Actor) -> DatasetRecord:
         """Replace the README."""
         self._editor.put_readme(uri, text)
-        return self._indexed(uri)
+        return self._indexed(uri, actor)
 
-    def _indexed(self, uri: str) -> DatasetRecord:
-        """Read the changed dataset back from its storage and store its record."""
-        return self._registrar.register_uri(uri).record
+    def _indexed(self, uri: str, actor: Actor) -> DatasetRecord:
+        """Read the changed dataset back from its storage and store its record as ``actor``."""
+        return self._registrar.register_uri(uri, actor).record

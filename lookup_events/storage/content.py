@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import dtoolcore.utils
 
 from lookup_events.errors import DatasetNotFound, DatasetStorageUnavailable
-from lookup_events.uris import local_path
+from lookup_events.uris import local_path, on_this_host
 
 if TYPE_CHECKING:
     from lookup_events.storage.s3 import S3DatasetReader
@@ -98,6 +98,8 @@ class DatasetContent:
             DatasetNotFound: no such component, or one that leads out of the dataset.
         """
         check_component(kind, name)
+        if not on_this_host(uri):  # the same path here may hold something else
+            raise DatasetNotFound(f"{uri} is on another machine's file system")
         root = os.path.realpath(local_path(uri))
         relative, filename = self._disk_name(root, kind, name)
         path = os.path.realpath(os.path.join(root, relative))

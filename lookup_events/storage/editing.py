@@ -20,6 +20,7 @@ from lookup_events.errors import (
     DatasetStorageUnwritable,
     InvalidName,
 )
+from lookup_events.uris import is_local, on_this_host
 
 Opener = Callable[[str], Any]
 
@@ -102,6 +103,10 @@ class DatasetEditor:
     @contextlib.contextmanager
     def _writing(self, uri: str) -> Iterator[Any]:
         """Open the dataset and turn any failure to write it into a project exception."""
+        if is_local(uri) and not on_this_host(uri):  # the same path here is another place
+            raise DatasetStorageUnwritable(
+                f"{uri} is on another machine's file system; the index is unchanged"
+            )
         try:
             dataset = self._open(uri)
         except dtoolcore.DtoolCoreTypeError as ex:  # a proto dataset, or none

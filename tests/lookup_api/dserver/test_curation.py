@@ -330,3 +330,28 @@ def test_a_bucket_refusing_writes_is_502_and_the_index_is_unchanged(
     assert "index is unchanged" in reply.json["message"]
     shown = api.simulate_get("/uris", params={"tags": "new"}, headers=auth("snow-white"))
     assert shown.json == []
+
+
+def test_a_readme_as_large_as_a_registration_may_hold_is_written(
+    api: testing.TestClient, auth: Header, dataset_uri: str
+) -> None:
+    text = "---\nnotes: |\n" + "  apples and pears\n" * 120_000  # over 2 MiB
+
+    reply = api.simulate_put(
+        path("readmes", dataset_uri), json={"readme": text}, headers=auth("grumpy")
+    )
+
+    assert reply.status_code == 200
+    assert on_disk(dataset_uri).get_readme_content() == text
+
+
+def test_the_audit_trail_names_the_curator(
+    api: testing.TestClient, auth: Header, dataset_uri: str
+) -> None:
+    api.simulate_post(path("tags", dataset_uri, "ripe"), headers=auth("grumpy"))
+
+    trail = api.simulate_get(path("audit/datasets", dataset_uri), headers=auth("grumpy"))
+
+    assert trail.status_code == 200
+    assert trail.json[0]["actor"]["kind"] == "user"
+    assert trail.json[0]["actor"]["name"] == "grumpy"

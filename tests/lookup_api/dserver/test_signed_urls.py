@@ -255,3 +255,10 @@ def test_s3_datasets_get_presigned_urls(
         assert response.read() == b"pear"
     with urllib.request.urlopen(body["readme_url"]) as response:
         assert response.read().decode() == "---\nproject: pears\n"
+
+
+def test_a_dataset_on_another_host_is_not_served(api: testing.TestClient, disk_uri: str) -> None:
+    elsewhere = "file://another-host" + urlsplit(disk_uri).path
+    token = Signer(SECRET).sign(Grant(elsewhere, "readme", "", 2**40))
+
+    assert api.simulate_get(f"/signed-urls/content/{token}").status_code == 404

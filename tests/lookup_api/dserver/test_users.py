@@ -143,10 +143,27 @@ def test_list_users(users_client: testing.TestClient, auth: Header) -> None:
         "/users", query_string="sort=-is_admin,-username", headers=admin
     )
 
+    # dservercore main's shape (0.22 listed username and is_admin only): the web app's user
+    # management reads the permission lists from here.
     assert listed.json == [
-        {"is_admin": False, "username": "grumpy"},
-        {"is_admin": False, "username": "sleepy"},
-        {"is_admin": True, "username": "snow-white"},
+        {
+            "is_admin": False,
+            "username": "grumpy",
+            "search_permissions_on_base_uris": ["s3://snow-white"],
+            "register_permissions_on_base_uris": ["s3://snow-white"],
+        },
+        {
+            "is_admin": False,
+            "username": "sleepy",
+            "search_permissions_on_base_uris": ["s3://snow-white"],
+            "register_permissions_on_base_uris": [],
+        },
+        {
+            "is_admin": True,
+            "username": "snow-white",
+            "search_permissions_on_base_uris": [],
+            "register_permissions_on_base_uris": [],
+        },
     ]
     assert json.loads(listed.headers["X-Sort"]) == {"sort": {"username": 1}}
     assert [u["username"] for u in reordered.json] == ["snow-white", "sleepy", "grumpy"]

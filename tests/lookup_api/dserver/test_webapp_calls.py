@@ -4,8 +4,8 @@ The web app's ``services/dserverApi.ts`` goes through the TypeScript
 ``DServerClient`` (livMatS/dserver-client-js): paths with
 ``encodeURIComponent``-encoded URIs and names, JSON bodies, the replies'
 fields it reads. Each call below is spelled as that client spells it and
-checked for the status and the fields the app uses. Not replayed: the
-dependency graph (``/graph/uuids/<uuid>``), which needs the graph plugin.
+checked for the status and the fields the app uses. The dependency graph
+(``/graph/uuids/<uuid>``) is the graph plugin's, tested with it.
 """
 
 from __future__ import annotations

@@ -65,3 +65,12 @@ def test_a_write_the_storage_refuses_names_the_dataset(dataset: Path) -> None:
 
     with pytest.raises(DatasetStorageUnwritable, match="index is unchanged"):
         DatasetEditor().put_annotation(str(dataset), "count", 1)
+
+
+def test_a_dataset_on_another_host_is_never_written_here(dataset: Path) -> None:
+    elsewhere = f"file://another-host{dataset}"
+
+    with pytest.raises(DatasetStorageUnwritable, match="another machine"):
+        DatasetEditor().add_tag(elsewhere, "x")
+
+    assert dtoolcore.DataSet.from_uri(str(dataset)).list_tags() == ["fruit"]
