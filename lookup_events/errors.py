@@ -57,3 +57,7 @@ class DatasetStorageUnavailable(ConnectionError):
 
 class SetupError(RuntimeError):
     """The deployment is not set up for what was asked: a schema behind, a key missing."""
+
+
+class InvalidQuery(ValueError):
+    """A structured query or aggregation outside the supported subset; names the part."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.structured import StructuredQuery
 
 DATASET_SORT_FIELDS = frozenset(
     {"base_uri", "created_at", "creator_username", "frozen_at", "name", "uri", "uuid"}
@@ -134,6 +135,12 @@ class DatasetStore(Protocol):
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
+        ...
+
+    def structured_search(
+        self, query: StructuredQuery, page: PageRequest
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page (registration order) of the datasets a structured query matches."""
         ...
 
     def summary(self, base_uris: Iterable[str]) -> Summary:

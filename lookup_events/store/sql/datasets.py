@@ -67,8 +67,10 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     datasets,
 )
+from lookup_events.store.sql.structured import structured_where, write_fields
 from lookup_events.store.sql.summary import summarise
 from lookup_events.store.sql.text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
+from lookup_events.store.structured import StructuredQuery
 from lookup_events.store.text import filter_term, filter_terms, parse_free_text, searchable_text
 
 _ENTRY_COLUMNS = (
@@ -316,7 +318,7 @@ class SqlDatasetStore:
         self,
         conn: Connection,
         revision: int,
-        query: SearchQuery,
+        query: Hashable,
         page: PageRequest,
         *,
         where: _Where,
@@ -330,7 +332,7 @@ class SqlDatasetStore:
         total = _page_total(page, len(rows))
         return rows, total if total is not None else self._count(conn, revision, query, where)
 
-    def _count(self, conn: Connection, revision: int, query: SearchQuery, where: _Where) -> int:
+    def _count(self, conn: Connection, revision: int, query: Hashable, where: _Where) -> int:
         key = ("count", query)
         cached = self._cache.get(revision, key)
         if cached is None:
@@ -359,6 +361,26 @@ class SqlDatasetStore:
                 return None
             where.append(self._match(text_query, _filter_groups(query)))
         return where
+
+    @translate_errors(InvalidDataset)
+    def structured_search(
+        self, query: StructuredQuery, page: PageRequest
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page (registration order) of the datasets a structured query matches."""
+        if not query.base_uris:
+            return ResultPage([], 0)
+        key = ("structured", query, page)
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached: ResultPage[DatasetEntry] | None = self._cache.get(revision, key)
+        if cached is None:
+            where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
+            with self._reader.connect() as conn:
+                rows, total = self._page_by_offset(
+                    conn, revision, query, page, where=where, ordering=[datasets.c.id.asc()]
+                )
+            cached = ResultPage([_entry(row) for row in rows], total)
+            self._cache.put(revision, key, cached, weight=1 + len(cached.items))
+        return cached
 
     @translate_errors(InvalidDataset)
     def summary(self, base_uris: Iterable[str]) -> Summary:
@@ -535,6 +557,7 @@ def _write(conn: Connection, records: list[DatasetRecord]) -> int:
         conn.execute(_UPDATE, old)
     _write_tags(conn, records, existing, ids)
     write_annotations(conn, records, [row.id for row in existing.values()], ids)
+    write_fields(conn, records, [row.id for row in existing.values()], ids)
     _write_texts(conn, records, existing, ids)
     return len(new)
 

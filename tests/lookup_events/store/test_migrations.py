@@ -29,9 +29,10 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     include_object,
 )
+from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
-from tests.support.schema import current_revision, facet_table, head_revision
+from tests.support.schema import current_revision, facet_table, field_table, head_revision
 from tests.support.stores import settings_for
 
 
@@ -250,5 +251,35 @@ def test_upgrading_to_0008_fills_the_annotation_facets(
         assert stores.datasets.annotation_keys(every) == {"group": 1200, "index": 1200}
         grouped = SearchQuery((MR_MEN,), annotations=(("group", '"group3"'),))
         assert stores.datasets.search(grouped, PageRequest()).total == 240
+    finally:
+        stores.close()
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_upgrading_to_0011_fills_the_structured_query_fields(
+    dialect: str, new_postgres_database: str, tmp_path: Path
+) -> None:
+    url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
+    upgrade_database(url, "0008")
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        with field_table(url):
+            records = [record_from_info(make_info(i, MR_MEN)) for i in range(600)]
+            stores.datasets.upsert_many(records)
+    finally:
+        stores.close()
+
+    upgrade_database(url)
+
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        grouped = parse_filter({"annotations.group": "group3", "tags": {"$exists": True}})
+        found = stores.datasets.structured_search(
+            StructuredQuery((MR_MEN,), grouped), PageRequest()
+        )
+        assert found.total == 120
     finally:
         stores.close()
