@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.aggregation import AggregateQuery
 from lookup_events.store.structured import StructuredQuery
 
 DATASET_SORT_FIELDS = frozenset(
@@ -141,6 +142,14 @@ class DatasetStore(Protocol):
         self, query: StructuredQuery, page: PageRequest
     ) -> ResultPage[DatasetEntry]:
         """Return one page (registration order) of the datasets a structured query matches."""
+        ...
+
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation over the permitted datasets.
+
+        Raises:
+            InvalidQuery: more than ``aggregation.MAX_INPUT`` datasets pass the leading filter.
+        """
         ...
 
     def summary(self, base_uris: Iterable[str]) -> Summary:

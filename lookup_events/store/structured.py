@@ -1,7 +1,7 @@
 """Structured queries: MongoDB filter documents parsed into a small tree every store reads.
 
 ``parse_filter`` turns the body of ``POST /mongo/query`` into a ``Node``
-(``Test``, ``And``, ``Or``, ``Not``) over the *dataset document*: the entry
+(``Condition``, ``And``, ``Or``, ``Not``) over the *dataset document*: the entry
 fields (``uri``, ``base_uri``, ``uuid``, ``name``, ``type``,
 ``creator_username``, ``frozen_at``, ``created_at``, ``number_of_items``,
 ``size_in_bytes``), ``tags``, ``annotations.*`` and ``readme.*`` (the README's
@@ -23,8 +23,9 @@ The subset, and what is refused (``InvalidQuery``, a 422 naming the part):
 - regular expressions longer than ``MAX_REGEX`` characters or using
   anything but the syntax MongoDB (PCRE), Python and PostgreSQL share
   without backtracking blow-ups: backreferences, look-arounds, ``(?``
-  groups, ``\\b``, and quantified groups that hold a quantifier (nested
-  quantifiers, the classic catastrophic backtracking) are refused.
+  groups, ``\\b``, and quantified groups that hold a quantifier or
+  alternatives (nested quantifiers, ``(a|aa)*``: the classic catastrophic
+  backtracking) are refused.
 
 Objects compare equal regardless of key order on the SQL stores (MongoDB
 compares key order): a documented difference no contract case relies on.
@@ -87,7 +88,7 @@ class Pattern:
 
 
 @dataclass(frozen=True, slots=True)
-class Test:
+class Condition:
     """One operator on one field path.
 
     ``op`` is ``eq`` (value: a scalar or ``Compound``), ``gt gte lt lte``
@@ -135,7 +136,7 @@ class ElemMatch:
     operators: bool
 
 
-Node = Test | And | Or | Not
+Node = Condition | And | Or | Not
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +147,19 @@ class StructuredQuery:
     node: Node
 
 
-def parse_filter(document: Any) -> Node:
+def parse_filter(document: Any, where: str = "query", fields: bool = True) -> Node:
     """Return the tree of a filter document.
+
+    ``fields``: paths must name parts of the dataset document (``FIELDS``);
+    otherwise any path is taken (a ``$match`` after stages that reshape).
 
     Raises:
         InvalidQuery: the document leaves the supported subset; the message
             names the offending part.
     """
     if not isinstance(document, dict):
-        raise InvalidQuery("query: a filter must be a JSON object")
-    return _Parser().document(document, "query", 0, relative=False)
+        raise InvalidQuery(f"{where}: a filter must be a JSON object")
+    return _Parser().document(document, where, 0, relative=not fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +222,7 @@ class _Parser:
     def _field(self, path: str, value: Any, where: str, depth: int) -> Node:
         if isinstance(value, dict) and any(str(key).startswith("$") for key in value):
             return self.operators(path, value, where, depth + 1)
-        return Test(path, "eq", self.literal(value, where, depth + 1))
+        return Condition(path, "eq", self.literal(value, where, depth + 1))
 
     def operators(self, path: str, spec: Mapping[str, Any], where: str, depth: int) -> Node:
         """Return the conjunction of an operator document (``{"$gt": 1, "$lt": 5}``)."""
@@ -238,18 +242,18 @@ class _Parser:
     def _operator(self, spot: _Spot, op: str, value: Any) -> Node:
         self._count(spot.where, spot.depth)
         if op in ("$eq", "$ne"):
-            found = Test(spot.path, "eq", self.literal(value, spot.where, spot.depth))
+            found = Condition(spot.path, "eq", self.literal(value, spot.where, spot.depth))
             return found if op == "$eq" else Not(found)
         if op in ("$in", "$nin"):
-            listed = Test(spot.path, "in", self._values(value, spot.where, spot.depth))
+            listed = Condition(spot.path, "in", self._values(value, spot.where, spot.depth))
             return listed if op == "$in" else Not(listed)
         if op[1:] in COMPARISONS:
-            return Test(spot.path, op[1:], _comparable(value, spot.where))
+            return Condition(spot.path, op[1:], _comparable(value, spot.where))
         simple = _SIMPLE_OPERATORS.get(op)
         if simple is not None:
-            return Test(spot.path, op[1:], simple(value, spot.where))
+            return Condition(spot.path, op[1:], simple(value, spot.where))
         if op == "$regex":
-            return Test(spot.path, "regex", check_regex(value, spot.options, spot.where))
+            return Condition(spot.path, "regex", check_regex(value, spot.options, spot.where))
         return self._structural(spot, op, value)
 
     def _structural(self, spot: _Spot, op: str, value: Any) -> Node:
@@ -257,7 +261,7 @@ class _Parser:
         if op == "$all":
             return self._all(spot.path, value, spot.where, spot.depth)
         if op == "$elemMatch":
-            return Test(spot.path, "elem", self._elem_match(value, spot.where, spot.depth))
+            return Condition(spot.path, "elem", self._elem_match(value, spot.where, spot.depth))
         if op == "$not":
             if not isinstance(value, dict) or not value:
                 raise InvalidQuery(
@@ -273,9 +277,11 @@ class _Parser:
         for index, item in enumerate(value):
             here = f"{where}[{index}]"
             if isinstance(item, dict) and list(item) == ["$elemMatch"]:
-                items.append(Test(path, "elem", self._elem_match(item["$elemMatch"], here, depth)))
+                items.append(
+                    Condition(path, "elem", self._elem_match(item["$elemMatch"], here, depth))
+                )
             else:
-                items.append(Test(path, "eq", self.literal(item, here, depth + 1)))
+                items.append(Condition(path, "eq", self.literal(item, here, depth + 1)))
         return And(tuple(items))
 
     def _elem_match(self, value: Any, where: str, depth: int) -> ElemMatch:
@@ -406,7 +412,7 @@ class _RegexScan:
     def __init__(self, source: str, where: str) -> None:
         self.source = source
         self.where = where
-        # Per open group: does it contain a quantifier?
+        # Per open group: does it contain a quantifier or an alternation?
         self.groups: list[bool] = [False]
         self.index = 0
 
@@ -437,6 +443,11 @@ class _RegexScan:
             self._after_atom(group_has_quantifier=inner)
         elif char in _QUANTIFIERS:
             raise self.fail("a quantifier must follow something to repeat")
+        elif char == "|":
+            # NOTE(dev): overlapping alternatives under a repetition ((a|aa)*) backtrack
+            # exponentially just as nested quantifiers do.
+            self.groups[-1] = True
+            self.index += 1
         else:
             self.index += 1
             self._after_atom()
@@ -474,7 +485,10 @@ class _RegexScan:
                 self.groups[-1] = True
             return
         if group_has_quantifier:
-            raise self.fail("a repeated group must not contain a repetition (nested quantifiers)")
+            raise self.fail(
+                "a repeated group must not contain a repetition or alternatives "
+                "(nested quantifiers)"
+            )
         if self.source[self.index] == "{":
             self._bounds()
         else:

@@ -67,6 +67,7 @@ from pymongo.errors import (
 
 from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
+from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
@@ -85,7 +86,7 @@ from lookup_events.store.mongo.query import (
     sort_of,
     summary_of,
 )
-from lookup_events.store.mongo.structured import README_FIELD, mongo_filter
+from lookup_events.store.mongo.structured import README_FIELD, mongo_filter, mongo_pipeline
 from lookup_events.store.protocols import PageRequest, ResultPage, SearchQuery, SortKey, Summary
 from lookup_events.store.structured import StructuredQuery
 
@@ -314,6 +315,19 @@ class MongoDatasetStore:
         if total is None:
             total = datasets.count_documents(found)
         return ResultPage(entries, total)
+
+    @translate_errors
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation, run by MongoDB."""
+        if not query.base_uris:
+            return []
+        permitted: Document = {"base_uri": {"$in": list(dict.fromkeys(query.base_uris))}}
+        found: Document = {"$and": [permitted, mongo_filter(query.pipeline.leading)]}
+        datasets = self._ready().datasets
+        if datasets.count_documents(found, limit=MAX_INPUT + 1) > MAX_INPUT:
+            raise too_many_inputs(MAX_INPUT)
+        pipeline = mongo_pipeline(found, SEQUENCE, query.pipeline.stages)
+        return list(datasets.aggregate(pipeline))
 
     @translate_errors
     def summary(self, base_uris: Iterable[str]) -> Summary:

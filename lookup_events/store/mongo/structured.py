@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from lookup_events.store.aggregation import Stage
 from lookup_events.store.structured import (
     And,
     Compound,
+    Condition,
     ElemMatch,
     Node,
     Not,
     Or,
     Pattern,
-    Test,
 )
 
 Document = dict[str, Any]
@@ -29,7 +30,7 @@ README_FIELD = "readme_document"
 
 def mongo_filter(node: Node, relative: bool = False) -> Document:
     """Return the MongoDB filter of ``node`` (paths relative inside ``$elemMatch``)."""
-    if isinstance(node, Test):
+    if isinstance(node, Condition):
         return {_path(node.path, relative): _operator(node)}
     if isinstance(node, And):
         return (
@@ -49,7 +50,7 @@ def _path(path: str, relative: bool) -> str:
     return f"{README_FIELD}.{rest}" if rest else README_FIELD
 
 
-def _operator(test: Test) -> Document:
+def _operator(test: Condition) -> Document:
     """Return the operator document of one test."""
     if test.op == "elem":
         return {"$elemMatch": _elem_match(test.value)}
@@ -68,13 +69,13 @@ def _elem_match(match: ElemMatch) -> Document:
 
 def _element_operators(node: Node) -> Document:
     """Return an operator-form ``$elemMatch`` body (``{"$gt": 1, "$ne": 3}``)."""
-    if isinstance(node, Test):
+    if isinstance(node, Condition):
         return _operator(node)
     if isinstance(node, Not):
         inner = node.item
-        if isinstance(inner, Test) and inner.op == "eq":
+        if isinstance(inner, Condition) and inner.op == "eq":
             return {"$ne": _value(inner.value)}
-        if isinstance(inner, Test) and inner.op == "in":
+        if isinstance(inner, Condition) and inner.op == "in":
             return {"$nin": [_value(item) for item in inner.value]}
         return {"$not": _element_operators(inner)}
     assert isinstance(node, And)  # the parser makes no $or of element operators
@@ -94,3 +95,41 @@ def _regex(pattern: Pattern) -> Document:
 
 def _value(value: Any) -> Any:
     return value.value() if isinstance(value, Compound) else value
+
+
+# The dataset document an aggregation reads, as every store shapes it
+# (``store.aggregation.dataset_document``).
+_RESHAPE: Document = {
+    "_id": 0,
+    **dict.fromkeys(
+        (
+            "uri",
+            "base_uri",
+            "uuid",
+            "name",
+            "type",
+            "creator_username",
+            "frozen_at",
+            "created_at",
+            "number_of_items",
+            "size_in_bytes",
+            "tags",
+            "annotations",
+        ),
+        1,
+    ),
+    "readme": f"${README_FIELD}",
+}
+
+
+def mongo_pipeline(found: Document, order: str, stages: tuple[Stage, ...]) -> list[Document]:
+    """Return the pipeline MongoDB runs: permitted datasets in order, reshaped, then ``stages``.
+
+    Output documents lose ``_id``, as the direct-mongo plugin's did.
+    """
+    pipeline: list[Document] = [{"$match": found}, {"$sort": {order: 1}}, {"$project": _RESHAPE}]
+    for stage in stages:
+        spec = mongo_filter(stage.spec, relative=True) if stage.kind == "$match" else stage.spec
+        pipeline.append({stage.kind: spec})
+    pipeline.append({"$project": {"_id": 0}})
+    return pipeline

@@ -37,6 +37,13 @@ from sqlalchemy import (
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.aggregation import (
+    MAX_INPUT,
+    AggregateQuery,
+    dataset_document,
+    run,
+    too_many_inputs,
+)
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     PageRequest,
@@ -381,6 +388,32 @@ class SqlDatasetStore:
             cached = ResultPage([_entry(row) for row in rows], total)
             self._cache.put(revision, key, cached, weight=1 + len(cached.items))
         return cached
+
+    @translate_errors(InvalidDataset)
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation over the permitted datasets.
+
+        The leading filter runs in SQL; the stages after it run in Python
+        (``store.aggregation.run``) over at most ``MAX_INPUT`` documents.
+        """
+        if not query.base_uris:
+            return []
+        where = [
+            datasets.c.base_uri.in_(query.base_uris),
+            structured_where(query.pipeline.leading),
+        ]
+        statement = (
+            select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations)
+            .where(*where)
+            .order_by(datasets.c.id)
+            .limit(MAX_INPUT + 1)
+        )
+        with self._reader.connect() as conn:
+            rows = conn.execute(statement).all()
+        if len(rows) > MAX_INPUT:
+            raise too_many_inputs(MAX_INPUT)
+        documents = [dataset_document(_entry(row), row.readme, row.annotations) for row in rows]
+        return run(query.pipeline.stages, documents)
 
     @translate_errors(InvalidDataset)
     def summary(self, base_uris: Iterable[str]) -> Summary:

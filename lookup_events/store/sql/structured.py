@@ -51,12 +51,12 @@ from lookup_events.store.structured import (
     STRING_FIELDS,
     And,
     Compound,
+    Condition,
     ElemMatch,
     Node,
     Not,
     Or,
     Pattern,
-    Test,
     field_rows,
     record_parts,
 )
@@ -86,7 +86,7 @@ class _Translation:
         self._scope = scope
 
     def node(self, node: Node) -> Clause:
-        if isinstance(node, Test):
+        if isinstance(node, Condition):
             return self.test(node)
         if isinstance(node, And):
             return and_(true(), *(self.node(item) for item in node.items))
@@ -94,7 +94,7 @@ class _Translation:
             return or_(false(), *(self.node(item) for item in node.items))
         return not_(self.node(node.item))
 
-    def test(self, test: Test) -> Clause:
+    def test(self, test: Condition) -> Clause:
         root = test.path.split(".")[0]
         if self._scope is None and root in STRING_FIELDS | NUMBER_FIELDS:
             return column_test(test)
@@ -106,7 +106,7 @@ class _Translation:
             return self.rows(path, lambda row: _elem_match(row, path, test.value))
         values = test.value if test.op == "in" else (test.value,)
         if test.op in ("eq", "in") and None in values:
-            others = Test(test.path, "in", tuple(v for v in values if v is not None))
+            others = Condition(test.path, "in", tuple(v for v in values if v is not None))
             return or_(
                 self.rows(path, lambda row: or_(row.c.kind == "null", _values_in(row, others))),
                 not_(self.rows(path, lambda row: true())),
@@ -150,16 +150,18 @@ def _element_test(row: FromClause, node: Node) -> Clause:
         return true() if node.value else false()
     values = node.value if node.op == "in" else (node.value,)
     if node.op in ("eq", "in") and None in values:
-        others = Test("", "in", tuple(v for v in values if v is not None))
+        others = Condition("", "in", tuple(v for v in values if v is not None))
         return or_(row.c.kind == "null", _values_in(row, others))
     return value_test(row, node)
 
 
-def value_test(row: FromClause, test: Test) -> Clause:
+def value_test(row: FromClause, test: Condition) -> Clause:
     """Return the test of one row's value (no nulls: the caller handles missing fields)."""
     c = row.c
     if test.op in ("eq", "in"):
-        return _values_in(row, test if test.op == "in" else Test(test.path, "in", (test.value,)))
+        return _values_in(
+            row, test if test.op == "in" else Condition(test.path, "in", (test.value,))
+        )
     if test.op in _OPERATORS:
         return _compare(row, _OPERATORS[test.op], test.value)
     if test.op == "size":
@@ -179,7 +181,7 @@ def _compare(row: FromClause, compare: Callable[[Any, Any], Any], value: Any) ->
     return and_(c.kind == "number", compare(c.number, float(value)))
 
 
-def _values_in(row: FromClause, test: Test) -> Clause:
+def _values_in(row: FromClause, test: Condition) -> Clause:
     """Return: the row's value equals one of ``test.value`` (no nulls among them)."""
     c = row.c
     groups: list[Clause] = []
@@ -247,7 +249,7 @@ def _regex(column: Any, pattern: Pattern) -> Clause:
     return regex_search(column, literal(python), literal(postgres))
 
 
-def column_test(test: Test) -> Clause:
+def column_test(test: Condition) -> Clause:
     """Return a test on an entry column, with MongoDB's type brackets and nulls."""
     column = datasets.c[test.path]
     if test.op == "exists":
@@ -259,7 +261,7 @@ def column_test(test: Test) -> Clause:
     return _number_column_test(column, test, test.path in NULLABLE_FIELDS)
 
 
-def _string_column_test(column: Any, test: Test) -> Clause:
+def _string_column_test(column: Any, test: Condition) -> Clause:
     if test.op == "regex":
         return _regex(column, test.value)
     values = _listed(test)
@@ -269,7 +271,7 @@ def _string_column_test(column: Any, test: Test) -> Clause:
     return _OPERATORS[test.op](column, test.value) if strings else false()
 
 
-def _number_column_test(column: Any, test: Test, nullable: bool) -> Clause:
+def _number_column_test(column: Any, test: Condition, nullable: bool) -> Clause:
     if test.op == "regex":
         return false()
     values = _listed(test)
@@ -283,7 +285,7 @@ def _number_column_test(column: Any, test: Test, nullable: bool) -> Clause:
     return and_(present, _OPERATORS[test.op](column, numbers[0])) if numbers else false()
 
 
-def _listed(test: Test) -> tuple[Any, ...]:
+def _listed(test: Condition) -> tuple[Any, ...]:
     return tuple(test.value) if test.op == "in" else (test.value,)
 
 
