@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config._checks import PositiveDataAcceptanceConfig
 from schemathesis.config._phases import InferenceConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from lookup_api import openapi, plugins
 from lookup_api.app import WSGIApp, create_app
@@ -115,7 +116,13 @@ def refuses_nobody(response: Any, case: Any) -> None:
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api(case: Any, identity: str, fuzz_app: WSGIApp, auth: Header) -> None:
     username = IDENTITIES[identity]
-    response = case.call_and_validate(headers=auth(username) if username else {})
+    # NOTE(dev): no JSON Schema says which MongoDB filters and pipelines are in the
+    # supported subset; a filter the document allows may still be refused with a 422
+    # (every other check, no 5xx and described replies among them, still holds).
+    excluded = [positive_data_acceptance] if case.path.startswith("/mongo/") else []
+    response = case.call_and_validate(
+        headers=auth(username) if username else {}, excluded_checks=excluded
+    )
     if username is None:
         refuses_nobody(response, case)
 
