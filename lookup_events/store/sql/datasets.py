@@ -373,20 +373,34 @@ class SqlDatasetStore:
     def structured_search(
         self, query: StructuredQuery, page: PageRequest
     ) -> ResultPage[DatasetEntry]:
-        """Return one page (registration order) of the datasets a structured query matches."""
+        """Return one page (registration order) of the datasets a structured query matches.
+
+        As ``search``: the ordered ids of every match are read once and cached
+        until the next write, so the total and every page come from one pass.
+        """
         if not query.base_uris:
             return ResultPage([], 0)
         key = ("structured", query, page)
         revision = self._revisions.read(DATASETS_REVISION)
         cached: ResultPage[DatasetEntry] | None = self._cache.get(revision, key)
-        if cached is None:
-            where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
-            with self._reader.connect() as conn:
+        if cached is not None:
+            return cached
+        where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
+        ordering = [datasets.c.id.asc()]
+        statement = select(datasets.c.id).where(*where).order_by(*ordering)
+        with self._reader.connect() as conn:
+            ids = self._ordered_ids(conn, revision, ("structured", query), statement)
+            if ids is None:
                 rows, total = self._page_by_offset(
-                    conn, revision, query, page, where=where, ordering=[datasets.c.id.asc()]
+                    conn, revision, query, page, where=where, ordering=ordering
                 )
-            cached = ResultPage([_entry(row) for row in rows], total)
-            self._cache.put(revision, key, cached, weight=1 + len(cached.items))
+            else:
+                rows = _rows_by_id(
+                    conn, ids[page.offset : page.offset + page.size], query.base_uris
+                )
+                total = len(ids)
+        cached = ResultPage([_entry(row) for row in rows], total)
+        self._cache.put(revision, key, cached, weight=1 + len(cached.items))
         return cached
 
     @translate_errors(InvalidDataset)

@@ -244,8 +244,10 @@ class DatasetFieldRow(Base):
 
     __tablename__ = "dataset_fields"
     __table_args__ = (
-        Index("ix_dataset_fields_short", "path", "short", "dataset_id"),
-        Index("ix_dataset_fields_number", "path", "number", "dataset_id"),
+        # NOTE(dev): the kind is part of each key, so a type-bracketed test
+        # (``kind = 'number' AND number >= ...``) reads the index alone.
+        Index("ix_dataset_fields_short", "path", "kind", "short", "dataset_id"),
+        Index("ix_dataset_fields_number", "path", "kind", "number", "dataset_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -61,8 +61,8 @@ def upgrade() -> None:
     )
     _copy_fields(table)
     op.create_index("ix_dataset_fields_dataset_id", _TABLE, ["dataset_id"])
-    op.create_index("ix_dataset_fields_short", _TABLE, ["path", "short", "dataset_id"])
-    op.create_index("ix_dataset_fields_number", _TABLE, ["path", "number", "dataset_id"])
+    op.create_index("ix_dataset_fields_short", _TABLE, ["path", "kind", "short", "dataset_id"])
+    op.create_index("ix_dataset_fields_number", _TABLE, ["path", "kind", "number", "dataset_id"])
 
 
 def _copy_fields(table: sa.Table) -> None:
