@@ -57,7 +57,11 @@ class Catalog:
         return self._run(search_query(user, criteria), page, sort)
 
     def structured_search(
-        self, user: User, criteria: Mapping[str, Any], page: PageRequest
+        self,
+        user: User,
+        criteria: Mapping[str, Any],
+        page: PageRequest,
+        sort: Sequence[SortKey] = (),
     ) -> ResultPage[DatasetEntry]:
         """Return one page of the datasets a ``/mongo/query`` body matches.
 
@@ -65,7 +69,9 @@ class Catalog:
             InvalidQuery: the filter leaves the supported subset.
         """
         query = structured_query(user, criteria)
-        return self._datasets.structured_search(query, page) if query.base_uris else _NOTHING
+        if not query.base_uris:
+            return _NOTHING
+        return self._datasets.structured_search(query, page, sort)
 
     def aggregate(
         self, user: User, criteria: Mapping[str, Any], page: PageRequest

@@ -139,9 +139,9 @@ class DatasetStore(Protocol):
         ...
 
     def structured_search(
-        self, query: StructuredQuery, page: PageRequest
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
-        """Return one page (registration order) of the datasets a structured query matches."""
+        """Return one page of the datasets a structured query matches (registration order)."""
         ...
 
     def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lookup_api import schemas
-from lookup_api.operations.base import NOT_REGISTERED, PAGED, Operation
+from lookup_api.operations.base import DATASET_LIST, NOT_REGISTERED, PAGED, Operation
 from lookup_api.schemas import Schema
 
 TAG = "structured queries"
@@ -49,10 +49,12 @@ QUERY_OPERATION = Operation(
     "SearchHitList",
     body="MongoQuery",
     body_required=False,
-    params=PAGED,
-    headers=("X-Pagination",),
+    params=DATASET_LIST,
+    headers=("X-Pagination", "X-Sort"),
     errors={401: NOT_REGISTERED, 422: _REFUSED},
-    description="Over the datasets the caller may search, in registration order.",
+    description=(
+        "Over the datasets the caller may search; in registration order unless `sort` is given."
+    ),
 )
 AGGREGATE_OPERATION = Operation(
     "post",

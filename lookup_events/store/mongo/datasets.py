@@ -301,15 +301,15 @@ class MongoDatasetStore:
 
     @translate_errors
     def structured_search(
-        self, query: StructuredQuery, page: PageRequest
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
-        """Return one page (registration order) of the datasets a structured query matches."""
+        """Return one page of the datasets a structured query matches (registration order)."""
         if not query.base_uris:
             return ResultPage([], 0)
         permitted: Document = {"base_uri": {"$in": list(dict.fromkeys(query.base_uris))}}
         found: Document = {"$and": [permitted, mongo_filter(query.node)]}
         datasets = self._ready().datasets
-        cursor = datasets.find(found, ENTRY_PROJECTION, sort=[(SEQUENCE, ASCENDING)])
+        cursor = datasets.find(found, ENTRY_PROJECTION, sort=sort_of(sort))
         entries = [entry_of(doc) for doc in cursor.skip(page.offset).limit(page.size)]
         total = page_total(page, len(entries))
         if total is None:

@@ -371,25 +371,25 @@ class SqlDatasetStore:
 
     @translate_errors(InvalidDataset)
     def structured_search(
-        self, query: StructuredQuery, page: PageRequest
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
-        """Return one page (registration order) of the datasets a structured query matches.
+        """Return one page of the datasets a structured query matches (registration order).
 
         As ``search``: the ordered ids of every match are read once and cached
         until the next write, so the total and every page come from one pass.
         """
         if not query.base_uris:
             return ResultPage([], 0)
-        key = ("structured", query, page)
+        key = ("structured", query, page, tuple(sort))
         revision = self._revisions.read(DATASETS_REVISION)
         cached: ResultPage[DatasetEntry] | None = self._cache.get(revision, key)
         if cached is not None:
             return cached
         where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
-        ordering = [datasets.c.id.asc()]
+        ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
         statement = select(datasets.c.id).where(*where).order_by(*ordering)
         with self._reader.connect() as conn:
-            ids = self._ordered_ids(conn, revision, ("structured", query), statement)
+            ids = self._ordered_ids(conn, revision, ("structured", query, tuple(sort)), statement)
             if ids is None:
                 rows, total = self._page_by_offset(
                     conn, revision, query, page, where=where, ordering=ordering

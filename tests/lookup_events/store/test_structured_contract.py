@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lookup_events.store import Stores
-from lookup_events.store.protocols import PageRequest
+from lookup_events.store.protocols import PageRequest, SortKey
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import MR_MEN
 from tests.support.stores import StoreBackend
@@ -75,3 +75,9 @@ def test_a_re_registered_dataset_is_found_by_its_new_values(stores: Stores) -> N
 def test_a_deleted_dataset_is_not_found(stores: Stores) -> None:
     stores.datasets.delete(records()[3].uri)
     assert found(stores, {"tags": "red"}) == "alpha"
+
+
+def test_a_sort_orders_the_matches(stores: Stores) -> None:
+    query = StructuredQuery(VISIBLE, parse_filter({"tags": {"$exists": True}}))
+    page = stores.datasets.structured_search(query, ALL, (SortKey("name", descending=True),))
+    assert [entry.name for entry in page.items] == ["gamma", "epsilon", "delta", "beta", "alpha"]

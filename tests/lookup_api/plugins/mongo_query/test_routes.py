@@ -186,3 +186,15 @@ def test_an_aggregation_outside_the_subset_is_a_422_naming_the_stage(
     result = post(aggregate_client, auth, "aggregate", {"aggregation": [stage]})
     assert result.status_code == 422
     assert part in result.json["message"]
+
+
+def test_query_sorts_like_search_when_asked(query_client, auth: Header) -> None:
+    result = query_client.simulate_post(
+        "/mongo/query", headers=auth("grumpy"), json={}, params={"sort": "-name"}
+    )
+    assert names(result) == ["gamma", "epsilon", "delta", "beta", "alpha"]
+    assert json.loads(result.headers["X-Sort"]) == {"sort": {"name": -1}}
+    bad = query_client.simulate_post(
+        "/mongo/query", headers=auth("grumpy"), json={}, params={"sort": "readme"}
+    )
+    assert bad.status_code == 422
