@@ -50,7 +50,8 @@ QUERY_OPERATION = Operation(
     body="MongoQuery",
     body_required=False,
     params=DATASET_LIST,
-    headers=("X-Pagination", "X-Sort"),
+    # NOTE(dev): X-Sort is sent only with a sort= parameter, so it is not declared required.
+    headers=("X-Pagination",),
     errors={401: NOT_REGISTERED, 422: _REFUSED},
     description=(
         "Over the datasets the caller may search; in registration order unless `sort` is given."
