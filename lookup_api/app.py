@@ -19,6 +19,7 @@ from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
+from lookup_api.dserver import audit, subscriptions
 from lookup_api.errors import (
     PROJECT_EXCEPTIONS,
     ClaimError,
@@ -28,11 +29,15 @@ from lookup_api.errors import (
 )
 from lookup_api.headers import CasedResponse
 from lookup_api.limits import BodyLimit
+from lookup_api.operations.subscriptions import SubscriptionExtension
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
 from lookup_events.store import Stores, revision_view
+from lookup_events.store.feeds import SubscriptionStore
+from lookup_events.subscriptions.addresses import policy_for
+from lookup_events.subscriptions.manager import SubscriptionManager
 from lookup_events.versions import component_versions
 
 log = logging.getLogger(__name__)
@@ -93,11 +98,16 @@ def create_app(
             settings,
         ),
     )
+    routes.update(audit.routes(access, stores.audit, stores.datasets))
     routes.update(plugin_config_routes(access, settings, versions, mounted))
     for item in mounted:
         routes.update(item.routes)
+    described: list[object] = [item.plugin for item in mounted]
+    if stores.subscriptions is not None:
+        routes.update(subscription_routes(settings, access, stores.subscriptions))
+        described.append(SubscriptionExtension)
     hooks = webhook.routes(settings.webhook_secret, publisher)
-    extension = openapi.Extension.of(item.plugin for item in mounted)
+    extension = openapi.Extension.of(described)
     routes.update(docs.routes(openapi.document(webhook=bool(hooks), extension=extension)))
     routes.update(hooks)
     for template, resource in routes.items():
@@ -139,6 +149,15 @@ def plugin_config_routes(
         ("/config/info", dserver.config.ConfigInfoResource(access, settings, extra)),
         ("/config/versions", dserver.config.VersionsResource(every)),
     ]
+
+
+def subscription_routes(
+    settings: Settings, access: Access, store: SubscriptionStore
+) -> list[tuple[str, object]]:
+    """Return the ``/subscriptions`` routes, checking webhooks as the settings say."""
+    policy = policy_for(settings)
+    queues = [name for name, _ in settings.subscription_queues]
+    return subscriptions.routes(access, store, SubscriptionManager(store, policy, queues))
 
 
 def get_app() -> WSGIApp:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,8 +11,9 @@ from lookup_api.bodies import entries
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
+from lookup_events.store.actors import Actor
 from lookup_events.store.aggregation import AggregateQuery, parse_pipeline
-from lookup_events.store.annotations import annotation_value
+from lookup_events.store.criteria import canonical_uuid, criteria_query
 from lookup_events.store.protocols import (
     DatasetStore,
     PageRequest,
@@ -130,7 +130,7 @@ class Catalog:
         """
         record = record_from_info(info)
         require_register(user, record.entry.base_uri)
-        return self._registrar.register_info(info)
+        return self._registrar.register_info(info, Actor.user(user.username))
 
     def put(self, user: User, uri: str, info: Mapping[str, Any]) -> Registered:
         """Register the dataset info as the dataset at ``uri`` (dserver's PUT).
@@ -151,7 +151,7 @@ class Catalog:
             PermissionDenied: no register permission on the URI's base URI.
         """
         require_register(user, base_uri_of(uri))
-        return self._registrar.forget(uri)
+        return self._registrar.forget(uri, Actor.user(user.username))
 
     def _run(
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
@@ -162,25 +162,8 @@ class Catalog:
 
 
 def search_query(user: User, criteria: Mapping[str, Any]) -> SearchQuery:
-    """Return the query of a search body, limited to what the user may search.
-
-    An annotation value no store keeps as a facet (``annotation_value`` is
-    None: a string too long once JSON-quoted) matches nothing.
-    """
-    pairs = tuple(
-        (str(key), annotation_value(value))
-        for key, value in (criteria.get("annotations") or {}).items()
-    )
-    matchable = all(text is not None for _, text in pairs)
-    return SearchQuery(
-        base_uris=searchable(user, criteria.get("base_uris")) if matchable else (),
-        free_text=criteria.get("free_text"),
-        creator_usernames=tuple(criteria.get("creator_usernames") or ()),
-        uuids=tuple(canonical_uuid(text) for text in criteria.get("uuids") or ()),
-        tags=tuple(criteria.get("tags") or ()),
-        annotations=tuple((key, text) for key, text in pairs if text is not None),
-        annotation_keys=tuple(criteria.get("annotation_keys") or ()),
-    )
+    """Return the query of a search body, limited to what the user may search."""
+    return criteria_query(criteria, searchable(user, criteria.get("base_uris")))
 
 
 def structured_query(user: User, criteria: Mapping[str, Any]) -> StructuredQuery:
@@ -208,14 +191,6 @@ def _criteria_tests(criteria: Mapping[str, Any]) -> list[Node]:
         tests.append(Condition("uuid", "in", uuids))
     tests.extend(Condition("tags", "eq", tag) for tag in dict.fromkeys(criteria.get("tags") or ()))
     return tests
-
-
-def canonical_uuid(text: str) -> str:
-    """Return the canonical spelling of a UUID; other text is kept as it is."""
-    try:
-        return str(uuidlib.UUID(text))
-    except ValueError:
-        return text
 
 
 class EncodedPages:

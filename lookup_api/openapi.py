@@ -52,6 +52,7 @@ TAGS = [
     {"name": "0.18: admin", "description": "dtool-lookup-server 0.18 admin routes."},
     {"name": "documentation", "description": "This document and its browsable pages."},
     {"name": "webhook", "description": "S3 notifications in (when a secret is configured)."},
+    {"name": "audit", "description": "Who or what changed datasets, users and permissions."},
 ]
 
 _ERRORS = {
@@ -69,6 +70,7 @@ _PATH_PARAMETERS = frozenset(
 _VALIDATED_PARAMETERS = frozenset(
     {"page", "page_size", "sort_datasets", "sort_users", "sort_base_uris", "uuids"}
     | {"uri", "base_uri", "username", "uuid"}
+    | {"audit_uri", "audit_user", "since", "until"}
 )
 
 
@@ -142,6 +144,7 @@ def _array(name: str) -> Schema:
 
 DERIVED_SCHEMAS: dict[str, Schema] = {
     "DatasetList": _array("Dataset"),
+    "AuditEntryList": _array("AuditEntry"),
     "SearchHitList": _array("SearchHit"),
     "LegacyUserList": _array("LegacyUserItem"),
     "UserBriefList": _array("UserBrief"),
@@ -213,6 +216,33 @@ def parameters() -> dict[str, dict[str, Any]]:
         "legacy_uuid": _path("uuid", schemas.STRING, EXAMPLE_UUID),
         "legacy_username": _path("username", schemas.STRING, "grumpy"),
         "webhook_path": _path("path", schemas.STRING, "minio"),
+        **_audit_parameters(),
+        # The subscription routes' parameters (DTOOL_LOOKUP_SUBSCRIPTIONS).
+        "subscription_id": {
+            **_path("subscription_id", {"type": "integer", "minimum": 1}, ""),
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+            "example": 1,
+        },
+        "subscriptions_all": _query(
+            "all", {"type": "boolean"}, "Every user's subscriptions (admins only)."
+        ),
+    }
+
+
+def _audit_parameters() -> dict[str, dict[str, Any]]:
+    """Return the audit routes' filters (``uri`` and ``user`` are query parameters there)."""
+    audit = schemas.AUDIT_QUERY["properties"]
+    return {
+        "audit_uri": _query("uri", audit["uri"], "Entries of this dataset."),
+        "audit_user": _query("user", audit["user"], "Entries made by or about this user."),
+        "since": {
+            **_query("since", audit["since"], "Entries at or after this time."),
+            "example": "1765000000",
+        },
+        "until": {
+            **_query("until", audit["until"], "Entries at or before this time."),
+            "example": "2026-12-06T10:00:00Z",
+        },
     }
 
 

@@ -167,6 +167,42 @@ PAGINATION = {
 SORT = _object({"sort": {"type": "object", "additionalProperties": {"enum": [1, -1]}}})
 
 # Component names of the reply schemas, as the document shows them.
+AUDIT_ENTRY = _object(
+    {
+        "at": {"type": "number", "description": "When, in seconds since 1970."},
+        "time": {"type": "string", "description": "When, as an ISO 8601 UTC time."},
+        "subject_kind": {"enum": ["dataset", "user", "base_uri", "permission"]},
+        "subject": {**STRING, "description": "Dataset URI, username or base URI."},
+        "action": {
+            **STRING,
+            "description": "registered, updated, removed; added, updated, removed; "
+            "granted, revoked, replaced.",
+        },
+        "base_uri": {"type": ["string", "null"]},
+        "uuid": {"type": ["string", "null"]},
+        "changes": {
+            "type": "object",
+            "description": "A summary of the difference (fields' old and new values, "
+            "tags and annotation keys added, removed or changed), not a copy.",
+        },
+        "actor": _object(
+            {
+                "kind": {"enum": ["user", "event", "command", "system"]},
+                "name": {
+                    **STRING,
+                    "description": "Username, event source (s3, watch, scan, ...), command.",
+                },
+                "cause": {
+                    "type": "object",
+                    "description": "The event: kind, occurred_at, sequencer, event_id.",
+                },
+            },
+            closed=True,
+        ),
+    },
+    closed=True,
+)
+
 SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "Dataset": DATASET,
@@ -189,4 +225,5 @@ SCHEMAS: dict[str, Schema] = {
     "Empty": EMPTY,
     "Pagination": PAGINATION,
     "Sort": SORT,
+    "AuditEntry": AUDIT_ENTRY,
 }

@@ -208,3 +208,19 @@ REQUEST_BODIES: dict[str, Schema] = {
     "UserUpdate": USER_UPDATE,
     "BaseURIUpdate": BASE_URI_UPDATE,
 }
+
+# The filters of the audit routes, as query strings (``dserver/audit.py``).
+AUDIT_TIME: Schema = {
+    "type": "string",
+    "maxLength": 64,
+    "description": "Seconds since 1970, or an ISO 8601 time (UTC when it names no zone).",
+}
+AUDIT_QUERY: Schema = {
+    "type": "object",
+    "properties": {
+        "uri": PATH_PARAMETERS["uri"],
+        "user": USERNAME,
+        "since": AUDIT_TIME,
+        "until": AUDIT_TIME,
+    },
+}

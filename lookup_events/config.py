@@ -23,12 +23,30 @@ _HIDDEN = "hidden"
 _SQLITE = "sqlite"
 
 
+def _non_negative(text: str) -> int:
+    number = int(text)
+    if number < 0:
+        raise ValueError(f"expected a number of days, 0 or more, not {text!r}")
+    return number
+
+
 def _bool(text: str) -> bool:
     return text.strip().lower() in {"1", "true", "yes", "on", "y", "t"}
 
 
 def _list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _named_urls(text: str) -> tuple[tuple[str, str], ...]:
+    """Read ``name=URL`` pairs separated by commas."""
+    pairs = []
+    for part in _list(text):
+        name, sep, url = part.partition("=")
+        if not sep or not name.strip() or not url.strip():
+            raise ValueError(f"expected name=URL, got {part!r}")
+        pairs.append((name.strip(), url.strip()))
+    return tuple(pairs)
 
 
 def _read_file(path: str) -> str:
@@ -195,6 +213,73 @@ class Settings:
         default=16 * 1024 * 1024,
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
+    )
+    # The audit trail (issue 17, item 4).
+    audit: bool = setting(
+        "DTOOL_LOOKUP_AUDIT",
+        default=True,
+        parse=_bool,
+        help="Record every change to datasets, users, base URIs and permissions, with who or "
+        "what made it, in the audit trail (true).",
+    )
+    audit_retention_days: int = setting(
+        "DTOOL_LOOKUP_AUDIT_RETENTION_DAYS",
+        default=0,
+        parse=_non_negative,
+        help="Age in days beyond which `audit prune` deletes audit entries (0: keep them all).",
+    )
+    # Subscriptions: saved searches notified through webhooks or admin-named queues.
+    subscriptions: bool = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTIONS",
+        default=False,
+        parse=_bool,
+        help="Record dataset changes in an outbox and serve /subscriptions (false).",
+    )
+    subscription_queues: tuple[tuple[str, str], ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_QUEUES",
+        default=(),
+        parse=_named_urls,
+        secret=True,
+        help="Queues subscriptions may target, as name=URL pairs separated by commas "
+        "(amqp://user:pass@host/vhost#queue, sqs+https://sqs.../account/queue).",
+    )
+    subscription_hosts: tuple[str, ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_HOSTS",
+        default=(),
+        parse=_list,
+        help="Hosts webhooks may reach (example.org, or .example.org for its subdomains); "
+        "any public host if unset.",
+    )
+    subscription_networks: tuple[str, ...] = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_NETWORKS",
+        default=(),
+        parse=_list,
+        help="Private, loopback or link-local networks (CIDR) webhooks may reach anyway; none "
+        "by default.",
+    )
+    subscription_http: bool = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_HTTP",
+        default=False,
+        parse=_bool,
+        help="Allow plain http:// webhook URLs (false: HTTPS only).",
+    )
+    subscription_timeout: float = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_TIMEOUT",
+        default=5.0,
+        parse=float,
+        help="Seconds a webhook delivery may take to connect and to answer (5).",
+    )
+    subscription_attempts: int = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_ATTEMPTS",
+        default=8,
+        parse=int,
+        help="Tries of one notification before it is parked with the reason (8).",
+    )
+    subscription_backoff: float = setting(
+        "DTOOL_LOOKUP_SUBSCRIPTION_BACKOFF",
+        default=2.0,
+        parse=float,
+        help="Seconds before the first retry of a notification, doubled each try (2).",
     )
     #: The environment the settings came from, for plugins' own settings; never shown.
     environ_items: tuple[tuple[str, str], ...] = dataclasses.field(

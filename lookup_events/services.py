@@ -52,7 +52,13 @@ from lookup_events.store import (
     schema_status,
     upgrade_database,
 )
+from lookup_events.store.feeds import SubscriptionStore
 from lookup_events.store.protocols import AdminStore, DatasetStore
+from lookup_events.subscriptions.addresses import policy_for
+from lookup_events.subscriptions.deliverer import Deliverer, Dispatcher, RetryPolicy
+from lookup_events.subscriptions.manager import SubscriptionManager
+from lookup_events.subscriptions.matching import Matcher
+from lookup_events.subscriptions.targets import QueueSender, WebhookSender
 
 #: Dataset readers the registrar can use: our own disk and S3 readers, or dtoolcore's brokers.
 READERS: dict[str, Reader] = {"fast": read_dataset, "dtoolcore": brokers.read_dataset}
@@ -237,6 +243,42 @@ class Services:
     def batch_handler(self, reader: Reader = read_dataset) -> BatchHandler:
         """Return what applies batches of events to the stores."""
         return BatchHandler(self.registrar(reader))
+
+    # -- subscriptions ---------------------------------------------------------
+
+    def subscription_store(self) -> SubscriptionStore:
+        """Return the subscriptions' store.
+
+        Raises:
+            SetupError: subscriptions are switched off.
+        """
+        store = self.stores.subscriptions
+        if store is None:
+            raise SetupError("subscriptions are off: set DTOOL_LOOKUP_SUBSCRIPTIONS=true")
+        return store
+
+    def subscription_manager(self) -> SubscriptionManager:
+        """Return what validates and saves subscriptions (API routes, CLI)."""
+        queues = [name for name, _ in self.settings.subscription_queues]
+        return SubscriptionManager(self.subscription_store(), policy_for(self.settings), queues)
+
+    def deliverer(self, sqs_client: Callable[[str], Any] | None = None) -> Deliverer:
+        """Return the process draining the outbox into notifications.
+
+        Raises:
+            SetupError: subscriptions are switched off.
+        """
+        settings = self.settings
+        store = self.subscription_store()
+        changes = self.stores.changes
+        assert changes is not None  # opened together with the subscription store
+        dispatcher = Dispatcher(
+            WebhookSender(policy_for(self.settings), settings.subscription_timeout),
+            QueueSender(dict(settings.subscription_queues), sqs_client),
+        )
+        policy = RetryPolicy(settings.subscription_attempts, settings.subscription_backoff)
+        matcher = Matcher(self.admin, self.datasets, store)
+        return Deliverer(changes, store, matcher, dispatcher, policy=policy)
 
     def database_probe(self) -> None:
         """Make a cheap query, raising ``DatabaseUnavailable`` while the database is down."""

@@ -20,6 +20,7 @@ PARTS = (
     ("queue", ("queue",)),
     ("registrar", ("registrar",)),
     ("sources", ("sources",)),
+    ("subscriptions", ("subscriptions",)),
     ("legacy_import", ("legacy_import",)),
     ("cli", ("cli",)),
 )
@@ -32,11 +33,14 @@ ALLOWED = {
     "queue": {"core"},
     "sources": {"core", "storage", "queue"},
     "registrar": {"core", "support", "storage", "store", "queue"},
+    "subscriptions": {"core", "store"},
     "legacy_import": {"core", "registrar", "storage", "store"},
-    "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"},
+    "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"}
+    | {"subscriptions"},
     "cli": {"core", "support", "services", "storage", "store", "queue", "registrar"}
-    | {"sources", "legacy_import", "api"},
-    "api": {"core", "support", "store", "queue", "registrar", "sources", "services"},
+    | {"sources", "legacy_import", "api", "subscriptions"},
+    "api": {"core", "support", "store", "queue", "registrar", "sources", "services"}
+    | {"subscriptions"},
     "lambdas": {"core", "support", "services", "store", "registrar", "sources", "api"},
 }
 # Only entry points assemble: the packages services.py builds never import it.

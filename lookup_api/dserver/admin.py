@@ -13,6 +13,7 @@ from lookup_api.access import require_self_or_admin
 from lookup_api.errors import APIError
 from lookup_events.errors import UnknownBaseURI, UnknownUser
 from lookup_events.registrar.writer import Registrar
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import AdminStore, BaseURI, PermissionKind, User
 
 
@@ -47,37 +48,39 @@ class Administration:
             raise UnknownBaseURI(f"base URI {name!r} is not registered")
         return base_uri
 
-    def put_user(self, username: str, is_admin: bool) -> tuple[User, bool]:
+    def put_user(self, username: str, is_admin: bool, actor: Actor) -> tuple[User, bool]:
         """Create the user or set its admin flag; return it and whether it is new."""
-        created = self._admin.put_user(username, is_admin)
+        created = self._admin.put_user(username, is_admin, actor)
         return self._existing_user(username), created
 
     def put_base_uri(
-        self, name: str, search: Iterable[str], register: Iterable[str]
+        self, name: str, actor: Actor, search: Iterable[str], register: Iterable[str]
     ) -> tuple[BaseURI, bool]:
         """Create the base URI if needed, replace its permissions; return it and if new."""
-        created = self._admin.add_base_uri(name)
-        self._admin.set_permissions(name, search=search, register=register)
+        created = self._admin.add_base_uri(name, actor)
+        self._admin.set_permissions(name, search=search, register=register, actor=actor)
         return self.base_uri(name), created
 
-    def delete_base_uri(self, name: str) -> None:
+    def delete_base_uri(self, name: str, actor: Actor) -> None:
         """Delete the base URI, its permissions and its datasets (idempotent)."""
-        self._admin.delete_base_uri(name)
-        self._registrar.forget_base_uri(name)
+        self._admin.delete_base_uri(name, actor)
+        self._registrar.forget_base_uri(name, actor)
 
-    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> tuple[User, bool]:
+    def grant(
+        self, username: str, base_uri: str, kind: PermissionKind, actor: Actor
+    ) -> tuple[User, bool]:
         """Give a permission; return the user and whether the permission is new.
 
         Raises:
             APIError: 404 for an unknown user or base URI.
         """
         try:
-            granted = self._admin.grant(username, base_uri, kind)
+            granted = self._admin.grant(username, base_uri, kind, actor)
         except (UnknownUser, UnknownBaseURI) as ex:
             raise APIError(404, message=str(ex)) from None
         return self._existing_user(username), granted
 
-    def revoke(self, username: str, base_uri: str, kind: PermissionKind) -> User:
+    def revoke(self, username: str, base_uri: str, kind: PermissionKind, actor: Actor) -> User:
         """Take a permission away (idempotent) and return the user.
 
         Raises:
@@ -85,7 +88,7 @@ class Administration:
         """
         self.base_uri(base_uri)
         self._existing_user(username)
-        self._admin.revoke(username, base_uri, kind)
+        self._admin.revoke(username, base_uri, kind, actor)
         return self._existing_user(username)
 
     def _existing_user(self, username: str) -> User:

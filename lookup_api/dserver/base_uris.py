@@ -11,6 +11,7 @@ from lookup_api.dserver.admin import Administration
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import AdminStore
 
 
@@ -50,9 +51,10 @@ class BaseURIResource:
         """Create the base URI if needed; replace both permission lists (missing: empty)."""
         body = validated_body(req, schemas.BASE_URI_UPDATE)
         name = path_value("base_uri", uri_from_path(base_uri, "base_uri"))
-        self._access.admin(req)
+        actor = Actor.user(self._access.admin(req).username)
         base, created = self._administration.put_base_uri(
             name,
+            actor,
             search=body.get("users_with_search_permissions", []),
             register=body.get("users_with_register_permissions", []),
         )
@@ -62,6 +64,6 @@ class BaseURIResource:
     def on_delete(self, req: falcon.Request, resp: falcon.Response, base_uri: str) -> None:
         """Delete the base URI, its permissions and its datasets (idempotent)."""
         name = uri_from_path(base_uri, "base_uri")
-        self._access.admin(req)
-        self._administration.delete_base_uri(name)
+        actor = Actor.user(self._access.admin(req).username)
+        self._administration.delete_base_uri(name, actor)
         resp.media = {}

@@ -12,6 +12,7 @@ from lookup_api.dserver.admin import Administration
 from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.validation import validated_body
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import AdminStore, PermissionKind
 
 
@@ -75,17 +76,17 @@ class UserResource:
         """Create the user or set its admin flag (missing: false): 201 if new, else 200."""
         path_value("username", username)
         body = validated_body(req, schemas.USER_UPDATE)
-        self._access.admin(req)
+        actor = Actor.user(self._access.admin(req).username)
         is_admin = bool(body.get("is_admin", False))
-        user, created = self._administration.put_user(username, is_admin)
+        user, created = self._administration.put_user(username, is_admin, actor)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
         resp.media = user_body(user)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, username: str) -> None:
         """Delete the user and their permissions (idempotent)."""
         path_value("username", username)
-        self._access.admin(req)
-        self._admin.delete_user(username)
+        actor = Actor.user(self._access.admin(req).username)
+        self._admin.delete_user(username, actor)
         resp.media = {}
 
 
@@ -116,8 +117,8 @@ class PermissionResource:
         self, req: falcon.Request, resp: falcon.Response, username: str, base_uri: str
     ) -> None:
         """Grant the permission: 201 if new, 200 if the user held it already."""
-        name = self._checked(req, username, base_uri)
-        user, created = self._administration.grant(username, name, self._kind)
+        name, actor = self._checked(req, username, base_uri)
+        user, created = self._administration.grant(username, name, self._kind, actor)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
         resp.media = user_body(user)
 
@@ -125,11 +126,11 @@ class PermissionResource:
         self, req: falcon.Request, resp: falcon.Response, username: str, base_uri: str
     ) -> None:
         """Revoke the permission (idempotent)."""
-        name = self._checked(req, username, base_uri)
-        resp.media = user_body(self._administration.revoke(username, name, self._kind))
+        name, actor = self._checked(req, username, base_uri)
+        resp.media = user_body(self._administration.revoke(username, name, self._kind, actor))
 
-    def _checked(self, req: falcon.Request, username: str, base_uri: str) -> str:
+    def _checked(self, req: falcon.Request, username: str, base_uri: str) -> tuple[str, Actor]:
+        """Return the base URI named by the path and the admin calling, as an actor."""
         path_value("username", username)
         name = uri_from_path(base_uri, "base_uri")
-        self._access.admin(req)
-        return name
+        return name, Actor.user(self._access.admin(req).username)

@@ -11,6 +11,7 @@ from lookup_api.paging import page_request, paginate, require_in_range
 from lookup_api.uris import normalise_request_uri
 from lookup_api.validation import validated_body
 from lookup_events.errors import UnknownBaseURI
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import AdminStore
 
 
@@ -34,9 +35,9 @@ class UserRegisterResource(AdminResource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register every user in the body's list."""
         users = validated_body(req, schemas.USERS)
-        self._access.admin(req)
+        actor = Actor.user(self._access.admin(req).username)
         for user in users:
-            self._admin.add_user(user["username"], bool(user.get("is_admin", False)))
+            self._admin.add_user(user["username"], bool(user.get("is_admin", False)), actor)
         self._created(resp)
 
 
@@ -64,8 +65,8 @@ class BaseURIRegisterResource(AdminResource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register the body's base URI, normalised."""
         body = validated_body(req, schemas.BASE_URI)
-        self._access.admin(req)
-        self._admin.add_base_uri(normalise_request_uri(body["base_uri"], name="base_uri"))
+        actor = Actor.user(self._access.admin(req).username)
+        self._admin.add_base_uri(normalise_request_uri(body["base_uri"], name="base_uri"), actor)
         self._created(resp)
 
 
@@ -102,10 +103,11 @@ class PermissionUpdateResource(AdminResource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Set the search and register permissions; unknown users are ignored."""
         body = validated_body(req, schemas.PERMISSIONS)
-        self._access.admin(req)
+        actor = Actor.user(self._access.admin(req).username)
         self._admin.set_permissions(
             normalise_request_uri(body["base_uri"], name="base_uri"),
             search=body["users_with_search_permissions"],
             register=body["users_with_register_permissions"],
+            actor=actor,
         )
         self._created(resp)

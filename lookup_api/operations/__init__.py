@@ -9,12 +9,18 @@ ones are listed here, one module per generation.
 
 from __future__ import annotations
 
+from lookup_api.operations.audit import AUDIT_OPERATIONS
 from lookup_api.operations.base import Operation
 from lookup_api.operations.docs import DOC_OPERATIONS, WEBHOOK_OPERATIONS
 from lookup_api.operations.dserver import DSERVER_OPERATIONS
 from lookup_api.operations.legacy import LEGACY_OPERATIONS
 from lookup_api.operations.links import LINKS
 
-OPERATIONS: tuple[Operation, ...] = (*LEGACY_OPERATIONS, *DSERVER_OPERATIONS, *DOC_OPERATIONS)
+OPERATIONS: tuple[Operation, ...] = (
+    *LEGACY_OPERATIONS,
+    *DSERVER_OPERATIONS,
+    *AUDIT_OPERATIONS,
+    *DOC_OPERATIONS,
+)
 
 __all__ = ["LINKS", "OPERATIONS", "WEBHOOK_OPERATIONS", "Operation"]

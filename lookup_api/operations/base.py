@@ -16,6 +16,7 @@ USERS = "users"
 BASE_URIS = "base URIs"
 DOCS = "documentation"
 WEBHOOK = "webhook"
+AUDIT = "audit"
 
 NOT_REGISTERED = "The token names no registered user."
 NO_SEARCH = "No search permission on the dataset's base URI (or no such base URI)."

@@ -13,6 +13,7 @@ from lookup_events.cli.context import fail, pass_services
 from lookup_events.registrar.indexing import IndexReport, QueueIndexer, Result
 from lookup_events.services import Services
 from lookup_events.sources.listing import index_events
+from lookup_events.store.actors import Actor
 from lookup_events.uris import normalise_uri
 
 
@@ -27,7 +28,7 @@ def base_uri_group() -> None:
 def add_base_uri(services: Services, base_uri: str) -> None:
     """Register BASE_URI (a local path becomes file://<host><abspath>)."""
     base_uri = normalise_uri(base_uri)
-    if not services.admin.add_base_uri(base_uri):
+    if not services.admin.add_base_uri(base_uri, Actor.command("base-uri add")):
         fail(f"Base URI '{base_uri}' already registered")
 
 

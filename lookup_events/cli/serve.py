@@ -13,6 +13,7 @@ from lookup_events.cli.processes import configure_logging, stop_on_signals
 from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
 from lookup_events.services import Services
+from lookup_events.store.actors import Actor
 from lookup_events.uris import normalise_uri
 
 GRACEFUL_TIMEOUT = 5
@@ -97,8 +98,9 @@ def serve(
 ) -> None:
     """Serve the API and register datasets as they are frozen.
 
-    Runs the API, a registrar and, with --watch, a watcher as child
-    processes. On embedded defaults (SQLite) it creates the database and a key
+    Runs the API, a registrar, with --watch a watcher and, when
+    DTOOL_LOOKUP_SUBSCRIPTIONS is on, the deliverer as child processes.
+    On embedded defaults (SQLite) it creates the database and a key
     pair if there are none; a server database must have been brought up to
     date with `db upgrade`, and its public key configured.
     """
@@ -109,7 +111,8 @@ def serve(
         watched = [watched_base_uri(services, path) for path in watch_dirs]
         services.close()
         _greet(settings, address)
-        sys.exit(supervise(address, workers, threads, watched))
+        deliver = settings.subscriptions
+        sys.exit(supervise(address, workers, threads, watched, deliver=deliver))
     if not quiet:
         _greet(settings, address)
     options = {
@@ -126,13 +129,15 @@ def serve(
 def watched_base_uri(services: Services, path: str) -> str:
     """Return the base URI of a directory to watch, registering it if it is new."""
     base_uri = normalise_uri(path)
-    if services.admin.add_base_uri(base_uri):
+    if services.admin.add_base_uri(base_uri, Actor.command("serve --watch")):
         click.echo(f"Registered base URI {base_uri}")
     return base_uri
 
 
-def supervise(address: str, workers: int, threads: int, watched: list[str]) -> int:
-    """Run the API, the registrar and the watcher as child processes until stopped."""
+def supervise(
+    address: str, workers: int, threads: int, watched: list[str], *, deliver: bool = False
+) -> int:
+    """Run the API, the registrar, the watcher and the deliverer as children until stopped."""
     configure_logging()
     host, _, port = address.rpartition(":")
     api = ["serve", "--api-only", "--quiet", "--host", host.strip("[]"), "--port", port]
@@ -144,6 +149,8 @@ def supervise(address: str, workers: int, threads: int, watched: list[str]) -> i
     if watched:
         click.echo("Watching " + ", ".join(watched))
         children.append(Child("watcher", command("watch", *watched)))
+    if deliver:
+        children.append(Child("deliverer", command("deliver")))
     with stop_on_signals() as stop:
         return Supervisor(children).run(stop)
 

@@ -13,6 +13,7 @@ from lookup_events.cli.context import fail, pass_services
 from lookup_events.cli.group import LookupGroup
 from lookup_events.errors import SetupError
 from lookup_events.services import Services
+from lookup_events.store.actors import Actor
 from lookup_events.store.protocols import PermissionKind
 from lookup_events.tokens import issue_token
 from lookup_events.uris import normalise_uri
@@ -44,7 +45,9 @@ def admin_flag(func: F) -> F:
 @pass_services
 def add_user(services: Services, username: str, is_admin: bool, legacy_is_admin: bool) -> None:
     """Register USERNAME."""
-    if not services.admin.add_user(username, is_admin or legacy_is_admin):
+    if not services.admin.add_user(
+        username, is_admin or legacy_is_admin, Actor.command("user add")
+    ):
         fail(f"User '{username}' already registered")
 
 
@@ -56,7 +59,7 @@ def update_user(services: Services, username: str, is_admin: bool, legacy_is_adm
     """Set whether USERNAME is an admin (without the flag: not an admin)."""
     if services.admin.get_user(username) is None:
         fail(f"User '{username}' is not registered yet")
-    services.admin.put_user(username, is_admin or legacy_is_admin)
+    services.admin.put_user(username, is_admin or legacy_is_admin, Actor.command("user update"))
 
 
 @user_group.command("delete")
@@ -64,7 +67,7 @@ def update_user(services: Services, username: str, is_admin: bool, legacy_is_adm
 @pass_services
 def delete_user(services: Services, username: str) -> None:
     """Delete USERNAME and its permissions (nothing happens if unknown)."""
-    services.admin.delete_user(username)
+    services.admin.delete_user(username, Actor.command("user delete"))
 
 
 @user_group.command("list")
@@ -112,7 +115,9 @@ def _grant(services: Services, username: str, base_uri: str, kind: PermissionKin
         fail(f"Base URI '{base_uri}' not registered")
     if services.admin.get_user(username) is None:
         fail(f"User '{username}' not registered")
-    if not services.admin.grant(username, base_uri, kind):
+    if not services.admin.grant(
+        username, base_uri, kind, Actor.command(f"user {kind}-permission")
+    ):
         fail(f"User '{username}' already has {kind} permissions")
 
 

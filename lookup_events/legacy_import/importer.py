@@ -30,6 +30,7 @@ from lookup_events.legacy_import.old_database import OldDeployment
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.writer import Registrar
 from lookup_events.storage import list_dataset_uris
+from lookup_events.store.actors import LEGACY_IMPORT
 from lookup_events.store.protocols import AdminStore, DatasetStore, PermissionKind
 from lookup_events.uris import base_uri_of
 
@@ -96,12 +97,12 @@ class LegacyImport:
     def copy_admin(self, old: OldDeployment) -> None:
         """Copy users (with admin flags), base URIs and permissions; skip what exists."""
         for username, is_admin in old.users:
-            if self._admin.add_user(username, is_admin):
+            if self._admin.add_user(username, is_admin, LEGACY_IMPORT):
                 self.report.copied("users")
             else:
                 self.report.skipped("users")
         for base_uri in old.base_uris:
-            if self._admin.add_base_uri(base_uri):
+            if self._admin.add_base_uri(base_uri, LEGACY_IMPORT):
                 self.report.copied("base URIs")
             else:
                 self.report.skipped("base URIs")
@@ -111,7 +112,7 @@ class LegacyImport:
     def _grant(self, username: str, base_uri: str, kind: PermissionKind) -> None:
         label = f"{kind} permissions"
         try:
-            granted = self._admin.grant(username, base_uri, kind)
+            granted = self._admin.grant(username, base_uri, kind, LEGACY_IMPORT)
         except (UnknownUser, UnknownBaseURI) as ex:
             self.report.failed(label, f"{username} on {base_uri}", str(ex))
             return
@@ -137,7 +138,7 @@ class LegacyImport:
 
     def _register(self, uri: str) -> None:
         try:
-            self._registrar.register_uri(uri)
+            self._registrar.register_uri(uri, LEGACY_IMPORT)
         except NotFrozen:
             self.report.skipped("datasets")
         except (InvalidDataset, DatasetNotFound, UnknownBaseURI, DatasetStorageUnavailable) as ex:
@@ -178,12 +179,12 @@ class LegacyImport:
         if not batch:
             return
         try:
-            self.report.copied("datasets", self._registrar.store_many(batch))
+            self.report.copied("datasets", self._registrar.store_many(batch, LEGACY_IMPORT))
         except InvalidDataset:
             # NOTE(dev): one refused record must not sink the batch: retry one by one.
             for record in batch:
                 try:
-                    self._registrar.store_many([record])
+                    self._registrar.store_many([record], LEGACY_IMPORT)
                 except InvalidDataset as ex:
                     self.report.failed("datasets", record.uri, str(ex))
                 else:

@@ -29,6 +29,7 @@ from lookup_events.events import DatasetEvent
 from lookup_events.model import DatasetRecord
 from lookup_events.registrar.outcomes import Action, Outcome, Status, Verdict
 from lookup_events.registrar.writer import Registrar
+from lookup_events.store.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class _Plan:
     deletes: set[str] = field(default_factory=set)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     base_uris: set[str] = field(default_factory=set)  # found registered in this batch
+    actors: dict[str, Actor] = field(default_factory=dict)  # the last event of each URI
 
 
 class BatchHandler:
@@ -51,7 +53,7 @@ class BatchHandler:
 
     def handle_batch(self, events: Sequence[DatasetEvent]) -> list[Outcome]:
         """Apply a batch of events; return one outcome per event, in order."""
-        plan = _Plan()
+        plan = _Plan(actors={event.uri: Actor.event(event) for event in events})
         for uri in dict.fromkeys(event.uri for event in events):
             plan.verdicts[uri] = self._inspect(uri, plan)
         self._write(plan)
@@ -73,9 +75,9 @@ class BatchHandler:
 
     def _write(self, plan: _Plan) -> None:
         try:
-            self._registrar.store_many(list(plan.upserts.values()))
+            self._registrar.store_many(list(plan.upserts.values()), plan.actors)
             for uri in plan.deletes:
-                self._registrar.forget(uri)
+                self._registrar.forget(uri, plan.actors[uri])
         except DatabaseUnavailable as ex:
             for uri in [*plan.upserts, *plan.deletes]:
                 plan.verdicts[uri] = Verdict.failed(Status.RETRY, ex)
@@ -87,8 +89,8 @@ class BatchHandler:
         logger.info("batch refused (%s); writing its records one by one", cause)
         for uri, record in plan.upserts.items():
             try:
-                self._registrar.store_many([record])
+                self._registrar.store_many([record], plan.actors[uri])
             except InvalidDataset as ex:
                 plan.verdicts[uri] = Verdict.failed(Status.DEAD, ex)
         for uri in plan.deletes:
-            self._registrar.forget(uri)
+            self._registrar.forget(uri, plan.actors[uri])

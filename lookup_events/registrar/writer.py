@@ -17,6 +17,7 @@ from lookup_events.errors import (
 )
 from lookup_events.model import DatasetRecord, record_from_info
 from lookup_events.storage import read_dataset
+from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.uris import normalise_uri
 
@@ -44,15 +45,15 @@ class Registrar:
         self._datasets = datasets
         self._read = reader
 
-    def register_info(self, info: Mapping[str, Any]) -> Registered:
-        """Validate a dataset-info document and upsert its record.
+    def register_info(self, info: Mapping[str, Any], actor: Actor = SYSTEM) -> Registered:
+        """Validate a dataset-info document and upsert its record, as ``actor``.
 
         Raises:
             InvalidDataset: the document does not describe a frozen dataset.
             UnknownBaseURI: its base URI is not registered.
         """
         record = self.validate(info)
-        return Registered(record, self._datasets.upsert(record))
+        return Registered(record, self._datasets.upsert(record, actor))
 
     def validate(self, info: Mapping[str, Any]) -> DatasetRecord:
         """Build the record of a dataset-info document, checking its base URI is registered.
@@ -83,18 +84,21 @@ class Registrar:
         if self._admin.get_base_uri(base_uri) is None:
             raise UnknownBaseURI(f"base URI {base_uri!r} is not registered")
 
-    def forget(self, uri: str) -> bool:
+    def forget(self, uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the record of ``uri`` without checking storage (the caller did)."""
-        return self._datasets.delete(normalise_uri(uri))
+        return self._datasets.delete(normalise_uri(uri), actor)
 
-    def forget_base_uri(self, base_uri: str) -> int:
+    def forget_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
         """Delete every record in ``base_uri`` (it is being unregistered); return how many."""
-        return self._datasets.delete_base_uri(normalise_uri(base_uri))
+        return self._datasets.delete_base_uri(normalise_uri(base_uri), actor)
 
-    def store_many(self, records: Sequence[DatasetRecord]) -> int:
-        """Upsert validated records in one transaction; return how many."""
-        return self._datasets.upsert_many(records) if records else 0
+    def store_many(self, records: Sequence[DatasetRecord], actor: ActorFor = SYSTEM) -> int:
+        """Upsert validated records in one transaction; return how many.
 
-    def register_uri(self, uri: str) -> Registered:
+        ``actor`` is one actor for all, or one per URI (a batch of events).
+        """
+        return self._datasets.upsert_many(records, actor) if records else 0
+
+    def register_uri(self, uri: str, actor: Actor = SYSTEM) -> Registered:
         """Read the dataset at ``uri`` from its storage and register it."""
-        return self.register_info(self._read(uri))
+        return self.register_info(self._read(uri), actor)

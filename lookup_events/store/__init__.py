@@ -8,16 +8,25 @@ stores is created and migrated by ``upgrade.upgrade_database``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from lookup_events.store.audit import AuditLog, MergedAuditLog
+from lookup_events.store.feeds import ChangeFeed, SubscriptionStore
 from lookup_events.store.protocols import AdminStore, DatasetStore
 from lookup_events.store.sql.admin import SqlAdminStore
+from lookup_events.store.sql.audit import SqlAuditLog
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.outbox import SqlChangeFeed
 from lookup_events.store.sql.revisions import revision_view
+from lookup_events.store.sql.subscriptions import SqlSubscriptionStore
 from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
+
+if TYPE_CHECKING:
+    from lookup_events.store.mongo.datasets import MongoDatasetStore
 
 __all__ = [
     "MIGRATIONS",
@@ -57,13 +66,25 @@ class StoreConfig(Protocol):
     def mongo_collection(self) -> str:
         """MongoDB collection of a MongoDB dataset store."""
 
+    @property
+    def audit(self) -> bool:
+        """Whether writes leave entries in the audit trail."""
+
+    @property
+    def subscriptions(self) -> bool:
+        """Whether dataset writes fill the outbox subscriptions are notified from."""
+
 
 @dataclass
 class Stores:
-    """The two stores a process works with."""
+    """The two stores a process works with, and the audit trail of their changes."""
 
     admin: AdminStore
     datasets: DatasetStore
+    audit: AuditLog
+    # Both set when subscriptions are on (and the dataset store is SQL), else None.
+    subscriptions: SubscriptionStore | None = None
+    changes: ChangeFeed | None = None
 
     def close(self) -> None:
         """Release both stores' connections."""
@@ -76,12 +97,17 @@ def is_sql(url: str) -> bool:
     return not url.startswith(MONGO_SCHEMES)
 
 
-def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = None) -> Stores:
+def open_stores(
+    config: StoreConfig,
+    mongo_client: Callable[..., Any] | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Stores:
     """Open the admin store and the dataset store named by ``config``.
 
     A ``mongodb://`` or ``mongodb+srv://`` dataset store URL opens a
     ``MongoDatasetStore`` (made by ``mongo_client``, pymongo's by default);
-    the admin store is always SQL.
+    the admin store is always SQL. ``clock`` dates the audit entries.
 
     Raises:
         ValueError: a URL names a backend this build cannot open.
@@ -95,18 +121,39 @@ def open_stores(config: StoreConfig, mongo_client: Callable[..., Any] | None = N
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
-    follow = config.cache_notify
-    datasets: DatasetStore
+    follow, audit = config.cache_notify, config.audit
+    admin = SqlAdminStore(admin_engine, follow, audit=audit, clock=clock)
     if not is_sql(dataset_url):
-        datasets = _open_mongo(config, dataset_url, mongo_client)
-    elif dataset_url == admin_url:
-        datasets = SqlDatasetStore(admin_engine, follow)
-    else:
-        datasets = SqlDatasetStore(make_engine(dataset_url), follow)
-    return Stores(admin=SqlAdminStore(admin_engine, follow), datasets=datasets)
+        if config.subscriptions:
+            raise ValueError(
+                "subscriptions (DTOOL_LOOKUP_SUBSCRIPTIONS) need an SQL dataset store: "
+                "a MongoDB dataset store keeps no outbox"
+            )
+        mongo = _open_mongo(config, dataset_url, mongo_client, clock)
+        # NOTE(dev): dataset entries live beside the MongoDB datasets.
+        trail = MergedAuditLog(SqlAuditLog(admin_engine), mongo)
+        return Stores(admin=admin, datasets=mongo, audit=trail)
+    dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
+    datasets = SqlDatasetStore(
+        dataset_engine, follow, outbox=config.subscriptions, audit=audit, clock=clock
+    )
+    # NOTE(dev): two SQL databases: each holds the entries of its own changes.
+    audit_log: AuditLog = SqlAuditLog(admin_engine)
+    if dataset_engine is not admin_engine:
+        audit_log = MergedAuditLog(audit_log, SqlAuditLog(dataset_engine))
+    stores = Stores(admin=admin, datasets=datasets, audit=audit_log)
+    if config.subscriptions:
+        stores.subscriptions = SqlSubscriptionStore(admin_engine)
+        stores.changes = SqlChangeFeed(dataset_engine)
+    return stores
 
 
-def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None) -> DatasetStore:
+def _open_mongo(
+    config: StoreConfig,
+    url: str,
+    client: Callable[..., Any] | None,
+    clock: Callable[[], float],
+) -> MongoDatasetStore:
     try:
         from lookup_events.store.mongo.datasets import (  # noqa: PLC0415 (optional extra)
             MongoDatasetStore,
@@ -114,6 +161,7 @@ def _open_mongo(config: StoreConfig, url: str, client: Callable[..., Any] | None
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
     database, collection = config.mongo_db, config.mongo_collection
+    options: dict[str, Any] = {"audit": config.audit, "clock": clock}
     if client is None:
-        return MongoDatasetStore.from_url(url, database, collection)
-    return MongoDatasetStore.from_url(url, database, collection, client)
+        return MongoDatasetStore.from_url(url, database, collection, **options)
+    return MongoDatasetStore.from_url(url, database, collection, client, **options)

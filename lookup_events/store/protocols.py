@@ -1,8 +1,10 @@
 """The two store roles, their query model, and what they return.
 
 ``AdminStore`` keeps users, base URIs and permissions; ``DatasetStore`` keeps
-one ``DatasetRecord`` per dataset URI. Callers speak only these protocols, so
-an SQL or a MongoDB backend can stand behind either (STYLE 3).
+one ``DatasetRecord`` per dataset URI. Every write names its ``Actor``
+(``store.actors``), which a store auditing its changes records with them.
+Callers speak only these protocols, so an SQL or a MongoDB backend can
+stand behind either (STYLE 3).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import AggregateQuery
 from lookup_events.store.structured import StructuredQuery
 
@@ -112,19 +115,22 @@ class BaseURI:
 class DatasetStore(Protocol):
     """One record per dataset URI, with a free-text index; pages in the database."""
 
-    def upsert(self, record: DatasetRecord) -> bool:
+    def upsert(self, record: DatasetRecord, actor: Actor = SYSTEM) -> bool:
         """Insert or replace the record for ``record.uri``; True if it was new."""
         ...
 
-    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
-        """Insert or replace several records in one transaction; return how many."""
+    def upsert_many(self, records: Sequence[DatasetRecord], actor: ActorFor = SYSTEM) -> int:
+        """Insert or replace several records in one transaction; return how many.
+
+        ``actor`` is one actor for every record, or one per URI.
+        """
         ...
 
-    def delete(self, uri: str) -> bool:
+    def delete(self, uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the record for ``uri``; True if there was one."""
         ...
 
-    def delete_base_uri(self, base_uri: str) -> int:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
         """Delete every record in ``base_uri``; return how many."""
         ...
 
@@ -177,15 +183,15 @@ class DatasetStore(Protocol):
 class AdminStore(Protocol):
     """Users, base URIs and the search/register permissions linking them."""
 
-    def add_user(self, username: str, is_admin: bool = False) -> bool:
+    def add_user(self, username: str, is_admin: bool = False, actor: Actor = SYSTEM) -> bool:
         """Create the user; False (and no change) if it exists."""
         ...
 
-    def put_user(self, username: str, is_admin: bool) -> bool:
+    def put_user(self, username: str, is_admin: bool, actor: Actor = SYSTEM) -> bool:
         """Create the user or set its admin flag; True if it was created."""
         ...
 
-    def delete_user(self, username: str) -> bool:
+    def delete_user(self, username: str, actor: Actor = SYSTEM) -> bool:
         """Delete the user and its permissions; True if it existed."""
         ...
 
@@ -199,11 +205,11 @@ class AdminStore(Protocol):
         """Return users (registration order by default); all of them without a page."""
         ...
 
-    def add_base_uri(self, base_uri: str) -> bool:
+    def add_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> bool:
         """Register the base URI; False (and no change) if it exists."""
         ...
 
-    def delete_base_uri(self, base_uri: str) -> bool:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the base URI and its permissions; True if it existed."""
         ...
 
@@ -218,7 +224,11 @@ class AdminStore(Protocol):
         ...
 
     def set_permissions(
-        self, base_uri: str, search: Iterable[str], register: Iterable[str]
+        self,
+        base_uri: str,
+        search: Iterable[str],
+        register: Iterable[str],
+        actor: Actor = SYSTEM,
     ) -> None:
         """Replace both permission lists of ``base_uri``; unknown users are ignored.
 
@@ -227,7 +237,9 @@ class AdminStore(Protocol):
         """
         ...
 
-    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> bool:
+    def grant(
+        self, username: str, base_uri: str, kind: PermissionKind, actor: Actor = SYSTEM
+    ) -> bool:
         """Give ``username`` a permission on ``base_uri``; False if held already.
 
         Raises:
@@ -235,7 +247,9 @@ class AdminStore(Protocol):
         """
         ...
 
-    def revoke(self, username: str, base_uri: str, kind: PermissionKind) -> bool:
+    def revoke(
+        self, username: str, base_uri: str, kind: PermissionKind, actor: Actor = SYSTEM
+    ) -> bool:
         """Take a permission away; False if it was not held."""
         ...
 

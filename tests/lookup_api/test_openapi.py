@@ -58,7 +58,7 @@ def test_document_lists_exactly_the_app_routes(settings: Settings, sqlite_stores
 
     assert app_operations(settings, sqlite_stores) == documented
     # 0.18 (with /config/*), dserver, documentation, plugins
-    assert len(documented) == 17 + 26 + 3 + len(INSTALLED.operations)
+    assert len(documented) == 17 + 26 + 2 + 3 + len(INSTALLED.operations)
 
 
 def test_webhook_routes_are_documented_when_served(

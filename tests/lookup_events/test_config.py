@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from lookup_events.config import Settings
 
 
@@ -50,3 +52,24 @@ def test_public_view_hides_secrets():
     view = settings.public_view()
     assert view["database_url"] == "***"
     assert "pw" not in str(view)
+
+
+def test_subscription_queues_are_name_url_pairs_and_shown_as_secret() -> None:
+    settings = Settings.from_env(
+        {
+            "DTOOL_LOOKUP_SUBSCRIPTION_QUEUES": "a=amqp://u:p@h//#q, b=sqs+https://sqs.x/1/q",
+            "DTOOL_LOOKUP_SUBSCRIPTION_NETWORKS": "10.0.0.0/8,127.0.0.1",
+        }
+    )
+    assert settings.subscription_queues == (
+        ("a", "amqp://u:p@h//#q"),
+        ("b", "sqs+https://sqs.x/1/q"),
+    )
+    assert settings.subscription_networks == ("10.0.0.0/8", "127.0.0.1")
+    assert settings.public_view()["subscription_queues"] == "***"
+    assert settings.subscriptions is False
+
+
+def test_a_queue_without_a_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="expected name=URL"):
+        Settings.from_env({"DTOOL_LOOKUP_SUBSCRIPTION_QUEUES": "amqp://h//#q"})

@@ -8,11 +8,16 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = (
+    "subscription_deliveries",
+    "subscription_matches",
+    "subscriptions",
+    "dataset_changes",
     "search_permissions",
     "register_permissions",
     "dataset_tags",
     "dataset_texts",
     "datasets",
+    "audit_entries",
     "users",
     "base_uris",
     "dataset_annotations",

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from lookup_events.config import Settings
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.schema import dataset_annotations, dataset_fields
+from tests.support.stores import settings_for
 
 
 def current_revision(url: str) -> str | None:
@@ -61,3 +65,8 @@ def field_table(url: str) -> Iterator[None]:
     finally:
         dataset_fields.drop(engine, checkfirst=True)
         engine.dispose()
+
+
+def old_schema_settings(url: str, data_dir: Path) -> Settings:
+    """Return settings for stores on a schema older than 0012: no audit trail to write."""
+    return dataclasses.replace(settings_for(url, data_dir), audit=False)

@@ -49,6 +49,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -67,8 +68,16 @@ from pymongo.errors import (
 
 from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
+from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
+from lookup_events.store.audit import AuditEntry, AuditQuery
+from lookup_events.store.mongo.audit import (
+    MongoAuditTrail,
+    create_indexes,
+    find_entries,
+    prune_entries,
+)
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
     LANGUAGE_OVERRIDE,
@@ -119,6 +128,9 @@ _INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
 )
 
 
+_REMOVED: Document = {"_id": 0, "uri": 1, "base_uri": 1, "uuid": 1}
+
+
 def _nothing() -> None:
     return None
 
@@ -130,6 +142,7 @@ class MongoCollections:
     datasets: Collection[Document]
     counters: Collection[Document]
     close: Callable[[], None] = _nothing
+    audit: Collection[Document] | None = None
 
 
 Connector = Callable[[], MongoCollections]
@@ -147,7 +160,9 @@ def url_connector(
     def connect() -> MongoCollections:
         client = client_factory(url, **options)
         db = client[database]
-        return MongoCollections(db[collection], db[f"{collection}_counters"], client.close)
+        return MongoCollections(
+            db[collection], db[f"{collection}_counters"], client.close, db[f"{collection}_audit"]
+        )
 
     return connect
 
@@ -196,8 +211,11 @@ def _upsert(document: Document, sequence: int) -> tuple[Document, Document]:
 class MongoDatasetStore:
     """DatasetStore on a MongoDB collection."""
 
-    def __init__(self, connect: Connector) -> None:
+    def __init__(
+        self, connect: Connector, *, audit: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
         self._connect = connect
+        self._trail = MongoAuditTrail(clock) if audit else None
         self._collections: MongoCollections | None = None
         self._lock = threading.Lock()
 
@@ -208,9 +226,13 @@ class MongoDatasetStore:
         database: str,
         collection: str,
         client_factory: ClientFactory = MongoClient,
+        *,
+        audit: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> MongoDatasetStore:
         """Return a store on ``database.collection`` at ``url`` (connects on first use)."""
-        return cls(url_connector(url, database, collection, client_factory))
+        connect = url_connector(url, database, collection, client_factory)
+        return cls(connect, audit=audit, clock=clock)
 
     def _ready(self) -> MongoCollections:
         """Return the collections, connecting and creating indexes on first use."""
@@ -220,6 +242,8 @@ class MongoDatasetStore:
                 try:
                     _create_indexes(collections.datasets)
                     _add_readme_documents(collections.datasets)
+                    if collections.audit is not None:
+                        create_indexes(collections.audit)
                 except BaseException:
                     collections.close()
                     raise
@@ -238,10 +262,11 @@ class MongoDatasetStore:
         return int(counter["value"]) - count + 1
 
     @translate_errors
-    def upsert(self, record: DatasetRecord) -> bool:
+    def upsert(self, record: DatasetRecord, actor: Actor = SYSTEM) -> bool:
         """Insert or replace the record for ``record.uri``; True if it was new."""
         document = checked_document(record)
         collections = self._ready()
+        old = self._before(collections, [record.uri])
         where, update = _upsert(document, self._reserve(collections, 1))
         try:
             result = collections.datasets.update_one(where, update, upsert=True)
@@ -249,32 +274,75 @@ class MongoDatasetStore:
             # NOTE(dev): two first registrations of one URI raced; the loser
             # now finds the winner's document and replaces it.
             result = collections.datasets.update_one(where, update, upsert=True)
+        self._after(collections, old, [record], actor)
         return result.upserted_id is not None
 
     @translate_errors
-    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
+    def upsert_many(self, records: Sequence[DatasetRecord], actor: ActorFor = SYSTEM) -> int:
         """Insert or replace several records in one bulk write; return how many."""
         unique = list({record.uri: record for record in records}.values())
         if not unique:
             return 0
         documents = [checked_document(record) for record in unique]
         collections = self._ready()
+        old = self._before(collections, [record.uri for record in unique])
         first = self._reserve(collections, len(documents))
         operations = [
             UpdateOne(*_upsert(doc, first + i), upsert=True) for i, doc in enumerate(documents)
         ]
         collections.datasets.bulk_write(operations, ordered=False)
+        self._after(collections, old, unique, actor)
         return len(unique)
 
     @translate_errors
-    def delete(self, uri: str) -> bool:
+    def delete(self, uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the record for ``uri``; True if there was one."""
-        return self._ready().datasets.delete_one({"uri": uri}).deleted_count > 0
+        collections = self._ready()
+        gone = collections.datasets.find_one_and_delete({"uri": uri}, _REMOVED)
+        if gone is not None and self._trail is not None and collections.audit is not None:
+            self._trail.removed(collections.audit, [gone], "dataset removed", actor)
+        return gone is not None
 
     @translate_errors
-    def delete_base_uri(self, base_uri: str) -> int:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
         """Delete every record in ``base_uri``; return how many."""
-        return int(self._ready().datasets.delete_many({"base_uri": base_uri}).deleted_count)
+        collections = self._ready()
+        gone: list[Document] = []
+        if self._trail is not None:
+            gone = list(collections.datasets.find({"base_uri": base_uri}, _REMOVED))
+        deleted = int(collections.datasets.delete_many({"base_uri": base_uri}).deleted_count)
+        if self._trail is not None and collections.audit is not None:
+            self._trail.removed(collections.audit, gone, "base URI removed", actor)
+        return deleted
+
+    def _before(self, collections: MongoCollections, uris: list[str]) -> dict[str, DatasetRecord]:
+        """Return the records the upserts of ``uris`` replace (when auditing)."""
+        if self._trail is None:
+            return {}
+        return self._trail.before_upserts(collections.datasets, uris)
+
+    def _after(
+        self,
+        collections: MongoCollections,
+        old: dict[str, DatasetRecord],
+        records: list[DatasetRecord],
+        actor: ActorFor,
+    ) -> None:
+        """Write the entries of the upserts just made (when auditing)."""
+        if self._trail is not None and collections.audit is not None:
+            self._trail.after_upserts(collections.audit, old, records, actor)
+
+    @translate_errors
+    def entries(self, query: AuditQuery, page: PageRequest) -> ResultPage[AuditEntry]:
+        """Return one page of this store's audit entries matching ``query``, newest first."""
+        audit = self._ready().audit
+        return find_entries(audit, query, page) if audit is not None else ResultPage([], 0)
+
+    @translate_errors
+    def prune(self, before: float) -> int:
+        """Delete this store's audit entries older than ``before``; return how many."""
+        audit = self._ready().audit
+        return prune_entries(audit, before) if audit is not None else 0
 
     @translate_errors
     def get(self, uri: str) -> DatasetRecord | None:

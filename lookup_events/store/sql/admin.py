@@ -12,7 +12,8 @@ they name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,8 @@ from sqlalchemy import (
 )
 
 from lookup_events.errors import UnknownBaseURI, UnknownUser
+from lookup_events.store.actors import SYSTEM, Actor
+from lookup_events.store.audit import AuditEntry, SubjectKind, set_difference
 from lookup_events.store.protocols import (
     BASE_URI_SORT_FIELDS,
     USER_SORT_FIELDS,
@@ -38,6 +41,8 @@ from lookup_events.store.protocols import (
     SortKey,
     User,
 )
+from lookup_events.store.sql.audit import Clock
+from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.engine import (
     reader,
     translate_errors,
@@ -62,41 +67,62 @@ _PERMISSION_TABLES: dict[str, Table] = {
 class SqlAdminStore:
     """AdminStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        follow_revisions: bool = True,
+        *,
+        audit: bool = False,
+        clock: Clock = time.time,
+    ) -> None:
         self._engine = engine
+        self._audit = audit
+        self._clock = clock
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine, follow_revisions)
 
     @translate_errors()
-    def add_user(self, username: str, is_admin: bool = False) -> bool:
+    def add_user(self, username: str, is_admin: bool = False, actor: Actor = SYSTEM) -> bool:
         """Create the user; False (and no change) if it exists."""
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
             if _user_id(conn, username) is not None:
                 return False
             conn.execute(insert(users).values(username=username, is_admin=is_admin))
+            self._note(
+                conn, actor, "user", username, action="added", changes={"is_admin": is_admin}
+            )
             return True
 
     @translate_errors()
-    def put_user(self, username: str, is_admin: bool) -> bool:
+    def put_user(self, username: str, is_admin: bool, actor: Actor = SYSTEM) -> bool:
         """Create the user or set its admin flag; True if it was created."""
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
-            user_id = _user_id(conn, username)
-            if user_id is None:
+            found = conn.execute(_USER_BY_NAME, {"username": username}).first()
+            if found is None:
                 conn.execute(insert(users).values(username=username, is_admin=is_admin))
+                self._note(
+                    conn, actor, "user", username, action="added", changes={"is_admin": is_admin}
+                )
                 return True
-            conn.execute(update(users).where(users.c.id == user_id).values(is_admin=is_admin))
+            conn.execute(update(users).where(users.c.id == found.id).values(is_admin=is_admin))
+            if bool(found.is_admin) != is_admin:
+                changes = {"is_admin": [bool(found.is_admin), is_admin]}
+                self._note(conn, actor, "user", username, action="updated", changes=changes)
             return False
 
     @translate_errors()
-    def delete_user(self, username: str) -> bool:
+    def delete_user(self, username: str, actor: Actor = SYSTEM) -> bool:
         """Delete the user and its permissions; True if it existed."""
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
-            return conn.execute(delete(users).where(users.c.username == username)).rowcount > 0
+            deleted = conn.execute(delete(users).where(users.c.username == username)).rowcount > 0
+            if deleted:
+                self._note(conn, actor, "user", username, action="removed", changes={})
+            return deleted
 
     @translate_errors()
     def get_user(self, username: str) -> User | None:
@@ -126,22 +152,36 @@ class SqlAdminStore:
             return ResultPage(_users(conn, rows), total)
 
     @translate_errors()
-    def add_base_uri(self, base_uri: str) -> bool:
+    def add_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> bool:
         """Register the base URI; False (and no change) if it exists."""
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
             if _base_uri_id(conn, base_uri) is not None:
                 return False
             conn.execute(insert(base_uris).values(base_uri=base_uri))
+            self._note(
+                conn, actor, "base_uri", base_uri, action="added", changes={}, base_uri=base_uri
+            )
             return True
 
     @translate_errors()
-    def delete_base_uri(self, base_uri: str) -> bool:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the base URI and its permissions; True if it existed."""
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
             statement = delete(base_uris).where(base_uris.c.base_uri == base_uri)
-            return conn.execute(statement).rowcount > 0
+            deleted = conn.execute(statement).rowcount > 0
+            if deleted:
+                self._note(
+                    conn,
+                    actor,
+                    "base_uri",
+                    base_uri,
+                    action="removed",
+                    changes={},
+                    base_uri=base_uri,
+                )
+            return deleted
 
     @translate_errors()
     def get_base_uri(self, base_uri: str) -> BaseURI | None:
@@ -170,7 +210,11 @@ class SqlAdminStore:
 
     @translate_errors()
     def set_permissions(
-        self, base_uri: str, search: Iterable[str], register: Iterable[str]
+        self,
+        base_uri: str,
+        search: Iterable[str],
+        register: Iterable[str],
+        actor: Actor = SYSTEM,
     ) -> None:
         """Replace both permission lists of ``base_uri``; unknown users are ignored."""
         wanted = {"search": list(search), "register": list(register)}
@@ -179,6 +223,7 @@ class SqlAdminStore:
             base_uri_id = _base_uri_id(conn, base_uri)
             if base_uri_id is None:
                 raise UnknownBaseURI(f"base URI {base_uri!r} is not registered")
+            before = _base_uri_now(conn, base_uri) if self._audit else None
             for kind, usernames in wanted.items():
                 table = _PERMISSION_TABLES[kind]
                 conn.execute(delete(table).where(table.c.base_uri_id == base_uri_id))
@@ -186,9 +231,13 @@ class SqlAdminStore:
                 rows = [{"user_id": uid, "base_uri_id": base_uri_id} for uid in conn.scalars(ids)]
                 if rows:
                     conn.execute(insert(table), rows)
+            if before is not None:
+                self._note_permissions(conn, actor, before)
 
     @translate_errors()
-    def grant(self, username: str, base_uri: str, kind: PermissionKind) -> bool:
+    def grant(
+        self, username: str, base_uri: str, kind: PermissionKind, actor: Actor = SYSTEM
+    ) -> bool:
         """Give ``username`` a permission on ``base_uri``; False if held already."""
         table = _PERMISSION_TABLES[kind]
         with self._writer.begin() as conn:
@@ -204,10 +253,22 @@ class SqlAdminStore:
             if conn.execute(held).first() is not None:
                 return False
             conn.execute(insert(table).values(**key))
+            changes = {"user": username, "permission": kind}
+            self._note(
+                conn,
+                actor,
+                "permission",
+                base_uri,
+                action="granted",
+                changes=changes,
+                base_uri=base_uri,
+            )
             return True
 
     @translate_errors()
-    def revoke(self, username: str, base_uri: str, kind: PermissionKind) -> bool:
+    def revoke(
+        self, username: str, base_uri: str, kind: PermissionKind, actor: Actor = SYSTEM
+    ) -> bool:
         """Take a permission away; False if it was not held."""
         table = _PERMISSION_TABLES[kind]
         user_ids = select(users.c.id).where(users.c.username == username)
@@ -218,7 +279,55 @@ class SqlAdminStore:
         )
         with self._writer.begin() as conn:
             bump_revision(conn, ADMIN_REVISION)
-            return conn.execute(statement).rowcount > 0
+            revoked = conn.execute(statement).rowcount > 0
+            if revoked:
+                changes = {"user": username, "permission": kind}
+                self._note(
+                    conn,
+                    actor,
+                    "permission",
+                    base_uri,
+                    action="revoked",
+                    changes=changes,
+                    base_uri=base_uri,
+                )
+            return revoked
+
+    def _note(
+        self,
+        conn: Connection,
+        actor: Actor,
+        kind: SubjectKind,
+        subject: str,
+        *,
+        action: str,
+        changes: Mapping[str, Any],
+        base_uri: str | None = None,
+    ) -> None:
+        """Write the audit entry of a change in its transaction (when auditing)."""
+        if self._audit:
+            entry = AuditEntry(self._clock(), kind, subject, action, changes, actor, base_uri)
+            record_audit(conn, [entry])
+
+    def _note_permissions(self, conn: Connection, actor: Actor, before: BaseURI) -> None:
+        """Write what replacing a base URI's permission lists changed, if anything."""
+        after = _base_uri_now(conn, before.base_uri)
+        changes = {
+            "search": set_difference(
+                before.users_with_search_permissions, after.users_with_search_permissions
+            ),
+            "register": set_difference(
+                before.users_with_register_permissions, after.users_with_register_permissions
+            ),
+        }
+        changed = {
+            kind: diff for kind, diff in changes.items() if diff["added"] or diff["removed"]
+        }
+        if changed:
+            name = before.base_uri
+            self._note(
+                conn, actor, "permission", name, action="replaced", changes=changed, base_uri=name
+            )
 
     def close(self) -> None:
         """Release connections."""
@@ -234,6 +343,12 @@ _USER_BY_NAME = select(users.c.id, users.c.username, users.c.is_admin).where(
 _BASE_URI_BY_NAME = select(base_uris.c.id, base_uris.c.base_uri).where(
     base_uris.c.base_uri == bindparam("base_uri")
 )
+
+
+def _base_uri_now(conn: Connection, base_uri: str) -> BaseURI:
+    """Return a registered base URI with its permissions, inside a transaction."""
+    row = conn.execute(_BASE_URI_BY_NAME, {"base_uri": base_uri}).one()
+    return _base_uris(conn, [row])[0]
 
 
 def _user_id(conn: Connection, username: str) -> int | None:

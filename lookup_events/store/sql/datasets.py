@@ -15,6 +15,7 @@ at the next read, and a steady read load never counts 100,000 rows twice.
 
 from __future__ import annotations
 
+import time
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -37,6 +38,7 @@ from sqlalchemy import (
 
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.store.actors import SYSTEM, Actor, ActorFor, actor_of
 from lookup_events.store.aggregation import (
     MAX_INPUT,
     AggregateQuery,
@@ -44,6 +46,7 @@ from lookup_events.store.aggregation import (
     run,
     too_many_inputs,
 )
+from lookup_events.store.audit import AuditEntry, dataset_changes, dataset_entry, registered
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     PageRequest,
@@ -52,6 +55,8 @@ from lookup_events.store.protocols import (
     SortKey,
     Summary,
 )
+from lookup_events.store.sql.audit import Clock, record_removals
+from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
     is_sqlite,
@@ -66,6 +71,7 @@ from lookup_events.store.sql.facets import (
     value_counts,
     write_annotations,
 )
+from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql.schema import (
@@ -96,6 +102,12 @@ _ENTRY_COLUMNS = (
 )
 _RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
 _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
+# The rows a write replaces, when auditing: what ``_write`` needs and what an
+# audit summary compares (everything but the manifest: its items and size
+# stand for it), in the one read ``_write`` makes anyway.
+_AUDITED = select(datasets.c.id, *_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations).where(
+    datasets.c.uri.in_(bindparam("uris"))
+)
 # A lookup: the copies of a few UUIDs in the base URIs a user may search.
 _LOOKUP = (
     select(*_ENTRY_COLUMNS)
@@ -153,8 +165,20 @@ _Where = list[ColumnElement[bool]]
 class SqlDatasetStore:
     """DatasetStore on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, follow_revisions: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        follow_revisions: bool = True,
+        outbox: bool = False,
+        *,
+        audit: bool = False,
+        clock: Clock = time.time,
+    ) -> None:
         self._engine = engine
+        # Whether every write also records its changes for subscriptions (``outbox.py``).
+        self._outbox = outbox
+        self._audit = audit
+        self._clock = clock
         self._writer = writer(engine)
         self._reader = reader(engine)
         self._cache = RevisionCache()
@@ -164,40 +188,89 @@ class SqlDatasetStore:
         self._statistics = PlannerStatistics(self._writer)
 
     @translate_errors(InvalidDataset)
-    def upsert(self, record: DatasetRecord) -> bool:
+    def upsert(self, record: DatasetRecord, actor: Actor = SYSTEM) -> bool:
         """Insert or replace the record for ``record.uri``; True if it was new."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            created = _write(conn, [record]) == 1
+            existing = self._existing(conn, [record])
+            created = _write(conn, [record], existing) == 1
+            self._record_upserts(conn, existing, [record], actor)
+            if self._outbox:
+                record_written(conn, [record])
         self._statistics.wrote(1)
         return created
 
     @translate_errors(InvalidDataset)
-    def upsert_many(self, records: Sequence[DatasetRecord]) -> int:
+    def upsert_many(self, records: Sequence[DatasetRecord], actor: ActorFor = SYSTEM) -> int:
         """Insert or replace several records in one transaction; return how many."""
         unique = list({record.uri: record for record in records}.values())
         if not unique:
             return 0
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            _write(conn, unique)
+            existing = self._existing(conn, unique)
+            _write(conn, unique, existing)
+            self._record_upserts(conn, existing, unique, actor)
+            if self._outbox:
+                record_written(conn, unique)
         self._statistics.wrote(len(unique))
         return len(unique)
 
     @translate_errors(InvalidDataset)
-    def delete(self, uri: str) -> bool:
+    def delete(self, uri: str, actor: Actor = SYSTEM) -> bool:
         """Delete the record for ``uri``; True if there was one."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            return conn.execute(delete(datasets).where(datasets.c.uri == uri)).rowcount > 0
+            if self._audit:
+                record_removals(conn, None, self._clock(), actor, uri=uri)
+            return self._delete(conn, datasets.c.uri == uri) > 0
 
     @translate_errors(InvalidDataset)
-    def delete_base_uri(self, base_uri: str) -> int:
+    def delete_base_uri(self, base_uri: str, actor: Actor = SYSTEM) -> int:
         """Delete every record in ``base_uri``; return how many."""
         with self._writer.begin() as conn:
             bump_revision(conn, DATASETS_REVISION)
-            statement = delete(datasets).where(datasets.c.base_uri == base_uri)
+            if self._audit:
+                record_removals(conn, base_uri, self._clock(), actor)
+            return self._delete(conn, datasets.c.base_uri == base_uri)
+
+    def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
+        """Delete the rows ``where`` selects, recording them in the outbox if kept."""
+        statement = delete(datasets).where(where)
+        if not self._outbox:
             return int(conn.execute(statement).rowcount)
+        columns = (datasets.c.uri, datasets.c.base_uri, datasets.c.uuid, datasets.c.name)
+        removed = conn.execute(statement.returning(*columns)).all()
+        record_removed(conn, removed)
+        return len(removed)
+
+    def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
+        """Return the current rows of ``records``' URIs (wider when auditing), by URI."""
+        statement = _AUDITED if self._audit else _OLD_BY_URI
+        return _existing_rows(conn, [record.uri for record in records], statement)
+
+    def _record_upserts(
+        self,
+        conn: Connection,
+        existing: dict[str, Any],
+        records: list[DatasetRecord],
+        actors: ActorFor,
+    ) -> None:
+        """Write an audit entry for each record that is new or changed."""
+        if not self._audit:
+            return
+        at = self._clock()
+        entries: list[AuditEntry] = []
+        for record in records:
+            actor = actor_of(actors, record.uri)
+            row = existing.get(record.uri)
+            if row is None:
+                entries.append(dataset_entry(at, "registered", record, registered(record), actor))
+                continue
+            before = DatasetRecord(_entry(row), row.readme, {}, row.annotations)
+            if changes := dataset_changes(before, record):
+                entries.append(dataset_entry(at, "updated", record, changes, actor))
+        record_audit(conn, entries)
 
     @translate_errors(InvalidDataset)
     def get(self, uri: str) -> DatasetRecord | None:
@@ -568,11 +641,13 @@ def _existing_ids(conn: Connection, uris: list[str]) -> dict[str, int]:
     return found
 
 
-def _existing_rows(conn: Connection, uris: list[str]) -> dict[str, Any]:
-    """Return the id, tags and size of each URI's current row, by URI."""
+def _existing_rows(
+    conn: Connection, uris: list[str], statement: Select[Any] = _OLD_BY_URI
+) -> dict[str, Any]:
+    """Return each URI's current row (at least its id, tags and size), by URI."""
     found: dict[str, Any] = {}
     for chunk in _chunks(uris):
-        found.update((row.uri, row) for row in conn.execute(_OLD_BY_URI, {"uris": chunk}))
+        found.update((row.uri, row) for row in conn.execute(statement, {"uris": chunk}))
     return found
 
 
@@ -589,9 +664,11 @@ def _tag_rows(records: list[DatasetRecord], ids: dict[str, int]) -> list[dict[st
     ]
 
 
-def _write(conn: Connection, records: list[DatasetRecord]) -> int:
-    """Insert or replace ``records`` (unique URIs); return how many were new."""
-    existing = _existing_rows(conn, [record.uri for record in records])
+def _write(conn: Connection, records: list[DatasetRecord], existing: dict[str, Any]) -> int:
+    """Insert or replace ``records`` (unique URIs) whose ``existing`` rows were read.
+
+    Returns how many were new.
+    """
     new = [_values(r) for r in records if r.uri not in existing]
     old = [{**_values(r), "row_id": existing[r.uri].id} for r in records if r.uri in existing]
     ids = {uri: row.id for uri, row in existing.items()}

@@ -263,6 +263,34 @@ class DatasetFieldRow(Base):
     text: Mapped[str | None] = mapped_column(_text())
 
 
+class AuditRow(Base):
+    """One change to a record, in the transaction of the change (``store.audit``).
+
+    ``subject`` is a dataset URI, a username or a base URI; ``base_uri``
+    and ``uuid`` locate a dataset's entries for the permission check;
+    ``changes`` summarises the difference, ``cause`` the event behind it.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_subject", "subject", "id"),
+        Index("ix_audit_entries_actor", "actor_kind", "actor", "id"),
+        Index("ix_audit_entries_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(Double)
+    subject_kind: Mapped[str] = mapped_column(_string(16))
+    subject: Mapped[str] = mapped_column(_string(2048))
+    action: Mapped[str] = mapped_column(_string(32))
+    base_uri: Mapped[str | None] = mapped_column(_string(1024))
+    uuid: Mapped[str | None] = mapped_column(_string(36))
+    actor_kind: Mapped[str] = mapped_column(_string(16))
+    actor: Mapped[str] = mapped_column(_string(255))
+    cause: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class RevisionRow(Base):
     """A store's write counter; caches are keyed on it."""
 
@@ -270,6 +298,69 @@ class RevisionRow(Base):
 
     name: Mapped[str] = mapped_column(_string(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DatasetChangeRow(Base):
+    """One write of a dataset record: the subscriptions' outbox.
+
+    Written in the transaction of the write itself (when the store keeps an
+    outbox), so a committed change is never missed and a rolled-back one never
+    announced; the deliverer reads the rows in ``id`` order and deletes them.
+    """
+
+    __tablename__ = "dataset_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(_string(2048))
+    base_uri: Mapped[str] = mapped_column(_string(1024))
+    uuid: Mapped[str] = mapped_column(_string(36))
+    name: Mapped[str] = mapped_column(_string(1024))
+    removed: Mapped[bool] = mapped_column(Boolean)
+    committed_at: Mapped[float] = mapped_column(Double)
+
+
+class SubscriptionRow(Base):
+    """A user's saved search and where its notifications go."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(_string(255))
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON)
+    webhook: Mapped[str | None] = mapped_column(_string(2048))
+    queue: Mapped[str | None] = mapped_column(_string(255))
+    secret: Mapped[str | None] = mapped_column(_string(128))
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class SubscriptionMatchRow(Base):
+    """A dataset URI that matched a subscription when last notified."""
+
+    __tablename__ = "subscription_matches"
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    uri: Mapped[str] = mapped_column(_string(2048), primary_key=True)
+
+
+class SubscriptionDeliveryRow(Base):
+    """A notification waiting to be delivered, or parked with the reason."""
+
+    __tablename__ = "subscription_deliveries"
+    __table_args__ = (Index("ix_subscription_deliveries_parked_id", "parked", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    uri: Mapped[str] = mapped_column(_string(2048))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[float] = mapped_column(Double)
+    parked: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 users = cast(Table, UserRow.__table__)
@@ -280,3 +371,8 @@ dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
 revisions = cast(Table, RevisionRow.__table__)
 dataset_fields = cast(Table, DatasetFieldRow.__table__)
+audit_entries = cast(Table, AuditRow.__table__)
+dataset_changes = cast(Table, DatasetChangeRow.__table__)
+subscriptions = cast(Table, SubscriptionRow.__table__)
+subscription_matches = cast(Table, SubscriptionMatchRow.__table__)
+subscription_deliveries = cast(Table, SubscriptionDeliveryRow.__table__)

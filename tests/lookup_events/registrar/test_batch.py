@@ -15,6 +15,7 @@ from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.outcomes import Outcome
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store import Stores
+from lookup_events.store.audit import AuditQuery
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.uris import normalise_uri
 from tests.support.datasets import corrupt, make_dataset, set_readme
@@ -134,3 +135,24 @@ def test_a_base_uri_removed_between_batches_is_seen(
 def handle_one(handler: BatchHandler, event: DatasetEvent) -> Outcome:
     """Apply a batch of one event; return its outcome."""
     return handler.handle_batch([event])[0]
+
+
+def test_every_change_names_the_event_that_caused_it(handler, stores, base):
+    uri = make_dataset(base, "ds-1")
+    handle_one(handler, DatasetEvent.create("frozen", uri, "s3", sequencer="0A1B", occurred_at=7))
+    set_readme(base, "ds-1", "---\ndescription: pears only\n")
+    handle_one(handler, DatasetEvent.create("updated", uri, "watch"))
+    handle_one(handler, DatasetEvent.create("frozen", uri, "scan"))  # nothing changed
+    shutil.rmtree(base / "ds-1")
+    handle_one(handler, DatasetEvent.create("removed", uri, "scan"))
+
+    entries = stores.audit.entries(AuditQuery(uri), PageRequest(1, 10)).items
+
+    assert [(e.action, e.actor.kind, e.actor.name) for e in reversed(entries)] == [
+        ("registered", "event", "s3"),
+        ("updated", "event", "watch"),
+        ("removed", "event", "scan"),
+    ]
+    assert entries[-1].actor.cause["sequencer"] == "0A1B"
+    assert entries[-1].actor.cause["occurred_at"] == 7.0
+    assert set(entries[1].changes) == {"readme"}

@@ -32,7 +32,13 @@ from lookup_events.store.sql.schema import (
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
-from tests.support.schema import current_revision, facet_table, field_table, head_revision
+from tests.support.schema import (
+    current_revision,
+    facet_table,
+    field_table,
+    head_revision,
+    old_schema_settings,
+)
 from tests.support.stores import settings_for
 
 
@@ -101,7 +107,7 @@ def test_upgrading_postgres_moves_stored_texts_out_of_the_heap(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0001")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
@@ -129,7 +135,7 @@ def test_upgrading_postgres_from_the_undeclared_ballast_keeps_the_heap_narrow(
 ) -> None:
     url = new_postgres_database
     upgrade_database(url, "0002")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         for base_uri in (MR_MEN, SNOW_WHITE):
             stores.admin.add_base_uri(base_uri)
@@ -234,7 +240,7 @@ def test_upgrading_to_0008_fills_the_annotation_facets(
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
     upgrade_database(url, "0003")
-    stores = open_stores(settings_for(url, tmp_path))
+    stores = open_stores(old_schema_settings(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)
         with facet_table(url):
@@ -262,7 +268,7 @@ def test_upgrading_to_0011_fills_the_structured_query_fields(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
-    upgrade_database(url, "0008")
+    upgrade_database(url, "0012")
     stores = open_stores(settings_for(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)

@@ -1,0 +1,76 @@
+"""The outbox: every write of a dataset record, in its transaction, read in order."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lookup_events.model import record_from_info
+from lookup_events.store import Stores, open_stores
+from tests.support.data import make_info
+from tests.support.stores import settings_for
+
+BASE = "s3://outbox-bucket"
+
+
+@pytest.fixture
+def outboxed(database_url: str, tmp_path: Path) -> Iterator[Stores]:
+    """Stores with subscriptions on (an outbox), on each SQL backend."""
+    settings = dataclasses.replace(settings_for(database_url, tmp_path), subscriptions=True)
+    opened = open_stores(settings)
+    yield opened
+    opened.close()
+
+
+def test_writes_and_deletions_are_recorded_in_order(outboxed: Stores) -> None:
+    first, second, other = (record_from_info(make_info(i, BASE)) for i in range(3))
+    outboxed.datasets.upsert(first)
+    outboxed.datasets.upsert_many([second, other])
+    outboxed.datasets.delete(first.uri)
+    outboxed.datasets.delete_base_uri(BASE)
+    assert outboxed.changes is not None
+    changes = outboxed.changes.changes(100)
+    assert [(c.name, c.removed) for c in changes] == [
+        (first.entry.name, False),
+        (second.entry.name, False),
+        (other.entry.name, False),
+        (first.entry.name, True),
+        (second.entry.name, True),
+        (other.entry.name, True),
+    ]
+    assert changes[0].uuid == first.entry.uuid
+    assert changes[0].base_uri == BASE
+    assert [c.id for c in changes] == sorted(c.id for c in changes)
+    outboxed.changes.forget(c.id for c in changes[:4])
+    assert [c.id for c in outboxed.changes.changes(100)] == [c.id for c in changes[4:]]
+
+
+def test_a_failed_write_records_nothing(outboxed: Stores) -> None:
+    record = record_from_info(make_info(0, BASE))
+    # A value no driver can encode fails the statement after the first record was written.
+    broken = record_from_info(make_info(1, BASE))
+    broken = dataclasses.replace(broken, manifest={"items": object()})
+    with pytest.raises(Exception):  # noqa: B017 - the rollback is what is tested
+        outboxed.datasets.upsert_many([record, broken])
+    assert outboxed.changes is not None
+    assert outboxed.changes.changes(10) == []
+    assert outboxed.datasets.get(record.uri) is None
+
+
+def test_without_subscriptions_there_is_no_outbox(stores: Stores) -> None:
+    assert (stores.subscriptions, stores.changes) == (None, None)
+
+
+def test_a_mongodb_dataset_store_refuses_subscriptions(
+    sqlite_url_migrated: str, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(
+        settings_for(sqlite_url_migrated, tmp_path),
+        dataset_store_url="mongodb://127.0.0.1:1",
+        subscriptions=True,
+    )
+    with pytest.raises(ValueError, match=r"subscriptions .* need an SQL dataset store"):
+        open_stores(settings)
