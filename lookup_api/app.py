@@ -19,6 +19,7 @@ from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
+from lookup_api.curation import Curation
 from lookup_api.dserver import audit, subscriptions
 from lookup_api.errors import (
     PROJECT_EXCEPTIONS,
@@ -30,8 +31,11 @@ from lookup_api.errors import (
 from lookup_api.headers import CasedResponse
 from lookup_api.limits import BodyLimit
 from lookup_api.operations.subscriptions import SubscriptionExtension
+from lookup_api.signed_urls import DatasetContent, NoContent, SignedURLs
+from lookup_api.signing import Signer
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
+from lookup_events.registrar.curation import Curator
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
 from lookup_events.store import Stores, revision_view
@@ -50,8 +54,13 @@ def create_app(
     stores: Stores,
     registrar: Registrar | None = None,
     publisher: webhook.EventPublisher | None = None,
+    content: DatasetContent | None = None,
 ) -> WSGIApp:
-    """Return the WSGI app serving the API over ``stores`` (the webhook needs ``publisher``)."""
+    """Return the WSGI app serving the API over ``stores``.
+
+    The webhook needs ``publisher``; signed URLs need ``content`` (the
+    storage side) and, for datasets on disk, ``settings.signed_url_secret``.
+    """
     registrar = registrar or Registrar(stores.admin, stores.datasets)
     verifier = TokenVerifier(settings.jwt_public_key, settings.jwt_algorithm, settings.jwt_leeway)
     default_user = settings.default_user if settings.disable_jwt_authorisation else None
@@ -81,6 +90,8 @@ def create_app(
             catalog,
             admin=stores.admin,
             registrar=registrar,
+            curator=Curation(stores.datasets, Curator(registrar)),
+            links=signed_urls(settings, catalog, content),
             settings=settings,
             versions=versions,
         )
@@ -130,8 +141,20 @@ def app_from(services: Services) -> WSGIApp:
     """
     settings = services.api_settings()
     return create_app(
-        settings, services.stores, services.registrar(), services.webhook_publisher()
+        settings,
+        services.stores,
+        services.registrar(),
+        services.webhook_publisher(),
+        services.dataset_content(),
     )
+
+
+def signed_urls(
+    settings: Settings, catalog: Catalog, content: DatasetContent | None
+) -> SignedURLs:
+    """Return the signed-URL service (refusing every link when ``content`` is None)."""
+    signer = Signer(settings.signed_url_secret) if settings.signed_url_secret else None
+    return SignedURLs(catalog, content or NoContent(), signer, settings.signed_url_expiry)
 
 
 def plugin_config_routes(

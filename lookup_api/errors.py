@@ -20,7 +20,9 @@ from lookup_events.errors import (
     DatabaseUnavailable,
     DatasetNotFound,
     DatasetStorageUnavailable,
+    DatasetStorageUnwritable,
     InvalidDataset,
+    InvalidName,
     InvalidQuery,
     PermissionDenied,
     UnknownBaseURI,
@@ -46,6 +48,8 @@ LEGACY_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    DatasetStorageUnwritable: 502,
+    InvalidName: 422,
 }
 
 # Route-specific differences, by URI template prefix: register answers 401 for
@@ -68,6 +72,8 @@ DSERVER_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    DatasetStorageUnwritable: 502,
+    InvalidName: 422,
 }
 
 # URI template prefixes of the 0.18 routes; every other route (dserver's, a
@@ -76,6 +82,10 @@ LEGACY_PREFIXES = ("/dataset", "/user", "/admin")
 # The dserver routes' differences: a dataset in an unregistered base URI is
 # forbidden (nobody holds a permission there).
 DSERVER_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (("/uris", {UnknownBaseURI: 403}),)
+
+# Failures whose message the caller needs (what to fix), even though they are 5xx:
+# a refused write names the storage and what it said, never our configuration.
+SPOKEN_FAILURES: tuple[type[Exception], ...] = (DatasetStorageUnwritable,)
 
 PROJECT_EXCEPTIONS: tuple[type[Exception], ...] = tuple(LEGACY_STATUSES)
 
@@ -167,7 +177,7 @@ def handle_project_error(
 ) -> None:
     """Translate a project exception into an error reply."""
     code = status_for(req.uri_template, error)
-    if code >= 500:
+    if code >= 500 and not isinstance(error, SPOKEN_FAILURES):
         log.error("%s %s failed: %s", req.method, req.path, error)
         raise APIError(code)
     raise APIError(code, message=str(error) or None)

@@ -22,6 +22,7 @@ TITLE = "dtool-lookup API"
 EXAMPLE_UUID = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
 EXAMPLE_BASE_URI = "s3://snow-white"
 EXAMPLE_URI = f"{EXAMPLE_BASE_URI}/{EXAMPLE_UUID}"
+EXAMPLE_IDENTIFIER = "9a1a8ea4c4cd2e8c5c0bdfa2b1d2a0a22b1a3c9e"
 
 DESCRIPTION = """\
 Metadata lookup for [dtool](https://dtool.readthedocs.io) datasets. Two generations of the
@@ -66,10 +67,11 @@ _ERRORS = {
 }
 _PATH_PARAMETERS = frozenset(
     {"uri", "base_uri", "username", "uuid", "legacy_uuid", "legacy_username"}
+    | {"tag", "name", "identifier", "token"}
 )
 _VALIDATED_PARAMETERS = frozenset(
     {"page", "page_size", "sort_datasets", "sort_users", "sort_base_uris", "uuids"}
-    | {"uri", "base_uri", "username", "uuid"}
+    | {"uri", "base_uri", "username", "uuid", "tag", "name", "identifier", "token"}
     | {"audit_uri", "audit_user", "since", "until"}
 )
 
@@ -131,6 +133,11 @@ BODY_EXAMPLES: dict[str, Any] = {
         "users_with_search_permissions": ["grumpy", "sleepy"],
         "users_with_register_permissions": ["grumpy"],
     },
+    "UserPatch": {"is_admin": True},
+    "EmptyBody": {},
+    "TagsUpdate": {"tags": ["fruit", "ripe"]},
+    "AnnotationsUpdate": {"annotations": {"species": "apple", "count": 3}},
+    "ReadmeUpdate": {"readme": "---\ndescription: apples\n"},
 }
 
 
@@ -164,6 +171,33 @@ DERIVED_SCHEMAS: dict[str, Schema] = {
         "required": ["events"],
     },
     "HTML": {"type": "string"},
+    "DatasetLinks": {
+        "type": "object",
+        "properties": {
+            "uri": {"type": "string"},
+            "expiry_seconds": {"type": "integer"},
+            "expiry_timestamp": {"type": "string"},
+            "admin_metadata_url": {"type": "string"},
+            "manifest_url": {"type": "string"},
+            "readme_url": {"type": "string"},
+            "item_urls": {"type": "object", "additionalProperties": {"type": "string"}},
+            "overlay_urls": {"type": "object", "additionalProperties": {"type": "string"}},
+            "annotation_urls": {"type": "object", "additionalProperties": {"type": "string"}},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["uri", "expiry_seconds", "expiry_timestamp", "item_urls"],
+    },
+    "ItemLink": {
+        "type": "object",
+        "properties": {
+            "uri": {"type": "string"},
+            "identifier": {"type": "string"},
+            "expiry_seconds": {"type": "integer"},
+            "expiry_timestamp": {"type": "string"},
+            "url": {"type": "string"},
+        },
+        "required": ["uri", "identifier", "expiry_seconds", "expiry_timestamp", "url"],
+    },
 }
 
 
@@ -216,6 +250,10 @@ def parameters() -> dict[str, dict[str, Any]]:
         "legacy_uuid": _path("uuid", schemas.STRING, EXAMPLE_UUID),
         "legacy_username": _path("username", schemas.STRING, "grumpy"),
         "webhook_path": _path("path", schemas.STRING, "minio"),
+        "tag": _path("tag", paths["tag"], "fruit"),
+        "name": _path("name", paths["name"], "species"),
+        "identifier": _path("identifier", paths["identifier"], EXAMPLE_IDENTIFIER),
+        "token": _path("token", paths["token"], "WyJzMzovL2J1Y2tldC91dWlkIl0.c2lnbmF0dXJl"),
         **_audit_parameters(),
         # The subscription routes' parameters (DTOOL_LOOKUP_SUBSCRIPTIONS).
         "subscription_id": {

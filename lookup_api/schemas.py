@@ -171,6 +171,20 @@ USER_UPDATE: Schema = {
     "additionalProperties": False,
 }
 
+# PATCH /users/<username>: dservercore's UserUpdateSchema. Display names are not kept
+# here (no column holds them): only null, "no display name", is accepted.
+USER_PATCH: Schema = {
+    "type": "object",
+    "properties": {
+        "is_admin": {"type": ["boolean", "null"]},
+        "display_name": {"type": "null", "description": "Display names are not kept: null only."},
+    },
+    "additionalProperties": False,
+}
+
+# POST /base-uris/<base_uri>: the path says everything; the client sends {}.
+EMPTY_BODY: Schema = {"type": "object", "maxProperties": 0}
+
 BASE_URI_UPDATE: Schema = {
     "type": "object",
     "properties": {
@@ -178,6 +192,37 @@ BASE_URI_UPDATE: Schema = {
         "users_with_search_permissions": {**STRING_LIST, "default": []},
         "users_with_register_permissions": {**STRING_LIST, "default": []},
     },
+    "additionalProperties": False,
+}
+
+# Curation bodies (dservercore's TagSchema, AnnotationSchema, SingleAnnotationSchema,
+# ReadmeRequestSchema); names are checked against dtool's rule when written (422).
+DTOOL_NAME: Schema = {"type": "string", "maxLength": 80}
+
+TAGS_UPDATE: Schema = {
+    "type": "object",
+    "properties": {"tags": {"type": "array", "items": DTOOL_NAME}},
+    "required": ["tags"],
+    "additionalProperties": False,
+}
+
+# PUT /annotations/<uri> carries {"annotations": {...}}; PUT /annotations/<uri>/<name>
+# carries {"value": ...}: the body says which, as both share one path pattern.
+ANNOTATIONS_UPDATE: Schema = {
+    "type": "object",
+    "properties": {
+        "annotations": {"type": "object", "propertyNames": DTOOL_NAME},
+        "value": {},
+    },
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
+
+README_UPDATE: Schema = {
+    "type": "object",
+    "properties": {"readme": {"type": "string"}},
+    "required": ["readme"],
     "additionalProperties": False,
 }
 
@@ -196,6 +241,10 @@ PATH_PARAMETERS: dict[str, Schema] = {
     },
     "username": USERNAME,
     "uuid": STRING,
+    "tag": DTOOL_NAME,
+    "name": DTOOL_NAME,
+    "identifier": {"type": "string", "maxLength": 64},
+    "token": {"type": "string", "maxLength": 8192},
 }
 
 REQUEST_BODIES: dict[str, Schema] = {
@@ -206,7 +255,12 @@ REQUEST_BODIES: dict[str, Schema] = {
     "BaseURI": BASE_URI,
     "Permissions": PERMISSIONS,
     "UserUpdate": USER_UPDATE,
+    "UserPatch": USER_PATCH,
+    "EmptyBody": EMPTY_BODY,
     "BaseURIUpdate": BASE_URI_UPDATE,
+    "TagsUpdate": TAGS_UPDATE,
+    "AnnotationsUpdate": ANNOTATIONS_UPDATE,
+    "ReadmeUpdate": README_UPDATE,
 }
 
 # The filters of the audit routes, as query strings (``dserver/audit.py``).

@@ -214,6 +214,19 @@ class Settings:
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
     )
+    # Signed URLs (curation and downloads, issue 16): links to datasets' components.
+    signed_url_secret: str = setting(
+        "DTOOL_LOOKUP_SIGNED_URL_SECRET",
+        default="",
+        secret=True,
+        help="Secret signing download links to datasets on disk (embedded: generated).",
+    )
+    signed_url_expiry: int = setting(
+        "DTOOL_LOOKUP_SIGNED_URL_EXPIRY",
+        default=3600,
+        parse=int,
+        help="How long a signed URL stays valid, in seconds (1 hour).",
+    )
     # The audit trail (issue 17, item 4).
     audit: bool = setting(
         "DTOOL_LOOKUP_AUDIT",

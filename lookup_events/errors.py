@@ -61,3 +61,11 @@ class SetupError(RuntimeError):
 
 class InvalidQuery(ValueError):
     """A structured query or aggregation outside the supported subset; names the part."""
+
+
+class DatasetStorageUnwritable(DatasetStorageUnavailable):
+    """The storage holding a dataset refused (or failed) a write: nothing was indexed."""
+
+
+class InvalidName(ValueError):
+    """A tag or annotation name that dtool refuses."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 PRIVATE_KEY_NAME = "jwt_private_key.pem"
 PUBLIC_KEY_NAME = "jwt_public_key.pem"
+LINK_SECRET_NAME = "signed_url_secret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,14 @@ def embedded_key_pair(data_dir: Path) -> KeyPair:
     return KeyPair(private_pem, public_pem, private_path, public_path)
 
 
+def embedded_secret(data_dir: Path, name: str = LINK_SECRET_NAME) -> str:
+    """Return the secret in ``data_dir/name``, generating it (0600) if there is none."""
+    path = data_dir / name
+    if not path.exists():
+        _create_exclusively(path, secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
 def _create_private_key(path: Path) -> None:
     """Create the private key file unless another process just did (0600)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -53,11 +63,16 @@ def _create_private_key(path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    _create_exclusively(path, pem)
+
+
+def _create_exclusively(path: Path, content: bytes) -> None:
+    """Create ``path`` (0600) holding ``content``, unless another process just did."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
+            handle.write(content)
         # NOTE(dev): link, not rename: it fails if the key exists, so a key
         # another process made first is never replaced.
         with contextlib.suppress(FileExistsError):

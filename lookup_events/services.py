@@ -34,7 +34,7 @@ from typing import Any
 from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.events import DatasetEvent
-from lookup_events.keys import embedded_key_pair
+from lookup_events.keys import embedded_key_pair, embedded_secret
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import BatchHandler
@@ -45,6 +45,7 @@ from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
 from lookup_events.sources.scan import Rescanner
 from lookup_events.storage import brokers, read_dataset
+from lookup_events.storage.content import DatasetContent
 from lookup_events.store import (
     Stores,
     is_sql,
@@ -188,7 +189,15 @@ class Services:
                 "JWT_PUBLIC_KEY_FILE) to the public key of the tokens' issuer; only an "
                 "embedded deployment (SQLite stores) generates a key pair of its own"
             )
+        if not settings.signed_url_secret and self.deployment is Deployment.EMBEDDED:
+            # NOTE(dev): every process of one deployment must sign alike: one file.
+            secret = embedded_secret(settings.data_dir)
+            settings = dataclasses.replace(settings, signed_url_secret=secret)
         return settings
+
+    def dataset_content(self) -> DatasetContent:
+        """Return where datasets' components are downloaded from (signed URLs)."""
+        return DatasetContent()
 
     def signing_key(self) -> str:
         """Return the private key tokens are signed with (``user token``).

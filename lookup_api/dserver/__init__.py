@@ -11,8 +11,10 @@ from collections.abc import Mapping
 
 from lookup_api.access import Access
 from lookup_api.catalog import Catalog
-from lookup_api.dserver import base_uris, config, datasets, users
+from lookup_api.curation import Curation
+from lookup_api.dserver import base_uris, config, curation, datasets, signed_urls, users
 from lookup_api.dserver.admin import Administration
+from lookup_api.signed_urls import SignedURLs
 from lookup_events.config import Settings
 from lookup_events.registrar.writer import Registrar
 from lookup_events.store.protocols import AdminStore
@@ -24,6 +26,8 @@ def routes(
     *,
     admin: AdminStore,
     registrar: Registrar,
+    curator: Curation,
+    links: SignedURLs,
     settings: Settings,
     versions: Mapping[str, str | None],
 ) -> list[tuple[str, object]]:
@@ -36,10 +40,13 @@ def routes(
         ("/uris", datasets.URIsResource(access, catalog)),
         ("/uris/{uri:path}", datasets.URIResource(access, catalog)),
         ("/uuids/{uuid}", datasets.UUIDResource(access, catalog)),
-        ("/readmes/{uri:path}", datasets.ReadmeResource(access, catalog)),
+        ("/readmes/{uri:path}", curation.CuratedReadmeResource(access, catalog, curator)),
         ("/manifests/{uri:path}", datasets.ManifestResource(access, catalog)),
-        ("/annotations/{uri:path}", datasets.AnnotationsResource(access, catalog)),
-        ("/tags/{uri:path}", datasets.TagsResource(access, catalog)),
+        (
+            "/annotations/{uri:path}",
+            curation.CuratedAnnotationsResource(access, catalog, curator),
+        ),
+        ("/tags/{uri:path}", curation.CuratedTagsResource(access, catalog, curator)),
         ("/me", users.MeResource(access)),
         ("/me/summary", users.MySummaryResource(access, catalog)),
         ("/users", users.UsersResource(access, admin)),
@@ -55,4 +62,7 @@ def routes(
         ),
         ("/base-uris", base_uris.BaseURIsResource(access, admin)),
         ("/base-uris/{base_uri:path}", base_uris.BaseURIResource(access, administration)),
+        ("/signed-urls/dataset/{uri:path}", signed_urls.DatasetLinksResource(access, links)),
+        ("/signed-urls/item/{uri:path}", signed_urls.ItemLinkResource(access, links)),
+        ("/signed-urls/content/{token}", signed_urls.ContentResource(links)),
     ]

@@ -61,6 +61,22 @@ class Administration:
         self._admin.set_permissions(name, search=search, register=register, actor=actor)
         return self.base_uri(name), created
 
+    def add_base_uri(self, name: str, actor: Actor) -> tuple[BaseURI, bool]:
+        """Create the base URI unless it exists; return it and whether it is new."""
+        created = self._admin.add_base_uri(name, actor)
+        return self.base_uri(name), created
+
+    def update_user(self, username: str, is_admin: bool | None, actor: Actor) -> User:
+        """Change what is given of an existing user; return the user.
+
+        Raises:
+            APIError: 404 for an unknown user.
+        """
+        user = self._existing_user(username)
+        if is_admin is not None and is_admin != user.is_admin:
+            self._admin.put_user(username, is_admin, actor)
+        return self._existing_user(username)
+
     def delete_base_uri(self, name: str, actor: Actor) -> None:
         """Delete the base URI, its permissions and its datasets (idempotent)."""
         self._admin.delete_base_uri(name, actor)

@@ -35,7 +35,7 @@ class BaseURIsResource:
 
 
 class BaseURIResource:
-    """``GET|PUT|DELETE /base-uris/{base_uri}``: one base URI and its permissions."""
+    """``GET|PUT|POST|DELETE /base-uris/{base_uri}``: one base URI and its permissions."""
 
     def __init__(self, access: Access, administration: Administration) -> None:
         self._access = access
@@ -58,6 +58,15 @@ class BaseURIResource:
             search=body.get("users_with_search_permissions", []),
             register=body.get("users_with_register_permissions", []),
         )
+        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        resp.media = permissions_body(base)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, base_uri: str) -> None:
+        """Create the base URI (201); one that exists is left as it is (200)."""
+        validated_body(req, schemas.EMPTY_BODY)
+        name = path_value("base_uri", uri_from_path(base_uri, "base_uri"))
+        actor = Actor.user(self._access.admin(req).username)
+        base, created = self._administration.add_base_uri(name, actor)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
         resp.media = permissions_body(base)
 

@@ -59,7 +59,7 @@ class UsersResource:
 
 
 class UserResource:
-    """``GET|PUT|DELETE /users/{username}``: one user."""
+    """``GET|PUT|PATCH|DELETE /users/{username}``: one user."""
 
     def __init__(self, access: Access, admin: AdminStore, administration: Administration) -> None:
         self._access = access
@@ -81,6 +81,15 @@ class UserResource:
         user, created = self._administration.put_user(username, is_admin, actor)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
         resp.media = user_body(user)
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, username: str) -> None:
+        """Change only what the body gives of an existing user (dservercore's PATCH)."""
+        path_value("username", username)
+        body = validated_body(req, schemas.USER_PATCH)
+        actor = Actor.user(self._access.admin(req).username)
+        resp.media = user_body(
+            self._administration.update_user(username, body.get("is_admin"), actor)
+        )
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, username: str) -> None:
         """Delete the user and their permissions (idempotent)."""

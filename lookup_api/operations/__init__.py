@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from lookup_api.operations.audit import AUDIT_OPERATIONS
 from lookup_api.operations.base import Operation
+from lookup_api.operations.curation import CURATION_OPERATIONS, SHARED_ROUTES
 from lookup_api.operations.docs import DOC_OPERATIONS, WEBHOOK_OPERATIONS
 from lookup_api.operations.dserver import DSERVER_OPERATIONS
 from lookup_api.operations.legacy import LEGACY_OPERATIONS
@@ -19,8 +20,9 @@ from lookup_api.operations.links import LINKS
 OPERATIONS: tuple[Operation, ...] = (
     *LEGACY_OPERATIONS,
     *DSERVER_OPERATIONS,
+    *CURATION_OPERATIONS,
     *AUDIT_OPERATIONS,
     *DOC_OPERATIONS,
 )
 
-__all__ = ["LINKS", "OPERATIONS", "WEBHOOK_OPERATIONS", "Operation"]
+__all__ = ["LINKS", "OPERATIONS", "SHARED_ROUTES", "WEBHOOK_OPERATIONS", "Operation"]

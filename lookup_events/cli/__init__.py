@@ -8,6 +8,7 @@ from lookup_events.cli.audit import audit_group
 from lookup_events.cli.base_uris import base_uri_group
 from lookup_events.cli.configuration import config_group, db_group
 from lookup_events.cli.events import events_group
+from lookup_events.cli.graph import graph_group
 from lookup_events.cli.group import LookupGroup
 from lookup_events.cli.migrate import migrate_group
 from lookup_events.cli.processes import registrar, s3_events, watch
@@ -27,7 +28,8 @@ def main(ctx: click.Context) -> None:
 
 _COMMANDS = (user_group, base_uri_group, config_group, db_group, serve, events_group, audit_group)
 _SUBSCRIPTIONS = (subscriptions_group, deliver)
-for _command in (*_COMMANDS, registrar, watch, s3_events, migrate_group, *_SUBSCRIPTIONS):
+_MAINTENANCE = (migrate_group, graph_group)
+for _command in (*_COMMANDS, registrar, watch, s3_events, *_MAINTENANCE, *_SUBSCRIPTIONS):
     main.add_command(_command)
 
 __all__ = ["main"]

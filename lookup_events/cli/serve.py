@@ -160,3 +160,6 @@ def _greet(settings: Settings, address: str) -> None:
     click.echo("To get an admin token, run with the same environment:")
     click.echo("  dtool-lookup user add --is-admin NAME")
     click.echo("  dtool-lookup user token NAME")
+    click.echo(
+        f"and paste it into the web app at http://{address}/ (unless DTOOL_LOOKUP_WEBAPP=false)"
+    )

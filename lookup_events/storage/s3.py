@@ -188,6 +188,19 @@ class S3DatasetReader:
             raise DatasetStorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
         yield from found
 
+    def presigned_urls(self, uri: str, names: list[str], expiry: int) -> list[str]:
+        """Return a presigned GET URL for each object ``names`` (relative to the dataset).
+
+        Presigning is computed locally; only finding the dataset's prefix asks S3.
+        """
+        dataset = self._locate(strip_trailing_slash(uri))
+        return [dataset.presigned_url(name, expiry) for name in names]
+
+    def names_under(self, uri: str, infix: str) -> list[str]:
+        """Return the object names under ``infix`` (``overlays/``), relative to it."""
+        dataset = self._locate(strip_trailing_slash(uri))
+        return sorted(_name(key) for key in dataset.keys(infix))
+
     def _is_dataset(self, bucket: str, uuid: str, size: int) -> bool:
         """Tell whether a registered UUID has admin metadata (unreadable: yes)."""
         uri = f"s3://{bucket}/{uuid}"
@@ -255,6 +268,17 @@ class _Dataset:
             {name: _json(name, self._get(_annotation_key(name))) for name in names},
             [_name(key) for key in self._keys(TAGS_KEY)],
         )
+
+    def presigned_url(self, name: str, expiry: int) -> str:
+        """Return a presigned GET URL of the object ``name`` (relative to the dataset)."""
+        params = {"Bucket": self.bucket, "Key": self._root + name}
+        return str(
+            self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expiry)
+        )
+
+    def keys(self, infix: str) -> list[str]:
+        """Return the keys under ``infix`` of the dataset."""
+        return self._keys(infix)
 
     def _get(self, name: str) -> bytes:
         key = self._root + name

@@ -79,6 +79,27 @@ class ResultPage(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class GraphQuery:
+    """A dependency graph to find: around ``uuid``, along ``keys``, within ``base_uris``.
+
+    ``base_uris`` is already limited to what the caller may search; the graph
+    is walked only through datasets in them (``store.dependencies``).
+    """
+
+    uuid: str
+    keys: tuple[str, ...]
+    base_uris: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """One dataset of a dependency graph and the parents it names within the graph."""
+
+    entry: DatasetEntry
+    derived_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Facet counts over the datasets a user may search."""
 
@@ -172,6 +193,21 @@ class DatasetStore(Protocol):
 
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
+        ...
+
+    def dependency_graph(self, query: GraphQuery, page: PageRequest) -> ResultPage[GraphNode]:
+        """Return one page of the graph around ``query.uuid``, one node per UUID, by UUID.
+
+        Nodes are the datasets connected to ``query.uuid`` through dependency
+        links under ``query.keys``, in either direction, walking only through
+        datasets in ``query.base_uris``; the dataset itself is the first node
+        reached. A UUID held in several of those base URIs is shown once, by
+        its smallest URI. Nothing visible: an empty page.
+        """
+        ...
+
+    def rebuild_dependencies(self) -> int:
+        """Recompute every record's dependency links from its document; return how many."""
         ...
 
     def close(self) -> None:

@@ -51,7 +51,8 @@ def test_every_legacy_route_answers_its_method_and_only_it(
 
 
 def test_unknown_paths_are_json_404(client: testing.TestClient, auth: Header) -> None:
-    for path in ("/", "/dataset", "/dataset/list/", "/nothing/here", "/doc/nonsense"):
+    # NOTE(webapp): "/" is the web app now (tests/lookup_api/plugins/webapp).
+    for path in ("/dataset", "/dataset/list/", "/nothing/here", "/doc/nonsense", "/webapp/x.js"):
         result = client.simulate_get(path, headers=auth("grumpy"))
         assert result.status_code == 404, path
         assert result.json == {"code": 404, "status": "Not Found"}

@@ -9,6 +9,7 @@ and any forbidden request accepted fails the test.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,10 +20,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config._checks import PositiveDataAcceptanceConfig
 from schemathesis.config._phases import InferenceConfig
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 
 from lookup_api import openapi, plugins
 from lookup_api.app import WSGIApp, create_app
+from lookup_api.operations import SHARED_ROUTES
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
 from tests.support.api import Header
@@ -51,6 +53,13 @@ CURRENT = CurrentApp()
 schema = schemathesis.openapi.from_dict(
     openapi.document(extension=openapi.Extension.of(plugins.discover(("*",))))
 )
+# NOTE(dev): the curation writes and the links to a dataset's components reach the
+# dataset's own storage, and the fuzz data are documents whose storage does not exist
+# (s3://snow-white is no bucket): every accepted request would end in a 502/503 by
+# design, or wait on the network. Their input checks, permissions and failures run
+# against real disk and moto datasets in tests/lookup_api/dserver/test_curation.py and
+# test_signed_urls.py; the download route (/signed-urls/content) is fuzzed here.
+schema = schema.exclude(tag="curation").exclude(path_regex="^/signed-urls/(dataset|item)/")
 schema.app = CURRENT
 schema.config.generation.update(
     max_examples=MAX_EXAMPLES, with_security_parameters=False, allow_x00=False, codec="utf-8"
@@ -90,7 +99,8 @@ def new_app(
         stores = open_stores(settings_for(f"sqlite:///{path}", tmp_path))
         opened.append(stores)
         load_fuzz_data(stores)
-        CURRENT.app = create_app(settings, stores)
+        linked = dataclasses.replace(settings, signed_url_secret="a fuzzing secret")
+        CURRENT.app = create_app(linked, stores)
         return CURRENT.app
 
     yield make
@@ -102,6 +112,24 @@ def new_app(
 def fuzz_app(new_app: Callable[[], WSGIApp]) -> WSGIApp:
     """An app over fresh stores for one operation and identity."""
     return new_app()
+
+
+# NOTE(dev): one Falcon route serves /tags/{uri} and /tags/{uri}/{tag} (a URI holds
+# slashes, so it must be the route's last field); its Allow header lists the methods of
+# both paths, which a browser's CORS preflight needs, and cannot match either path alone.
+SHARED_PATHS = {p for served in SHARED_ROUTES.values() for m in served.values() for p in m}
+
+
+def excluded_checks(case: Any) -> list[Any]:
+    """Return the checks that cannot hold for the operation of ``case``.
+
+    NOTE(dev): no JSON Schema says which MongoDB filters and pipelines are in the
+    supported subset; a /mongo/ body the document allows may still get a 422.
+    """
+    excluded = [allow_header_conformance] if case.operation.path in SHARED_PATHS else []
+    if case.operation.path.startswith("/mongo/"):
+        excluded.append(positive_data_acceptance)
+    return excluded
 
 
 def refuses_nobody(response: Any, case: Any) -> None:
@@ -116,12 +144,8 @@ def refuses_nobody(response: Any, case: Any) -> None:
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api(case: Any, identity: str, fuzz_app: WSGIApp, auth: Header) -> None:
     username = IDENTITIES[identity]
-    # NOTE(dev): no JSON Schema says which MongoDB filters and pipelines are in the
-    # supported subset; a filter the document allows may still be refused with a 422
-    # (every other check, no 5xx and described replies among them, still holds).
-    excluded = [positive_data_acceptance] if case.path.startswith("/mongo/") else []
     response = case.call_and_validate(
-        headers=auth(username) if username else {}, excluded_checks=excluded
+        headers=auth(username) if username else {}, excluded_checks=excluded_checks(case)
     )
     if username is None:
         refuses_nobody(response, case)

@@ -15,6 +15,7 @@ from openapi_spec_validator import validate
 from lookup_api import openapi, plugins, schemas
 from lookup_api.app import create_app
 from lookup_api.docs import STATIC_DIR
+from lookup_api.operations import SHARED_ROUTES
 from lookup_events.config import Settings
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.store import Stores
@@ -36,8 +37,10 @@ def app_operations(settings: Settings, stores: Stores, **extra: Any) -> set[tupl
     for route in falcon.inspect.inspect_routes(app):
         path = re.sub(r"\{(\w+):path\}", r"{\1}", route.path)
         for method in route.methods:
-            if method.method.lower() in METHODS and not method.internal:
-                operations.add((method.method.lower(), path))
+            verb = method.method.lower()
+            if verb in METHODS and not method.internal:
+                served = SHARED_ROUTES.get(path, {}).get(verb, (path,))
+                operations.update((verb, documented) for documented in served)
     return operations
 
 
@@ -57,8 +60,8 @@ def test_document_lists_exactly_the_app_routes(settings: Settings, sqlite_stores
     }
 
     assert app_operations(settings, sqlite_stores) == documented
-    # 0.18 (with /config/*), dserver, documentation, plugins
-    assert len(documented) == 17 + 26 + 2 + 3 + len(INSTALLED.operations)
+    # 0.18 (with /config/*), dserver, curation and signed URLs, audit, documentation, plugins
+    assert len(documented) == 17 + 26 + 12 + 2 + 3 + len(INSTALLED.operations)
 
 
 def test_webhook_routes_are_documented_when_served(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.config import Settings
 from lookup_events.errors import SetupError
-from lookup_events.keys import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
+from lookup_events.keys import LINK_SECRET_NAME, PRIVATE_KEY_NAME, PUBLIC_KEY_NAME
 from lookup_events.services import Deployment, Services
 from lookup_events.store import schema_status, upgrade_database
 from lookup_events.store.sql.engine import sql_url
@@ -173,3 +173,28 @@ def test_gunicorn_refuses_a_server_deployment_without_a_public_key(
     assert "no public key to verify tokens with" in done.stderr
     assert "Booting worker" not in done.stderr  # the master stopped before any worker
     assert not (tmp_path / "data" / PRIVATE_KEY_NAME).exists()
+
+
+def test_embedded_processes_share_one_signed_url_secret(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path).completed()
+
+    with ThreadPoolExecutor(8) as pool:
+        found = set(
+            pool.map(lambda _: Services(settings).api_settings().signed_url_secret, range(8))
+        )
+
+    assert len(found) == 1
+    (secret,) = found
+    assert len(secret) >= 32
+    assert (tmp_path / LINK_SECRET_NAME).stat().st_mode & 0o077 == 0
+
+
+def test_a_configured_signed_url_secret_is_kept_and_a_server_makes_none(tmp_path: Path) -> None:
+    configured = Settings.from_env(
+        {"DTOOL_LOOKUP_DATA_DIR": str(tmp_path), "DTOOL_LOOKUP_SIGNED_URL_SECRET": "mine"}
+    )
+    server = server_settings("postgresql://nowhere/db", tmp_path, jwt_public_key="ssh-rsa AAAA x")
+
+    assert Services(configured).api_settings().signed_url_secret == "mine"
+    assert Services(server).api_settings().signed_url_secret == ""
+    assert not (tmp_path / LINK_SECRET_NAME).exists()

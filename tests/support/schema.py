@@ -13,7 +13,11 @@ from alembic.script import ScriptDirectory
 from lookup_events.config import Settings
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
-from lookup_events.store.sql.schema import dataset_annotations, dataset_fields
+from lookup_events.store.sql.schema import (
+    dataset_annotations,
+    dataset_dependencies,
+    dataset_fields,
+)
 from tests.support.stores import settings_for
 
 
@@ -41,17 +45,34 @@ def facet_table(url: str) -> Iterator[None]:
     """Give a database at a revision before 0008 the tables today's store writes facets to.
 
     Upgrade tests fill an old schema through today's store, which writes
-    ``dataset_annotations`` (0008) and ``dataset_fields`` (0011) with every
-    dataset; the tables are dropped again before the test upgrades, so the
-    migrations create and fill them.
+    ``dataset_annotations`` (0008), ``dataset_dependencies`` (0010) and
+    ``dataset_fields`` (0011) with every dataset; the tables are dropped
+    again before the test upgrades, so the migrations create and fill them.
+    """
+    with dependency_table(url):
+        engine = make_engine(url)
+        try:
+            dataset_annotations.create(engine)
+            yield
+        finally:
+            dataset_annotations.drop(engine, checkfirst=True)
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def dependency_table(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0010 the table today's store writes links to.
+
+    Dropped again before the test upgrades, so migration 0010 creates and fills it;
+    ``dataset_fields`` (0011) likewise.
     """
     engine = make_engine(url)
     try:
-        dataset_annotations.create(engine)
+        dataset_dependencies.create(engine)
         with field_table(url):
             yield
     finally:
-        dataset_annotations.drop(engine, checkfirst=True)
+        dataset_dependencies.drop(engine, checkfirst=True)
         engine.dispose()
 
 

@@ -78,9 +78,11 @@ from lookup_events.store.mongo.audit import (
     find_entries,
     prune_entries,
 )
+from lookup_events.store.mongo.graph import graph_nodes, graph_uuids, rebuild_links
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
     LANGUAGE_OVERRIDE,
+    LINKS,
     PAIRS,
     RECORD_PROJECTION,
     SEARCH_TEXT,
@@ -96,7 +98,15 @@ from lookup_events.store.mongo.query import (
     summary_of,
 )
 from lookup_events.store.mongo.structured import README_FIELD, mongo_filter, mongo_pipeline
-from lookup_events.store.protocols import PageRequest, ResultPage, SearchQuery, SortKey, Summary
+from lookup_events.store.protocols import (
+    GraphNode,
+    GraphQuery,
+    PageRequest,
+    ResultPage,
+    SearchQuery,
+    SortKey,
+    Summary,
+)
 from lookup_events.store.structured import StructuredQuery
 
 log = logging.getLogger(__name__)
@@ -125,6 +135,7 @@ _INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
         },
     ),
     ([(f"{PAIRS}.k", ASCENDING), (f"{PAIRS}.v", ASCENDING)], {"name": PAIRS}),
+    ([(f"{LINKS}.u", ASCENDING)], {"name": LINKS}),
 )
 
 
@@ -428,6 +439,21 @@ class MongoDatasetStore:
         for row in sorted(rows, key=lambda row: (row["_id"]["k"], row["_id"]["v"])):
             counts.setdefault(row["_id"]["k"], {})[row["_id"]["v"]] = int(row["count"])
         return counts
+
+    @translate_errors
+    def dependency_graph(self, query: GraphQuery, page: PageRequest) -> ResultPage[GraphNode]:
+        """Return one page of the graph around ``query.uuid``, one node per UUID, by UUID."""
+        if not query.base_uris:
+            return ResultPage([], 0)
+        datasets = self._ready().datasets
+        uuids = graph_uuids(datasets, query)
+        shown = uuids[page.offset : page.offset + page.size]
+        return ResultPage(graph_nodes(datasets, query, shown, set(uuids)), len(uuids))
+
+    @translate_errors
+    def rebuild_dependencies(self) -> int:
+        """Recompute every record's dependency links from its document; return how many."""
+        return rebuild_links(self._ready().datasets)
 
     @translate_errors
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.annotations import annotation_pairs, keys_of_interest
+from lookup_events.store.dependencies import dependency_links
 from lookup_events.store.mongo.structured import README_FIELD
 from lookup_events.store.protocols import DATASET_SORT_FIELDS, SearchQuery, SortKey, Summary
 from lookup_events.store.text import TextQuery, parse_free_text, searchable_text
@@ -26,6 +27,8 @@ SEARCH_TEXT = "search_text"
 # ``annotations.<key>`` paths: a key holding a dot or a dollar sign would be
 # read as a path or an operator there.
 PAIRS = "annotation_pairs"
+# Each dependency link (``store.dependencies``) as ``{"k": key, "u": parent UUID}``.
+LINKS = "dependency_links"
 SEQUENCE = "seq"
 # NOTE(dev): MongoDB reads a document's language from the field named by the
 # text index's ``language_override`` ("language" by default) and refuses the
@@ -75,7 +78,13 @@ def document_of(record: DatasetRecord) -> Document:
         "annotations": record.annotations,
         SEARCH_TEXT: searchable_text(dataclasses.replace(record, readme="")),
         PAIRS: [{"k": key, "v": value} for key, value in annotation_pairs(record.annotations)],
+        LINKS: links_of(record.entry.uuid, record.readme, record.annotations),
     }
+
+
+def links_of(uuid: str, readme: str, annotations: Mapping[str, Any]) -> list[Document]:
+    """Return the stored form of a dataset's dependency links."""
+    return [{"k": key, "u": parent} for key, parent in dependency_links(uuid, readme, annotations)]
 
 
 def entry_of(document: Mapping[str, Any]) -> DatasetEntry:

@@ -49,6 +49,8 @@ from lookup_events.store.aggregation import (
 from lookup_events.store.audit import AuditEntry, dataset_changes, dataset_entry, registered
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
+    GraphNode,
+    GraphQuery,
     PageRequest,
     ResultPage,
     SearchQuery,
@@ -57,6 +59,12 @@ from lookup_events.store.protocols import (
 )
 from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
+from lookup_events.store.sql.dependencies import (
+    graph_uuids,
+    parents,
+    rebuild_dependencies,
+    write_dependencies,
+)
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
     is_sqlite,
@@ -546,6 +554,35 @@ class SqlDatasetStore:
         return cached
 
     @translate_errors(InvalidDataset)
+    def dependency_graph(self, query: GraphQuery, page: PageRequest) -> ResultPage[GraphNode]:
+        """Return one page of the graph around ``query.uuid``, one node per UUID, by UUID."""
+        if not query.base_uris:
+            return ResultPage([], 0)
+        key = ("graph", query, page)
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached = self._cache.get(revision, key)
+        if cached is None:
+            # NOTE(dev): the walk is kept apart from its pages, so a client paging
+            # through a graph walks it once per write, not once per page.
+            uuids: tuple[str, ...] | None = self._cache.get(revision, ("graph", query))
+            with self._reader.connect() as conn:
+                if uuids is None:
+                    uuids = tuple(graph_uuids(conn, query))
+                    self._cache.put(revision, ("graph", query), uuids, weight=1 + len(uuids))
+                shown = uuids[page.offset : page.offset + page.size]
+                nodes = _graph_nodes(conn, query, shown, set(uuids))
+            cached = (tuple(nodes), len(uuids))
+            self._cache.put(revision, key, cached, weight=len(nodes) + 1)
+        return ResultPage(list(cached[0]), cached[1])
+
+    @translate_errors(InvalidDataset)
+    def rebuild_dependencies(self) -> int:
+        """Recompute every record's dependency links from its document; return how many."""
+        with self._writer.begin() as conn:
+            bump_revision(conn, DATASETS_REVISION)
+            return rebuild_dependencies(conn)
+
+    @translate_errors(InvalidDataset)
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
         query = select(datasets.c.uri, datasets.c.frozen_at).where(datasets.c.base_uri == base_uri)
@@ -581,6 +618,31 @@ def _rows_by_id(conn: Connection, ids: Sequence[int], base_uris: Iterable[str]) 
     allowed = set(base_uris)
     by_id = {row.id: row for row in rows if row.base_uri in allowed}
     return [by_id[row_id] for row_id in ids if row_id in by_id]
+
+
+def _graph_nodes(
+    conn: Connection, query: GraphQuery, shown: Sequence[str], graph: set[str]
+) -> list[GraphNode]:
+    """Return the nodes of ``shown`` UUIDs: each one's smallest visible URI, its parents."""
+    if not shown:
+        return []
+    rows = conn.execute(
+        select(*_ENTRY_COLUMNS)
+        .where(datasets.c.uuid.in_(shown), datasets.c.base_uri.in_(query.base_uris))
+        .order_by(datasets.c.uuid, datasets.c.uri)
+    )
+    first: dict[str, Any] = {}
+    for row in rows:
+        first.setdefault(row.uuid, row)
+    linked = parents(conn, query, shown)
+    return [
+        GraphNode(
+            _entry(first[uuid]),
+            tuple(parent for parent in linked.get(uuid, ()) if parent in graph),
+        )
+        for uuid in shown
+        if uuid in first
+    ]
 
 
 def _page_total(page: PageRequest, found: int) -> int | None:
@@ -682,6 +744,7 @@ def _write(conn: Connection, records: list[DatasetRecord], existing: dict[str, A
     _write_tags(conn, records, existing, ids)
     write_annotations(conn, records, [row.id for row in existing.values()], ids)
     write_fields(conn, records, [row.id for row in existing.values()], ids)
+    write_dependencies(conn, records, [row.id for row in existing.values()], ids)
     _write_texts(conn, records, existing, ids)
     return len(new)
 

@@ -263,6 +263,36 @@ class DatasetFieldRow(Base):
     text: Mapped[str | None] = mapped_column(_text())
 
 
+class DatasetDependencyRow(Base):
+    """One direction of one dependency link of one dataset, for graph walks.
+
+    A dataset ``c`` naming ``p`` under ``key`` owns two rows: ``c -> p``
+    (``parent`` true) and ``p -> c``, so a walk follows ``uuid`` to
+    ``neighbour`` both ways through one index. Written with the dataset row
+    by the registrar's transaction (``store.dependencies`` says which links
+    count) and deleted with it; ``base_uri`` is the owner's, so a walk uses
+    only links of datasets the caller may see.
+    """
+
+    __tablename__ = "dataset_dependencies"
+    __table_args__ = (
+        # NOTE(dev): the key and base URI after the neighbour, not before: a UUID has
+        # a few rows, and one range scan filtering them beats a probe for every
+        # pair of key and base URI asked for (ten for the default keys and five
+        # base URIs), as a walk makes one step per dataset.
+        Index("ix_dataset_dependencies_walk", "uuid", "neighbour", "parent", "key", "base_uri"),
+    )
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    uuid: Mapped[str] = mapped_column(_string(36), primary_key=True)
+    neighbour: Mapped[str] = mapped_column(_string(36), primary_key=True)
+    parent: Mapped[bool] = mapped_column(Boolean)
+    base_uri: Mapped[str] = mapped_column(_string(1024))
+
+
 class AuditRow(Base):
     """One change to a record, in the transaction of the change (``store.audit``).
 
@@ -369,6 +399,7 @@ datasets = cast(Table, DatasetRow.__table__)
 dataset_tags = cast(Table, DatasetTagRow.__table__)
 dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
+dataset_dependencies = cast(Table, DatasetDependencyRow.__table__)
 revisions = cast(Table, RevisionRow.__table__)
 dataset_fields = cast(Table, DatasetFieldRow.__table__)
 audit_entries = cast(Table, AuditRow.__table__)

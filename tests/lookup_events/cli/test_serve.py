@@ -95,6 +95,7 @@ def test_serve_answers_over_http_and_stops_cleanly(
     assert url.removeprefix("http://") in stdout
     assert "dtool-lookup user add --is-admin NAME" in stdout
     assert "dtool-lookup user token NAME" in stdout
+    assert "web app at http://127.0.0.1:" in stdout
     assert "Traceback" not in stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import warnings
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores, upgrade_database
-from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.dependencies import DEFAULT_KEYS
+from lookup_events.store.protocols import GraphQuery, PageRequest, SearchQuery
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.schema import (
     FTS_OBJECTS,
@@ -34,6 +36,7 @@ from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
 from tests.support.schema import (
     current_revision,
+    dependency_table,
     facet_table,
     field_table,
     head_revision,
@@ -264,11 +267,40 @@ def test_upgrading_to_0008_fills_the_annotation_facets(
 @pytest.mark.parametrize(
     "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def test_upgrading_to_0011_fills_the_structured_query_fields(
+def test_upgrading_to_0010_fills_the_dependency_links(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
     upgrade_database(url, "0012")
+    stores = open_stores(settings_for(url, tmp_path))
+    infos = [make_info(i, MR_MEN) for i in range(1200)]
+    for parent, child in itertools.pairwise(infos):
+        child["annotations"] = {"source_dataset_uuid": parent["uuid"]}
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        with dependency_table(url):
+            stores.datasets.upsert_many([record_from_info(info) for info in infos])
+    finally:
+        stores.close()
+
+    upgrade_database(url)
+
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        query = GraphQuery(str(infos[600]["uuid"]), DEFAULT_KEYS, (MR_MEN,))
+        assert stores.datasets.dependency_graph(query, PageRequest(1, 5)).total == 1200
+    finally:
+        stores.close()
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_upgrading_to_0011_fills_the_structured_query_fields(
+    dialect: str, new_postgres_database: str, tmp_path: Path
+) -> None:
+    url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
+    upgrade_database(url, "0010")
     stores = open_stores(settings_for(url, tmp_path))
     try:
         stores.admin.add_base_uri(MR_MEN)

@@ -280,9 +280,10 @@ def test_indexes_are_created_once_with_the_text_options(
         [("tags", 1)],
         [("readme", "text"), ("search_text", "text")],
         [("annotation_pairs.k", 1), ("annotation_pairs.v", 1)],
+        [("dependency_links.u", 1)],
     ]
     assert created[0][1] == {"name": "uri", "unique": True}
-    assert created[-2][1] == {
+    assert created[-3][1] == {
         "name": "free_text",
         "default_language": "english",
         "language_override": "search_language",
