@@ -19,18 +19,31 @@ Choices:
   database must already be at the newest schema (``dtool-lookup db upgrade``)
   and a public key configured, or the master stops with the reason before
   any worker starts.
+- metrics add up across workers: prometheus-client's multi-process mode, in
+  ``PROMETHEUS_MULTIPROC_DIR`` (a new temporary directory unless set),
+  emptied when the master starts; ``child_exit`` drops a dead worker's live
+  files. Any worker's ``/metrics`` serves the sum.
+- access lines come from the app (``lookup_api/monitoring.py``: request id,
+  route, status, duration, user; JSON with ``DTOOL_LOOKUP_LOG_FORMAT=json``),
+  so gunicorn's own access log is off.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 from typing import Any
 
 from lookup_events.config import Settings
+from lookup_events.observability import metrics
 from lookup_events.services import Services
 
 _settings = Settings.from_env()
+# Set before any worker is forked: each counts into files of its own here.
+metrics.use_directory(
+    _settings.metrics_dir or tempfile.mkdtemp(prefix="dtool-lookup-metrics-"), clear=True
+)
 bind = f"{_settings.host}:{_settings.port}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
@@ -54,10 +67,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 limit_request_line = 8190
 limit_request_fields = 100
 
-accesslog = "-"
+accesslog = None
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 def on_starting(server: Any) -> None:
@@ -72,3 +84,8 @@ def on_starting(server: Any) -> None:
     finally:
         services.close()
     server.log.info("database ready: %s", services.settings.public_view()["database_url"])
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop the live metrics of a worker that exited (its counters stay summed)."""
+    metrics.mark_process_dead(worker.pid)

@@ -64,7 +64,7 @@ def _handler() -> Handler:
     migrates the schema (the registrar function's ``db upgrade`` does).
     """
     services = Services(lambda_settings(), deployment=Deployment.SERVER)
-    return make_handler(app_from(services))
+    return make_handler(app_from(services, serverless=True))
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:

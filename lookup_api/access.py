@@ -13,6 +13,7 @@ import falcon
 
 from lookup_api.auth import Authenticator
 from lookup_events.errors import PermissionDenied, UnknownUser
+from lookup_events.observability import logs
 from lookup_events.store.protocols import AdminStore, User
 from lookup_events.uris import strip_trailing_slash
 
@@ -35,6 +36,7 @@ class Access:
         user = self._admin.get_user(identity) if isinstance(identity, str) else None
         if user is None:
             raise UnknownUser(f"user {identity!r} is not registered")
+        logs.annotate(user=user.username)
         return user
 
     def admin(self, req: falcon.Request) -> User:

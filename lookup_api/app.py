@@ -15,7 +15,7 @@ from typing import Any
 
 import falcon
 
-from lookup_api import docs, dserver, legacy, openapi, plugins, webhook
+from lookup_api import docs, dserver, legacy, monitoring, openapi, plugins, webhook
 from lookup_api.access import Access
 from lookup_api.auth import Authenticator, TokenVerifier
 from lookup_api.catalog import Catalog
@@ -35,6 +35,7 @@ from lookup_api.signed_urls import DatasetContent, NoContent, SignedURLs
 from lookup_api.signing import Signer
 from lookup_api.validation import PathGuard
 from lookup_events.config import Settings
+from lookup_events.observability import listener, metrics
 from lookup_events.registrar.curation import Curator
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
@@ -55,11 +56,16 @@ def create_app(
     registrar: Registrar | None = None,
     publisher: webhook.EventPublisher | None = None,
     content: DatasetContent | None = None,
+    *,
+    checks: Mapping[str, listener.Check] | None = None,
+    queue_counts: metrics.QueueCounter | None = None,
 ) -> WSGIApp:
     """Return the WSGI app serving the API over ``stores``.
 
     The webhook needs ``publisher``; signed URLs need ``content`` (the
     storage side) and, for datasets on disk, ``settings.signed_url_secret``.
+    ``checks`` are what ``/config/ready`` checks (default: the database
+    only); ``queue_counts`` gives the queue's waiting messages to ``/metrics``.
     """
     registrar = registrar or Registrar(stores.admin, stores.datasets)
     verifier = TokenVerifier(settings.jwt_public_key, settings.jwt_algorithm, settings.jwt_leeway)
@@ -69,6 +75,7 @@ def create_app(
 
     app: WSGIApp = falcon.App(
         middleware=[
+            monitoring.Telemetry(),
             cors_middleware(settings),
             BodyLimit(settings.max_register_bytes),
             PathGuard(),
@@ -84,6 +91,8 @@ def create_app(
     # NOTE(dev): both generations serve /config/info and /config/versions; the
     # dserver resources answer in a form clients of either read, so they win.
     routes = dict(legacy.routes(access, catalog, stores.admin, settings, versions))
+    checks = checks or {"database": functools.partial(stores.admin.get_base_uri, "")}
+    routes.update(monitoring.routes(access, settings.api_metrics, checks, queue_counts))
     routes.update(
         dserver.routes(
             access,
@@ -133,19 +142,26 @@ def create_app(
     return app
 
 
-def app_from(services: Services) -> WSGIApp:
+def app_from(services: Services, *, serverless: bool = False) -> WSGIApp:
     """Build the app over a process's services (gunicorn workers, ``serve``, Lambda).
+
+    ``serverless`` (AWS Lambda): the API uses no event queue there, so
+    readiness and metrics leave it out, and the runtime owns the log handler.
 
     Raises:
         SetupError: the schema is behind, or no public key is configured.
     """
     settings = services.api_settings()
+    if not serverless:
+        services.configure_logging("api")
     return create_app(
         settings,
         services.stores,
         services.registrar(),
         services.webhook_publisher(),
         services.dataset_content(),
+        checks=services.readiness_checks(queue=not serverless),
+        queue_counts=None if serverless else services.queue_counts,
     )
 
 

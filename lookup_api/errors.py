@@ -25,6 +25,8 @@ from lookup_events.errors import (
     InvalidName,
     InvalidQuery,
     PermissionDenied,
+    QueryTimedOut,
+    QueryTooLarge,
     UnknownBaseURI,
     UnknownUser,
 )
@@ -48,6 +50,8 @@ LEGACY_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    QueryTooLarge: 422,
+    QueryTimedOut: 503,
     DatasetStorageUnwritable: 502,
     InvalidName: 422,
 }
@@ -72,6 +76,8 @@ DSERVER_STATUSES: StatusMap = {
     UnknownUser: 401,
     DatabaseUnavailable: 503,
     DatasetStorageUnavailable: 503,
+    QueryTooLarge: 422,
+    QueryTimedOut: 503,
     DatasetStorageUnwritable: 502,
     InvalidName: 422,
 }
@@ -83,6 +89,8 @@ LEGACY_PREFIXES = ("/dataset", "/user", "/admin")
 # forbidden (nobody holds a permission there).
 DSERVER_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (("/uris", {UnknownBaseURI: 403}),)
 
+# How long a client is asked to wait after a read ran out of time.
+RETRY_AFTER_SECONDS = 5
 # Failures whose message the caller needs (what to fix), even though they are 5xx:
 # a refused write names the storage and what it said, never our configuration.
 SPOKEN_FAILURES: tuple[type[Exception], ...] = (DatasetStorageUnwritable,)
@@ -176,11 +184,23 @@ def handle_project_error(
     req: falcon.Request, resp: falcon.Response, error: Exception, params: dict[str, Any]
 ) -> None:
     """Translate a project exception into an error reply."""
+    if isinstance(error, QueryTimedOut):
+        raise timed_out(req, error)
     code = status_for(req.uri_template, error)
     if code >= 500 and not isinstance(error, SPOKEN_FAILURES):
         log.error("%s %s failed: %s", req.method, req.path, error)
         raise APIError(code)
     raise APIError(code, message=str(error) or None)
+
+
+def timed_out(req: falcon.Request, error: QueryTimedOut) -> APIError:
+    """Return the 503 of a read stopped by its time budget: try later, or ask for less."""
+    log.warning("%s %s stopped: %s", req.method, req.path, error)
+    message = (
+        "the search took longer than the server allows and was stopped; "
+        "retry later or narrow it (fewer words, more filters)"
+    )
+    return APIError(503, message=message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def handle_claim_error(

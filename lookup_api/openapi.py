@@ -171,6 +171,7 @@ DERIVED_SCHEMAS: dict[str, Schema] = {
         "required": ["events"],
     },
     "HTML": {"type": "string"},
+    "Metrics": {"type": "string", "description": "The Prometheus text exposition format."},
     "DatasetLinks": {
         "type": "object",
         "properties": {
@@ -358,6 +359,8 @@ def _operation(op: Operation, examples: Mapping[str, Any]) -> dict[str, Any]:
         spec["requestBody"] = {"required": op.body_required, "content": content}
     if not op.auth:
         spec["security"] = []
+    elif op.auth_optional:
+        spec["security"] = [{}, {op.scheme: []}]
     elif op.scheme != "bearerAuth":
         spec["security"] = [{op.scheme: []}]
     return spec

@@ -131,6 +131,12 @@ README = _object({"readme": STRING})
 TAGS = _object({"tags": STRING_LIST})
 REGISTERED = _object({"uri": STRING})
 HEALTH = _object({"status": {"const": "healthy"}})
+READINESS = _object(
+    {
+        "status": {"const": "ready"},
+        "checks": {"type": "object", "additionalProperties": {"enum": ["ok", "unavailable"]}},
+    }
+)
 
 CONFIG: Schema = {
     "type": "object",
@@ -220,6 +226,7 @@ SCHEMAS: dict[str, Schema] = {
     "Tags": TAGS,
     "Registered": REGISTERED,
     "Health": HEALTH,
+    "Readiness": READINESS,
     "Config": CONFIG,
     "Versions": VERSIONS,
     "Empty": EMPTY,

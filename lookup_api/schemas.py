@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lookup_events.store.limits import LIMITS
+
 Schema = dict[str, Any]
 
 MAX_PAGE = 2**31 - 1  # NOTE(dev): keeps OFFSET inside every database's integer range
@@ -47,7 +49,7 @@ PAGE_QUERY: Schema = {
 
 # Annotation filters (the annotation-filter plugin's): at most this many
 # keys and pairs, keys and values no longer than the stores keep as facets.
-MAX_ANNOTATION_FILTERS = 100
+MAX_ANNOTATION_FILTERS = LIMITS.annotations
 ANNOTATION_KEY: Schema = {"type": "string", "minLength": 1, "maxLength": 255}
 ANNOTATION_FILTERS: Schema = {
     "type": "object",
@@ -67,14 +69,21 @@ ANNOTATION_KEYS: Schema = {
     "maxItems": MAX_ANNOTATION_FILTERS,
 }
 
+# The limits of a search (``store.limits``), declared here for the OpenAPI
+# document; requests are checked against them before the schema walks them.
 SEARCH: Schema = {
     "type": "object",
     "properties": {
-        "free_text": STRING,
-        "creator_usernames": STRING_LIST,
-        "base_uris": STRING_LIST,
-        "uuids": {"type": "array", "items": UUID},
-        "tags": STRING_LIST,
+        "free_text": {
+            **STRING,
+            "maxLength": LIMITS.free_text_chars,
+            "description": f"At most {LIMITS.terms} distinct words, {LIMITS.phrases} quoted "
+            f"phrases of {LIMITS.phrase_words} words, {LIMITS.exclusions} exclusions.",
+        },
+        "creator_usernames": {**STRING_LIST, "maxItems": LIMITS.list_items},
+        "base_uris": {**STRING_LIST, "maxItems": LIMITS.list_items},
+        "uuids": {"type": "array", "items": UUID, "maxItems": LIMITS.list_items},
+        "tags": {**STRING_LIST, "maxItems": LIMITS.tags},
         "annotations": ANNOTATION_FILTERS,
         "annotation_keys": ANNOTATION_KEYS,
     },

@@ -49,6 +49,20 @@ def _named_urls(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+_log_format = _choice("text", "json", "auto")
+_api_metrics = _choice("loopback", "admin", "public", "off")
+
+
 def _read_file(path: str) -> str:
     try:
         return Path(path).expanduser().read_text()
@@ -214,6 +228,14 @@ class Settings:
         parse=int,
         help="Largest body of a register request, in bytes (16 MiB); larger ones get 413.",
     )
+    # Search hardening (issue 14): the time budget of every read a request makes.
+    query_timeout: float = setting(
+        "DTOOL_LOOKUP_QUERY_TIMEOUT",
+        default=10.0,
+        parse=float,
+        help="Seconds a search or other read of the stores may run before it is stopped "
+        "with 503 (10; 0 for no limit). Writes are never stopped.",
+    )
     # Signed URLs (curation and downloads, issue 16): links to datasets' components.
     signed_url_secret: str = setting(
         "DTOOL_LOOKUP_SIGNED_URL_SECRET",
@@ -293,6 +315,32 @@ class Settings:
         default=2.0,
         parse=float,
         help="Seconds before the first retry of a notification, doubled each try (2).",
+    )
+    # -- operations: metrics, logs, readiness (issue 17) --
+    log_format: str = setting(
+        "DTOOL_LOOKUP_LOG_FORMAT",
+        default="text",
+        parse=_log_format,
+        help="Log lines as text, json (one object a line), or auto (JSON unless on a terminal).",
+    )
+    metrics_address: str = setting(
+        "DTOOL_LOOKUP_METRICS_ADDRESS",
+        default="127.0.0.1:9464",
+        help="host:port of the metrics and health listener of a registrar, watcher or "
+        "s3-events process (off: none).",
+    )
+    api_metrics: str = setting(
+        "DTOOL_LOOKUP_API_METRICS",
+        default="loopback",
+        parse=_api_metrics,
+        help="Who may read the API's /metrics: loopback (unproxied local clients, or an "
+        "admin token), admin (an admin token), public, or off.",
+    )
+    metrics_dir: str = setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        default="",
+        help="Directory where gunicorn workers and serve's children add up their metrics "
+        "(default: a new temporary one).",
     )
     #: The environment the settings came from, for plugins' own settings; never shown.
     environ_items: tuple[tuple[str, str], ...] = dataclasses.field(

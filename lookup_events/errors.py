@@ -43,6 +43,18 @@ class InvalidEvent(ValueError):
     """A queue message or storage notification cannot be understood."""
 
 
+class QueryTooLarge(ValueError):
+    """A search asks for more than ``store.limits.LIMITS`` allows; ``limit`` names which."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class QueryTimedOut(TimeoutError):
+    """A read ran past its time budget (``DTOOL_LOOKUP_QUERY_TIMEOUT``) and was stopped."""
+
+
 class DatabaseUnavailable(ConnectionError):
     """Our database (a store) cannot be reached right now; retrying may succeed."""
 

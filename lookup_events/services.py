@@ -28,18 +28,21 @@ import enum
 import functools
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from lookup_events.config import Settings
 from lookup_events.errors import SetupError
 from lookup_events.events import DatasetEvent
 from lookup_events.keys import embedded_key_pair, embedded_secret
+from lookup_events.observability import listener, logs
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.registrar.batch import BatchHandler
 from lookup_events.registrar.outcomes import Outcome
-from lookup_events.registrar.worker import RegistrarWorker, log_outcome
+from lookup_events.registrar.worker import RegistrarWorker, report_outcome
 from lookup_events.registrar.writer import Reader, Registrar
 from lookup_events.sources.filesystem import DatasetWatcher
 from lookup_events.sources.s3 import AdminObjectProbe, SqsNotificationSource
@@ -300,7 +303,7 @@ class Services:
         prefetch: int = 200,
         batch_size: int = 100,
         store_wait: float | None = None,
-        on_outcome: Callable[[Outcome], None] = log_outcome,
+        on_outcome: Callable[[Outcome], None] = report_outcome,
     ) -> RegistrarWorker:
         """Return the loop that consumes the queue and applies events to the stores."""
         return RegistrarWorker(
@@ -364,6 +367,45 @@ class Services:
             probe=AdminObjectProbe(),
             wait_seconds=wait_seconds,
         )
+
+    # -- operations: logs, readiness, the metrics listener ----------------------
+
+    def log_secrets(self) -> list[str]:
+        """Return the configured secrets no log line may show (keys, passwords)."""
+        settings = self.settings
+        urls = {"database_url", "dataset_store_url", "broker_url"}
+        # NOTE(dev): of a URL only the password is secret; its host and path help debugging.
+        found = [urlsplit(getattr(settings, name)).password or "" for name in urls]
+        found += [str(getattr(settings, n) or "") for n in settings.secret_fields() - urls]
+        return [secret for secret in found if secret]
+
+    def configure_logging(self, role: str, level: str = "INFO") -> None:
+        """Set up this process's log lines: its role, the configured format, redaction."""
+        logs.configure(role, self.settings.log_format, level, self.log_secrets())
+
+    def queue_counts(self) -> dict[str, int]:
+        """Return the messages waiting in the queue: ready, delayed, dead."""
+        counts = self.queue.counts()
+        return {"ready": counts.ready, "delayed": counts.delayed, "dead": counts.dead}
+
+    def readiness_checks(self, *, queue: bool = True) -> dict[str, listener.Check]:
+        """Return the checks saying whether this process can work: database, queue."""
+        checks: dict[str, listener.Check] = {"database": self.database_probe}
+        if queue:
+            checks["queue"] = self.queue_counts
+        return checks
+
+    @contextmanager
+    def metrics_listener(
+        self,
+        role: str,
+        address: str | None = None,
+        checks: Mapping[str, listener.Check] | None = None,
+    ) -> Iterator[tuple[str, int] | None]:
+        """Serve metrics and health on ``address`` (default: the setting) in the block."""
+        app = listener.ListenerApp(role, checks or {}, self.queue_counts)
+        with listener.listening(address or self.settings.metrics_address, app) as bound:
+            yield bound
 
     def close(self) -> None:
         """Close what was opened: the stores and the queue's connection."""

@@ -14,6 +14,7 @@ ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
 PARTS = (
     ("core", ("config", "errors", "model", "uris", "events")),
     ("support", ("keys", "tokens", "versions")),
+    ("observability", ("observability",)),
     ("services", ("services",)),
     ("store", ("store",)),
     ("storage", ("storage",)),
@@ -28,19 +29,20 @@ PARTS = (
 ALLOWED = {
     "core": {"core"},
     "support": {"core"},
+    "observability": {"core"},
     "store": {"core"},
     "storage": {"core"},
-    "queue": {"core"},
-    "sources": {"core", "storage", "queue"},
-    "registrar": {"core", "support", "storage", "store", "queue"},
-    "subscriptions": {"core", "store"},
+    "queue": {"core", "observability"},
+    "sources": {"core", "storage", "queue", "observability"},
+    "registrar": {"core", "support", "storage", "store", "queue", "observability"},
+    "subscriptions": {"core", "store", "observability"},
     "legacy_import": {"core", "registrar", "storage", "store"},
     "services": {"core", "support", "storage", "store", "queue", "registrar", "sources"}
-    | {"subscriptions"},
+    | {"subscriptions", "observability"},
     "cli": {"core", "support", "services", "storage", "store", "queue", "registrar"}
-    | {"sources", "legacy_import", "api", "subscriptions"},
+    | {"sources", "legacy_import", "api", "subscriptions", "observability"},
     "api": {"core", "support", "store", "queue", "registrar", "sources", "services"}
-    | {"subscriptions"},
+    | {"subscriptions", "observability"},
     "lambdas": {"core", "support", "services", "store", "registrar", "sources", "api"},
 }
 # Only entry points assemble: the packages services.py builds never import it.

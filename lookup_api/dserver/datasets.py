@@ -15,7 +15,7 @@ from lookup_api.dserver.paths import path_value, uri_from_path
 from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
 from lookup_api.uris import normalised_body
-from lookup_api.validation import check, storable, validated_body
+from lookup_api.validation import check, check_search_size, storable, validated_body
 from lookup_events.model import DatasetRecord
 
 _LIST_KEYS = ("creator_usernames", "base_uris", "uuids", "tags", "annotation_keys")
@@ -38,6 +38,7 @@ def query_criteria(req: falcon.Request) -> dict[str, Any]:
     raw = req.params.get("annotations")
     if raw is not None:
         criteria["annotations"] = query_annotations(raw if isinstance(raw, list) else [raw])
+    check_search_size(criteria, "query")
     check(criteria, schemas.SEARCH, "query")
     if not storable(criteria):
         raise APIError(422, errors={"query": ["Invalid value."]}, message=_UNSTORABLE)

@@ -13,7 +13,7 @@ import falcon
 from lookup_api.access import Access
 from lookup_api.errors import APIError
 from lookup_api.operations.subscriptions import SUBSCRIPTION
-from lookup_api.validation import validated_body
+from lookup_api.validation import check_search_size, validated_body
 from lookup_events.store.feeds import Subscription, SubscriptionStore
 from lookup_events.store.protocols import User
 from lookup_events.subscriptions.documents import (
@@ -71,6 +71,8 @@ class SubscriptionsResource:
         """Save a subscription of the caller; the reply holds a webhook's secret, once."""
         user = self._access.user(req)
         body = validated_body(req, SUBSCRIPTION)
+        # A saved search is run for every change: the limits of a search apply.
+        check_search_size(body.get("search", {}), "json")
         try:
             created = self._manager.create(
                 user.username,

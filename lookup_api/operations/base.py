@@ -46,3 +46,5 @@ class Operation:
     description: str = ""
     scheme: str = "bearerAuth"
     derived_errors: bool = True
+    #: The token may be left out (``security: [{}, {scheme: []}]``): /metrics from this host.
+    auth_optional: bool = False

@@ -27,6 +27,38 @@ DSERVER_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get",
+        "/config/ready",
+        "Whether the database and the event queue answer",
+        CONFIG,
+        "Readiness",
+        auth=False,
+        store=False,
+        errors={
+            503: "Not ready: the message names what is unavailable; errors holds every check."
+        },
+        description="A readiness check for load balancers and orchestrators; "
+        "/config/health stays the cheap liveness check.",
+    ),
+    Operation(
+        "get",
+        "/metrics",
+        "Prometheus metrics of every API worker, registrar and watcher sharing them",
+        CONFIG,
+        "Metrics",
+        media="text/plain",
+        auth_optional=True,
+        errors={
+            403: "Neither from this host (unproxied) nor an admin token, as "
+            "DTOOL_LOOKUP_API_METRICS requires.",
+            404: "Metrics are off (DTOOL_LOOKUP_API_METRICS=off).",
+        },
+        description="The Prometheus text format. Served to clients on this host that no "
+        "proxy forwarded and that send no token, or to an admin token "
+        "(DTOOL_LOOKUP_API_METRICS: loopback, admin, public, off). Labels hold route "
+        "templates, sources and outcomes, never a dataset.",
+    ),
+    Operation(
+        "get",
         "/uris",
         "Visible datasets matching a query string",
         DATASETS,

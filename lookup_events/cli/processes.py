@@ -28,12 +28,9 @@ from lookup_events.uris import is_local, normalise_uri
 log = logging.getLogger("lookup_events.cli")
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send log lines with a time stamp to stderr (once per process)."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # the embedded store's migrations
+def configure_logging(services: Services, role: str, level: str = "INFO") -> None:
+    """Send log lines to stderr, as text or JSON (``DTOOL_LOOKUP_LOG_FORMAT``), redacted."""
+    services.configure_logging(role, level)
 
 
 @contextmanager
@@ -48,6 +45,12 @@ def stop_on_signals() -> Iterator[threading.Event]:
         for number, handler in previous.items():
             signal.signal(number, handler)
 
+
+metrics_address = click.option(
+    "--metrics-address",
+    help="host:port of this process's /metrics, /health and /ready listener, or off "
+    "(default: DTOOL_LOOKUP_METRICS_ADDRESS, 127.0.0.1:9464).",
+)
 
 log_level = click.option(
     "--log-level",
@@ -84,6 +87,7 @@ log_level = click.option(
     help="How to read datasets: our own disk and S3 readers, or dtoolcore's storage brokers.",
 )
 @log_level
+@metrics_address
 @pass_services
 def registrar(
     services: Services,
@@ -93,14 +97,19 @@ def registrar(
     no_rescan: bool,
     reader: str,
     log_level: str,
+    metrics_address: str | None,
 ) -> None:
     """Register datasets as their events arrive: consume the queue, write the stores.
 
     Also rescans every base URI at start and every DTOOL_LOOKUP_RESCAN_INTERVAL
     seconds, publishing what the events missed into the same queue.
     """
-    configure_logging(log_level)
-    with stop_on_signals() as stop:
+    configure_logging(services, "registrar", log_level)
+    checks = services.readiness_checks()
+    with (
+        stop_on_signals() as stop,
+        services.metrics_listener("registrar", metrics_address, checks),
+    ):
         worker = services.registrar_worker(
             reader=READERS[reader], prefetch=prefetch, batch_size=batch_size
         )
@@ -136,20 +145,33 @@ def rescanning(services: Services, stop: threading.Event, *, enabled: bool) -> I
     help="Seconds without file events before a dataset is looked at.",
 )
 @log_level
+@metrics_address
 @pass_services
-def watch(services: Services, base_uris: tuple[str, ...], debounce: float, log_level: str) -> None:
+def watch(
+    services: Services,
+    base_uris: tuple[str, ...],
+    debounce: float,
+    log_level: str,
+    metrics_address: str | None,
+) -> None:
     """Publish an event whenever a dataset in a file:// BASE_URI is frozen, changed or removed."""
-    configure_logging(log_level)
+    configure_logging(services, "watcher", log_level)
     uris = [normalise_uri(uri) for uri in base_uris]
     for uri in uris:
         if not is_local(uri):
             log.warning("not watching %s: only file:// base URIs can be watched", uri)
-    with stop_on_signals() as stop:
+    checks = {"queue": services.queue_counts}
+    with stop_on_signals() as stop, services.metrics_listener("watcher", metrics_address, checks):
         publisher = services.publisher(stop)
 
         def publish(event: DatasetEvent) -> None:
             publisher.publish(event)
-            log.info("published %s event for %s", event.kind, event.uri)
+            log.info(
+                "published %s event for %s",
+                event.kind,
+                event.uri,
+                extra={"dataset_uri": event.uri, "event_id": event.event_id, "source": "watch"},
+            )
 
         with services.watcher(uris, publish, debounce) as watcher:
             for uri, mode in watcher.modes().items():
@@ -168,16 +190,25 @@ def watch(services: Services, base_uris: tuple[str, ...], debounce: float, log_l
     help="Long-polling wait of each receive.",
 )
 @log_level
+@metrics_address
 @pass_services
 def s3_events(
-    services: Services, queue_url: str | None, wait_seconds: int, log_level: str
+    services: Services,
+    queue_url: str | None,
+    wait_seconds: int,
+    log_level: str,
+    metrics_address: str | None,
 ) -> None:
     """Turn S3 bucket notifications from an SQS queue into dataset events."""
     url = queue_url or services.settings.s3_queue_url
     if not url:
         fail("No SQS queue: set DTOOL_LOOKUP_S3_QUEUE_URL or pass --queue-url")
-    configure_logging(log_level)
-    with stop_on_signals() as stop:
+    configure_logging(services, "s3-events", log_level)
+    checks = {"queue": services.queue_counts}
+    with (
+        stop_on_signals() as stop,
+        services.metrics_listener("s3-events", metrics_address, checks),
+    ):
         publisher = services.publisher(stop)
         source = services.s3_notifications(url, publisher, wait_seconds)
         log.info("s3-events: reading %s, publishing to %s", url, services.queue.safe_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from lookup_events.cli.context import pass_services
 from lookup_events.cli.processes import configure_logging, stop_on_signals
 from lookup_events.cli.supervisor import Child, Supervisor, command
 from lookup_events.config import Settings
+from lookup_events.observability import metrics
 from lookup_events.services import Services
 from lookup_events.store.actors import Actor
 from lookup_events.uris import normalise_uri
@@ -33,6 +35,7 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
         for key, value in self._options.items():
             self.cfg.set(key, value)
         self.cfg.set("worker_exit", self._close_services)
+        self.cfg.set("child_exit", _forget_worker_metrics)
         if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25.1
             # NOTE(dev): its default path is one per user ($HOME/.gunicorn), which
             # every `serve` on the machine would fight over.
@@ -49,6 +52,22 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
         if self._services is not None:
             self._services.close()
             self._services = None
+
+
+def _forget_worker_metrics(server: Any, worker: Any) -> None:
+    metrics.mark_process_dead(worker.pid)
+
+
+def share_metrics(settings: Settings) -> None:
+    """Make this process and its children add up their metrics in one directory.
+
+    A directory inherited from a parent (``serve`` starting ``--api-only``)
+    is used as it is: the parent cleared it and its other children count there.
+    """
+    if metrics.multiprocess_directory():
+        return
+    directory = settings.metrics_dir or tempfile.mkdtemp(prefix="dtool-lookup-metrics-")
+    metrics.use_directory(directory, clear=True)
 
 
 def bind_address(host: str, port: int) -> str:
@@ -109,10 +128,14 @@ def serve(
     address = bind_address(host or settings.host, settings.port if port is None else port)
     if not api_only:
         watched = [watched_base_uri(services, path) for path in watch_dirs]
+        configure_logging(services, "serve")
         services.close()
+        share_metrics(settings)
         _greet(settings, address)
         deliver = settings.subscriptions
         sys.exit(supervise(address, workers, threads, watched, deliver=deliver))
+    configure_logging(services, "api")
+    share_metrics(settings)
     if not quiet:
         _greet(settings, address)
     options = {
@@ -138,7 +161,6 @@ def supervise(
     address: str, workers: int, threads: int, watched: list[str], *, deliver: bool = False
 ) -> int:
     """Run the API, the registrar, the watcher and the deliverer as children until stopped."""
-    configure_logging()
     host, _, port = address.rpartition(":")
     api = ["serve", "--api-only", "--quiet", "--host", host.strip("[]"), "--port", port]
     api += ["--workers", str(workers), "--threads", str(threads)]
@@ -148,7 +170,8 @@ def supervise(
     ]
     if watched:
         click.echo("Watching " + ", ".join(watched))
-        children.append(Child("watcher", command("watch", *watched)))
+        # NOTE(dev): its figures reach the API's /metrics; two listeners would fight for a port.
+        children.append(Child("watcher", command("watch", "--metrics-address", "off", *watched)))
     if deliver:
         children.append(Child("deliverer", command("deliver")))
     with stop_on_signals() as stop:

@@ -106,7 +106,7 @@ def parked(services: Services, subscription_id: int) -> None:
 @pass_services
 def deliver(services: Services, log_level: str) -> None:
     """Deliver subscriptions' notifications until stopped (one deliverer per database)."""
-    configure_logging(log_level)
+    configure_logging(services, "deliverer", log_level)
     deliverer = services.deliverer()
     with stop_on_signals() as stop:
         log.info("deliverer: started")

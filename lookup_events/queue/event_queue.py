@@ -25,6 +25,7 @@ from kombu.exceptions import OperationalError
 
 from lookup_events.errors import QueueUnavailable
 from lookup_events.events import DatasetEvent
+from lookup_events.observability import metrics
 from lookup_events.queue.consumer import EventConsumer
 from lookup_events.queue.delays import Housekeeper, Retry
 from lookup_events.queue.topology import (
@@ -113,12 +114,13 @@ class EventQueue:
 
     def publish_many(self, events: Iterable[DatasetEvent]) -> int:
         """Put events on the work queue; return how many."""
-        count = 0
+        sources = []
         with self._lock:
             for event in events:
                 self.send(event.to_json(), WORK, {"x-attempts": 0})
-                count += 1
-        return count
+                sources.append(event.source)
+        metrics.count_received(sources)
+        return len(sources)
 
     def dead_letter(self, body: str | bytes, reason: str, attempts: int = 0) -> None:
         """Park a body that cannot be handled (e.g. an unreadable notification)."""

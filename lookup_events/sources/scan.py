@@ -46,6 +46,7 @@ from lookup_events.errors import (
     QueueUnavailable,
 )
 from lookup_events.events import DatasetEvent, EventKind
+from lookup_events.observability import metrics
 from lookup_events.storage import list_dataset_uris, read_admin_metadata
 from lookup_events.storage.layout import ADMIN_FILE, DTOOL_DIR, README_FILE, AdminMetadata
 from lookup_events.uris import is_local, local_path, normalise_uri
@@ -73,6 +74,12 @@ class RescanCounts:
     unchanged: int = 0
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        """Return how many datasets had each result (``failed``: how many failed)."""
+        found = {name: getattr(self, name) for name in ("frozen", "updated", "removed")}
+        found.update(unchanged=self.unchanged, skipped=self.skipped, failed=len(self.failed))
+        return found
 
     def add(self, kind: EventKind | None) -> None:
         """Count one dataset's outcome."""
@@ -215,6 +222,7 @@ class Rescanner:
             seen=self._seen,
         )
         self.last, self.scans = counts, self.scans + 1
+        metrics.count_rescan(counts.totals())
         return counts
 
     def start(self) -> None:

@@ -59,6 +59,10 @@ class StoreConfig(Protocol):
         """Whether PostgreSQL readers follow writes by LISTEN/NOTIFY."""
 
     @property
+    def query_timeout(self) -> float:
+        """Seconds a read may run before it is stopped (0: unbounded)."""
+
+    @property
     def mongo_db(self) -> str:
         """MongoDB database of a MongoDB dataset store."""
 
@@ -121,7 +125,7 @@ def open_stores(
             "(DTOOL_LOOKUP_DATASET_STORE_URL)"
         )
     admin_engine = make_engine(admin_url)
-    follow, audit = config.cache_notify, config.audit
+    follow, audit, timeout = config.cache_notify, config.audit, config.query_timeout
     admin = SqlAdminStore(admin_engine, follow, audit=audit, clock=clock)
     if not is_sql(dataset_url):
         if config.subscriptions:
@@ -135,7 +139,12 @@ def open_stores(
         return Stores(admin=admin, datasets=mongo, audit=trail)
     dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
     datasets = SqlDatasetStore(
-        dataset_engine, follow, outbox=config.subscriptions, audit=audit, clock=clock
+        dataset_engine,
+        follow,
+        outbox=config.subscriptions,
+        audit=audit,
+        clock=clock,
+        query_timeout=timeout,
     )
     # NOTE(dev): two SQL databases: each holds the entries of its own changes.
     audit_log: AuditLog = SqlAuditLog(admin_engine)
@@ -161,7 +170,11 @@ def _open_mongo(
     except ImportError as ex:
         raise ValueError(f"a MongoDB dataset store needs pymongo: {ex}") from ex
     database, collection = config.mongo_db, config.mongo_collection
-    options: dict[str, Any] = {"audit": config.audit, "clock": clock}
+    options: dict[str, Any] = {
+        "audit": config.audit,
+        "clock": clock,
+        "query_timeout": config.query_timeout,
+    }
     if client is None:
         return MongoDatasetStore.from_url(url, database, collection, **options)
     return MongoDatasetStore.from_url(url, database, collection, client, **options)

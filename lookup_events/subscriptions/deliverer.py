@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lookup_events.errors import DatabaseUnavailable
+from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
 from lookup_events.store.feeds import ChangeFeed, Delivery, Subscription, SubscriptionStore
 from lookup_events.subscriptions.matching import Matcher
 from lookup_events.subscriptions.targets import (
@@ -96,7 +96,8 @@ class Deliverer:
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except DatabaseUnavailable as ex:
+            except (DatabaseUnavailable, QueryTimedOut) as ex:
+                # NOTE(dev): a matching search past DTOOL_LOOKUP_QUERY_TIMEOUT is retried too.
                 log.warning("deliverer: %s; trying again", ex)
                 stop.wait(1.0)
                 continue

@@ -60,8 +60,9 @@ def test_document_lists_exactly_the_app_routes(settings: Settings, sqlite_stores
     }
 
     assert app_operations(settings, sqlite_stores) == documented
-    # 0.18 (with /config/*), dserver, curation and signed URLs, audit, documentation, plugins
-    assert len(documented) == 17 + 26 + 12 + 2 + 3 + len(INSTALLED.operations)
+    # 0.18 (with /config/*), dserver (+ /config/ready, /metrics), curation and signed URLs,
+    # audit, documentation, plugins
+    assert len(documented) == 17 + 28 + 12 + 2 + 3 + len(INSTALLED.operations)
 
 
 def test_webhook_routes_are_documented_when_served(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from lookup_api import schemas
 from lookup_api.validation import collect_errors, manifest_item_ok, plain_dataset_info
 from lookup_events.store import Stores
+from lookup_events.store.limits import LIMITS
 from tests.support.api import Header
 from tests.support.data import BAD_APPLES_UUID, SNOW_WHITE, load_anchor_data, register_body
 
@@ -139,6 +140,10 @@ def test_odd_search_text_never_causes_a_server_error(
         result = hostile_client.simulate_post(
             "/dataset/search", json={"free_text": text}, headers=auth("grumpy")
         )
+        if len(text) > LIMITS.free_text_chars:  # README "Limits of a search"
+            assert result.status_code == 422, (text[:40], result.text)
+            assert "free_text is limited to" in result.json["message"]
+            continue
         assert result.status_code == 200, (text[:40], result.text)
         assert isinstance(result.json, list)
 

@@ -61,17 +61,24 @@ from pymongo.collection import Collection
 from pymongo.errors import (
     BulkWriteError,
     DuplicateKeyError,
+    ExecutionTimeout,
     OperationFailure,
     PyMongoError,
     WriteError,
 )
 
-from lookup_events.errors import DatabaseUnavailable, DocumentTooLarge, InvalidDataset
+from lookup_events.errors import (
+    DatabaseUnavailable,
+    DocumentTooLarge,
+    InvalidDataset,
+    QueryTimedOut,
+)
 from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
 from lookup_events.store.audit import AuditEntry, AuditQuery
+from lookup_events.store.limits import check_query
 from lookup_events.store.mongo.audit import (
     MongoAuditTrail,
     create_indexes,
@@ -185,6 +192,8 @@ def translate_errors(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
+        except ExecutionTimeout as ex:
+            raise QueryTimedOut(f"the MongoDB query ran out of time: {_reason(ex)}") from ex
         except (InvalidDocument, OverflowError, WriteError, BulkWriteError) as ex:
             raise InvalidDataset(f"MongoDB refused the document: {_reason(ex)}") from ex
         except PyMongoError as ex:
@@ -223,10 +232,19 @@ class MongoDatasetStore:
     """DatasetStore on a MongoDB collection."""
 
     def __init__(
-        self, connect: Connector, *, audit: bool = False, clock: Callable[[], float] = time.time
+        self,
+        connect: Connector,
+        *,
+        audit: bool = False,
+        clock: Callable[[], float] = time.time,
+        query_timeout: float | None = None,
     ) -> None:
         self._connect = connect
         self._trail = MongoAuditTrail(clock) if audit else None
+        # NOTE(dev): maxTimeMS bounds each read on the server (ExecutionTimeout).
+        max_time_ms = round((query_timeout or 0) * 1000)
+        self._find_options: dict[str, Any] = {"max_time_ms": max_time_ms} if max_time_ms else {}
+        self._command_options: dict[str, Any] = {"maxTimeMS": max_time_ms} if max_time_ms else {}
         self._collections: MongoCollections | None = None
         self._lock = threading.Lock()
 
@@ -240,10 +258,11 @@ class MongoDatasetStore:
         *,
         audit: bool = False,
         clock: Callable[[], float] = time.time,
+        query_timeout: float | None = None,
     ) -> MongoDatasetStore:
         """Return a store on ``database.collection`` at ``url`` (connects on first use)."""
         connect = url_connector(url, database, collection, client_factory)
-        return cls(connect, audit=audit, clock=clock)
+        return cls(connect, audit=audit, clock=clock, query_timeout=query_timeout)
 
     def _ready(self) -> MongoCollections:
         """Return the collections, connecting and creating indexes on first use."""
@@ -366,16 +385,17 @@ class MongoDatasetStore:
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
+        check_query(query)
         ordering = sort_of(sort)
         found = search_filter(query)
         if found is None:
             return ResultPage([], 0)
         datasets = self._ready().datasets
-        cursor = datasets.find(found, ENTRY_PROJECTION, sort=ordering)
+        cursor = datasets.find(found, ENTRY_PROJECTION, sort=ordering, **self._find_options)
         entries = [entry_of(doc) for doc in cursor.skip(page.offset).limit(page.size)]
         total = page_total(page, len(entries))
         if total is None:
-            total = datasets.count_documents(found)
+            total = datasets.count_documents(found, **self._command_options)
         return ResultPage(entries, total)
 
     @translate_errors
@@ -416,29 +436,39 @@ class MongoDatasetStore:
             return Summary()
         datasets = self._ready().datasets
         pipelines = facet_pipelines(wanted)
-        return summary_of({name: list(datasets.aggregate(p)) for name, p in pipelines.items()})
+        return summary_of(
+            {name: list(self._aggregate(datasets, p)) for name, p in pipelines.items()}
+        )
 
     @translate_errors
     def annotation_keys(self, query: SearchQuery) -> dict[str, int]:
         """Return how many datasets matching ``query`` hold each facet key."""
+        check_query(query)
         found = search_filter(query)
         if found is None:
             return {}
-        rows = self._ready().datasets.aggregate(annotation_pipeline(found, None))
+        rows = self._aggregate(self._ready().datasets, annotation_pipeline(found, None))
         return {str(row["_id"]): int(row["count"]) for row in sorted(rows, key=_group_id)}
 
     @translate_errors
     def annotation_values(self, query: SearchQuery) -> dict[str, dict[str, int]]:
         """Return ``{key: {canonical value: datasets}}`` for the keys ``query`` names."""
+        check_query(query)
         keys = keys_of_interest(query.annotations, query.annotation_keys)
         found = search_filter(query)
         if found is None or not keys:
             return {}
         counts: dict[str, dict[str, int]] = {}
-        rows = self._ready().datasets.aggregate(annotation_pipeline(found, keys))
+        rows = self._aggregate(self._ready().datasets, annotation_pipeline(found, keys))
         for row in sorted(rows, key=lambda row: (row["_id"]["k"], row["_id"]["v"])):
             counts.setdefault(row["_id"]["k"], {})[row["_id"]["v"]] = int(row["count"])
         return counts
+
+    def _aggregate(
+        self, datasets: Collection[Document], pipeline: list[Document]
+    ) -> Iterable[Document]:
+        """Run an aggregation within the time budget of a read."""
+        return datasets.aggregate(pipeline, **self._command_options)
 
     @translate_errors
     def dependency_graph(self, query: GraphQuery, page: PageRequest) -> ResultPage[GraphNode]:

@@ -47,6 +47,7 @@ from lookup_events.store.aggregation import (
     too_many_inputs,
 )
 from lookup_events.store.audit import AuditEntry, dataset_changes, dataset_entry, registered
+from lookup_events.store.limits import check_query
 from lookup_events.store.protocols import (
     DATASET_SORT_FIELDS,
     GraphNode,
@@ -70,6 +71,7 @@ from lookup_events.store.sql.engine import (
     is_sqlite,
     reader,
     text_reader,
+    timed_reads,
     translate_errors,
     writer,
 )
@@ -181,6 +183,7 @@ class SqlDatasetStore:
         *,
         audit: bool = False,
         clock: Clock = time.time,
+        query_timeout: float | None = None,
     ) -> None:
         self._engine = engine
         # Whether every write also records its changes for subscriptions (``outbox.py``).
@@ -188,7 +191,10 @@ class SqlDatasetStore:
         self._audit = audit
         self._clock = clock
         self._writer = writer(engine)
-        self._reader = reader(engine)
+        # NOTE(dev): reads get a time budget, writes never: a registration
+        # cut short would only be retried, and redo the same work.
+        self._read_engine = timed_reads(engine, query_timeout)
+        self._reader = reader(self._read_engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine, follow_revisions)
         self._match = sqlite_match if is_sqlite(engine) else postgres_match
@@ -294,6 +300,7 @@ class SqlDatasetStore:
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
+        check_query(query)
         key = ("search", query, page, tuple(sort))
         revision = self._revisions.read(DATASETS_REVISION)
         cached = self._cache.get(revision, key)
@@ -329,7 +336,7 @@ class SqlDatasetStore:
         """Return a read connection suited to ``query``."""
         if query.free_text is None:
             return self._reader.connect()
-        return text_reader(self._engine)
+        return text_reader(self._read_engine)
 
     def _search_directly(
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey]
@@ -540,6 +547,7 @@ class SqlDatasetStore:
 
     def _facets(self, kind: str, query: SearchQuery) -> Any:
         """Return one kind of annotation facet counts, cached until the next write."""
+        check_query(query)
         where = self._where(query)
         if where is None:
             return {}
@@ -586,13 +594,15 @@ class SqlDatasetStore:
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
         """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
         query = select(datasets.c.uri, datasets.c.frozen_at).where(datasets.c.base_uri == base_uri)
-        with self._reader.connect() as conn:
+        # NOTE(dev): a rescan's read, not a user's: it may take as long as a base URI needs.
+        with reader(self._engine).connect() as conn:
             return {uri: float(frozen_at) for uri, frozen_at in conn.execute(query)}
 
     def close(self) -> None:
         """Release connections."""
         self._revisions.close()
         self._engine.dispose()
+        self._read_engine.dispose()
 
 
 def _filter_groups(query: SearchQuery, narrow_base_uris: bool = True) -> list[tuple[str, ...]]:

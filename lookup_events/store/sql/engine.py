@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -23,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from lookup_events.errors import DatabaseUnavailable
+from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,6 +36,12 @@ SQLITE_RECYCLE_SECONDS = 600
 PING_AFTER_IDLE_SECONDS = 5.0
 POSTGRES_RANDOM_PAGE_COST = 1.1
 _RESTING_SINCE = "lookup_resting_since"
+# SQLite virtual-machine steps between two looks at a read's deadline (~1 ms).
+_SQLITE_PROGRESS_STEPS = 10_000
+# PostgreSQL's "canceling statement due to statement timeout".
+_QUERY_CANCELED = "57014"
+# What sqlite3 says when the progress handler stops a statement.
+_SQLITE_INTERRUPTED = "interrupted"
 # Planner settings of a free-text query's transaction on PostgreSQL (see text_reader).
 _BITMAP_SCANS_ONLY = (
     "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
@@ -49,15 +56,23 @@ def sql_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with this project's connection settings."""
+def make_engine(url: str, statement_timeout_ms: int | None = None) -> Engine:
+    """Create an engine for ``url`` with this project's connection settings.
+
+    ``statement_timeout_ms`` bounds every statement on PostgreSQL (for the
+    engine of reads, ``timed_reads``).
+    """
     parsed = make_url(sql_url(url))
     if parsed.get_backend_name() == "sqlite":
         # NOTE(dev): recycled connections reload the planner statistics (see SqliteStatistics).
         engine = create_engine(parsed, pool_recycle=SQLITE_RECYCLE_SECONDS)
         _configure_sqlite(engine)
         return engine
-    connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = 10
+        if statement_timeout_ms:
+            connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
     engine = create_engine(parsed, connect_args=connect_args)
     _ping_after_rest(engine)
     if parsed.get_backend_name() == "postgresql":
@@ -157,6 +172,43 @@ def text_reader(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def timed_reads(engine: Engine, seconds: float | None) -> Engine:
+    """Return an engine for reads that stops any statement running over ``seconds``.
+
+    PostgreSQL: a second engine whose sessions start with
+    ``statement_timeout`` (a session setting: reads run in autocommit, and
+    no read pays a round trip for it); writes keep the unbounded engine.
+    SQLite: a progress handler on the same engine stops a read statement
+    past its deadline (``sqlite3`` raises "interrupted"). ``None`` or 0:
+    ``engine`` itself, unbounded. A stopped read raises ``QueryTimedOut``
+    through ``translate_errors``.
+    """
+    if not seconds:
+        return engine
+    if is_sqlite(engine):
+        _interrupt_slow_reads(engine, seconds)
+        return engine
+    url = engine.url.render_as_string(hide_password=False)
+    return make_engine(url, statement_timeout_ms=max(1, round(seconds * 1000)))
+
+
+def _interrupt_slow_reads(engine: Engine, seconds: float) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(connection: Connection, *_args: Any) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is None:
+            return
+        if not connection.get_execution_options().get(READ):
+            dbapi_connection.set_progress_handler(None, 0)
+            return
+        deadline = time.monotonic() + seconds
+        # NOTE(dev): the handler stays set while the rows are fetched, which
+        # steps the same statement; the next statement replaces it.
+        dbapi_connection.set_progress_handler(
+            lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS
+        )
+
+
 def writer(engine: Engine) -> Engine:
     """Return ``engine`` marked so its transactions take the write lock at once."""
     return engine.execution_options(**{WRITE: True})
@@ -181,7 +233,14 @@ def translate_errors(
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(*args, **kwargs)
+            except sqlite3.OperationalError as ex:
+                # NOTE(dev): raised bare by rows fetched from the DBAPI cursor itself.
+                if str(ex) == _SQLITE_INTERRUPTED:
+                    raise QueryTimedOut(f"the query ran out of time: {ex}") from ex
+                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
             except exc.SQLAlchemyError as ex:
+                if _timed_out(ex):
+                    raise QueryTimedOut(f"the query ran out of time: {_reason(ex)}") from ex
                 if _refused_values(ex):
                     raise data_error(f"the database refused the values: {_reason(ex)}") from ex
                 raise DatabaseUnavailable(f"database unavailable: {_reason(ex)}") from ex
@@ -189,6 +248,14 @@ def translate_errors(
         return wrapper
 
     return decorate
+
+
+def _timed_out(ex: exc.SQLAlchemyError) -> bool:
+    """Tell whether a read was stopped by its time budget (``timed_reads``)."""
+    orig = getattr(ex, "orig", None)
+    if getattr(orig, "sqlstate", None) == _QUERY_CANCELED:
+        return True
+    return isinstance(ex, exc.OperationalError) and str(orig) == _SQLITE_INTERRUPTED
 
 
 def _refused_values(ex: exc.SQLAlchemyError) -> bool:

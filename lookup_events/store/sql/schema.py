@@ -44,12 +44,15 @@ NAMING = {
 # Objects of the free-text index, made by the migrations, unknown to the models.
 FTS_TABLE = "dataset_fts"
 PG_SEARCH_COLUMN = "search_vector"
-PG_SEARCH_INDEX = "ix_dataset_texts_search_vector"
-FTS_OBJECTS = frozenset({FTS_TABLE, PG_SEARCH_COLUMN, PG_SEARCH_INDEX})
+# The filter terms' own vector (migration 0009): made from metadata only, so
+# no dataset text can forge a filter term; one GIN index holds both vectors.
+PG_FILTER_COLUMN = "filter_vector"
+PG_SEARCH_INDEX = "ix_dataset_texts_vectors"
+FTS_OBJECTS = frozenset({FTS_TABLE, PG_SEARCH_COLUMN, PG_FILTER_COLUMN, PG_SEARCH_INDEX})
 # How PostgreSQL keeps the free-text heap narrow (``DatasetTextRow``): these
 # columns are stored EXTERNAL, toasted down to this target, from rows the
 # ballast makes big enough to be toasted at all.
-PG_OUT_OF_LINE_COLUMNS = ("search_text", "filter_terms", PG_SEARCH_COLUMN)
+PG_OUT_OF_LINE_COLUMNS = ("search_text", "filter_terms", PG_SEARCH_COLUMN, PG_FILTER_COLUMN)
 PG_TOAST_TUPLE_TARGET = 128
 PG_BALLAST_LENGTH = 2100
 

@@ -112,6 +112,8 @@ def test_refused_targets_are_422_with_the_reason_and_save_nothing(
         {"queue": "results", "name": "x" * 300},
         {"queue": "results", "extra": True},
         ["results"],
+        {"search": {"free_text": " ".join(f"w{n}" for n in range(65))}, "queue": "results"},
+        {"search": {"tags": [f"t{n}" for n in range(101)]}, "queue": "results"},
     ],
 )
 def test_bodies_the_schema_refuses_are_422_and_save_nothing(

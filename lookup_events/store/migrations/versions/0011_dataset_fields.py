@@ -7,7 +7,7 @@ datasets are parsed and copied in here, in batches, so an upgraded store
 answers structured queries at once.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-06 02:30:00
 """
 
@@ -20,7 +20,7 @@ from lookup_events.store.sql.structured import field_values
 from lookup_events.store.structured import SHORT, queryable_parts
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -15,6 +15,7 @@ leave the pooled connection's planner settings as they found them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, event
 
+from lookup_events.errors import QueryTimedOut
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
@@ -172,3 +174,46 @@ def test_the_rows_a_search_visits_hold_little_more_than_ids(analysed: str) -> No
         ).fetchone()  # type: ignore[misc]
     assert rows == DATASETS
     assert pages * 30 <= rows, f"{rows} rows in {pages} heap pages"
+
+
+def _count_to(limit: int) -> str:
+    return (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+        f"{limit}) SELECT count(*) FROM n"
+    )
+
+
+@sql_engine.translate_errors()
+def _read(engine: Engine, statement: str) -> Any:
+    with sql_engine.reader(engine).connect() as conn:
+        return conn.exec_driver_sql(statement).scalar()
+
+
+@sql_engine.translate_errors()
+def _write(engine: Engine, statement: str) -> Any:
+    with sql_engine.writer(engine).begin() as conn:
+        return conn.exec_driver_sql(statement).scalar()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_read_past_its_time_budget_is_stopped_and_named(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(f"{backend}_url_migrated")
+    engine = sql_engine.make_engine(url)
+    timed = sql_engine.timed_reads(engine, 0.2)
+    slow = "SELECT pg_sleep(5)" if backend == "postgres" else _count_to(100_000_000)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryTimedOut):
+            _read(timed, slow)
+        assert time.monotonic() - started < 3
+        assert _read(timed, _count_to(1000)) == 1000  # the connection serves the next read
+        # Writes are never stopped: the budget is the reads' alone.
+        quick_write = "SELECT pg_sleep(0.4)" if backend == "postgres" else _count_to(1_500_000)
+        _write(engine if backend == "postgres" else timed, quick_write)
+    finally:
+        timed.dispose()
+        engine.dispose()

@@ -1,0 +1,229 @@
+"""Log lines for people (text) or machines (JSON), with secrets taken out.
+
+``configure`` sets up a process once: its role (api, registrar, watcher,
+...), the format (``DTOOL_LOOKUP_LOG_FORMAT``: text, json, or auto = JSON
+unless stderr is a terminal) and the secrets it knows of. Fields that
+matter (dataset URI, event id and source, outcome, duration, request id,
+user) come from a log call's ``extra`` or from the context: ``context()``
+binds fields for a block (a request), ``annotate`` adds one to it (the user,
+once the token is checked).
+
+Every line passes ``redact`` last, whatever its origin (a library's
+exception text included): URL passwords, bearer tokens, JWTs, private keys
+and ``secret=...``-like pairs become ``***``, and so does any secret value
+handed to ``configure``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+FORMATS = ("text", "json", "auto")
+#: Record attributes written as JSON fields when a log call passes them in ``extra``.
+FIELDS = (
+    "dataset_uri",
+    "event_id",
+    "source",
+    "outcome",
+    "duration_ms",
+    "request_id",
+    "user",
+    "method",
+    "route",
+    "path",
+    "status",
+)
+MASK = "***"
+_MIN_SECRET = 6  # shorter configured "secrets" would mask ordinary words
+
+_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "dtool_lookup_log_context", default=None
+)
+
+_KEYS: tuple[str, ...] = (
+    *("password", "passwd", "pwd", "secret", "token", "api_key", "api-key", "apikey"),
+    *("access_key", "access-key", "accesskey", "signature", "authorization", "credential"),
+)
+
+# Each pattern with the (lower-case) strings a line must contain for it to
+# match: most lines contain none, and a substring test costs far less than a
+# regular expression scanning every position of the line.
+_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
+    # user:password@ in any URL (database, broker, proxy)
+    (
+        ("://",),
+        re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@\s/]+(?=@)"),
+        r"\g<keep>***",
+    ),
+    (
+        ("bearer", "basic"),
+        re.compile(r"(?P<keep>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+", re.I),
+        r"\g<keep>***",
+    ),
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
+    (
+        ("-----begin",),
+        re.compile(
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S
+        ),
+        MASK,
+    ),
+    (
+        _KEYS,
+        re.compile(
+            r"(?P<keep>(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
+            r"|signature|authorization|credential)s?[\"']?\s*[:=]\s*[\"']?)[^\s\"',&;}]+",
+            re.I,
+        ),
+        r"\g<keep>***",
+    ),
+)
+
+
+# One search for any trigger at all: most lines (access lines) have none.
+_ANY_TRIGGER = re.compile(
+    "|".join(re.escape(trigger) for triggers, _, _ in _PATTERNS for trigger in triggers)
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return ``text`` with every secret-looking value and every known secret masked."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    lowered = text.lower()
+    if not _ANY_TRIGGER.search(lowered):
+        return text
+    for triggers, pattern, replacement in _PATTERNS:
+        if any(trigger in lowered for trigger in triggers):
+            text = pattern.sub(replacement, text)
+    return text
+
+
+@contextmanager
+def context(*, fresh: bool = False, **fields: Any) -> Iterator[dict[str, Any]]:
+    """Bind ``fields`` to every log line in the block (and let ``annotate`` add more).
+
+    ``fresh`` drops what outer blocks bound (a request starts from nothing).
+    """
+    bound = {**({} if fresh else _context.get() or {}), **fields}
+    token = _context.set(bound)
+    try:
+        yield bound
+    finally:
+        _context.reset(token)
+
+
+Binding = contextvars.Token[dict[str, Any] | None]
+
+
+def bind(**fields: Any) -> Binding:
+    """Bind ``fields`` afresh until ``unbind`` (a request: a block spanning two calls)."""
+    return _context.set(dict(fields))
+
+
+def unbind(binding: Binding) -> None:
+    """Restore what was bound before ``bind``."""
+    _context.reset(binding)
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields to the context bound by the innermost ``context`` block, if any."""
+    bound = _context.get()
+    if bound is not None:
+        bound.update(fields)
+
+
+def context_fields() -> dict[str, Any]:
+    """Return the fields bound now."""
+    return dict(_context.get() or {})
+
+
+class _Redacting(logging.Formatter):
+    def __init__(self, role: str, secrets: Iterable[str] = (), fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.role = role
+        self.secrets = tuple(sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len))[::-1]
+
+    def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        found = context_fields()
+        found.update({k: getattr(record, k) for k in FIELDS if hasattr(record, k)})
+        return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+class TextFormatter(_Redacting):
+    """Readable lines: time, level, logger, message, then ``key=value`` fields."""
+
+    def __init__(self, role: str = "", secrets: Iterable[str] = ()) -> None:
+        super().__init__(role, secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the redacted line."""
+        line = super().format(record)
+        extra = " ".join(f"{k}={v}" for k, v in self.fields(record).items())
+        return redact(f"{line} [{extra}]" if extra else line, self.secrets)
+
+
+class JsonFormatter(_Redacting):
+    """One JSON object a line: time, level, role, logger, message and the fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the redacted JSON line."""
+        document: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "role": self.role,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **self.fields(record),
+        }
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(document, default=str), self.secrets)
+
+
+def formatter(
+    role: str, log_format: str, secrets: Iterable[str] = (), stream: Any = None
+) -> logging.Formatter:
+    """Return the formatter ``log_format`` names (auto: JSON unless ``stream`` is a terminal)."""
+    if log_format not in FORMATS:
+        raise ValueError(f"log format {log_format!r} is not one of {', '.join(FORMATS)}")
+    if log_format == "auto":
+        tty = bool(getattr(stream or sys.stderr, "isatty", lambda: False)())
+        log_format = "text" if tty else "json"
+    if log_format == "json":
+        return JsonFormatter(role, secrets)
+    return TextFormatter(role, secrets)
+
+
+def configure(
+    role: str,
+    log_format: str = "text",
+    level: str = "INFO",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send this process's log lines to stderr in ``log_format``; return the handler.
+
+    Replaces a handler an earlier call installed, so calling twice is harmless.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_dtool_lookup", False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter(role, log_format, secrets, stream))
+    handler._dtool_lookup = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the embedded store's migrations
+    return handler

@@ -1,0 +1,115 @@
+"""Log lines: JSON or text, context fields, and no secret ever written."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lookup_events.config import Settings
+from lookup_events.observability import logs
+from lookup_events.services import Services
+from lookup_events.tokens import issue_token
+from tests.support.api import key_pair
+
+PASSWORD = "s3cr3t-Pa55word"
+WEBHOOK_SECRET = "webhook-shared-secret-123"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Return the stream the root logger writes to; restore the handlers after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield io.StringIO()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_carry_role_level_message_and_context_fields(captured: io.StringIO) -> None:
+    logs.configure("registrar", "json", stream=captured)
+    log = logging.getLogger("test.json")
+    with logs.context(request_id="r-1"):
+        logs.annotate(user="grumpy")
+        log.info("registered %s", "file:///b/ds", extra={"outcome": "registered", "event_id": "e"})
+    log.warning("outside")
+    first, second = (json.loads(line) for line in captured.getvalue().splitlines())
+    assert first["role"] == "registrar"
+    assert first["level"] == "info"
+    assert first["message"] == "registered file:///b/ds"
+    assert first["time"].endswith("+00:00")
+    assert (first["request_id"], first["user"], first["outcome"]) == (
+        "r-1",
+        "grumpy",
+        "registered",
+    )
+    assert first["event_id"] == "e"
+    assert "request_id" not in second and "user" not in second
+
+
+def test_text_lines_stay_readable_with_fields_at_the_end(captured: io.StringIO) -> None:
+    logs.configure("watcher", "text", stream=captured)
+    logging.getLogger("test.text").info("published", extra={"dataset_uri": "file:///b/ds"})
+    line = captured.getvalue().strip()
+    assert " INFO test.text: published [dataset_uri=file:///b/ds]" in line
+
+
+def test_auto_means_json_unless_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(logs.formatter("api", "auto", stream=io.StringIO()), logs.JsonFormatter)
+    assert isinstance(logs.formatter("api", "auto", stream=Terminal()), logs.TextFormatter)
+
+
+def test_a_fresh_context_forgets_what_an_unfinished_request_bound() -> None:
+    with logs.context(user="snow-white"), logs.context(fresh=True, request_id="next"):
+        assert logs.context_fields() == {"request_id": "next"}
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_no_token_password_or_secret_reaches_a_log_line(
+    captured: io.StringIO, log_format: str, tmp_path: Path
+) -> None:
+    keys = key_pair()
+    token = issue_token(keys.private_pem, "snow-white", expires_in=None)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"postgresql+psycopg://lookup:{PASSWORD}@db.example:5432/lookup",
+        broker_url=f"amqp://guest:{PASSWORD}x@rabbit:5672//",
+        webhook_secret=WEBHOOK_SECRET,
+        jwt_private_key=keys.private_pem,
+    ).completed()
+    services = Services(settings)
+    logs.configure("api", log_format, secrets=services.log_secrets(), stream=captured)
+    log = logging.getLogger("test.secrets")
+    log.info("connecting to %s and %s", settings.database_url, settings.broker_url)
+    log.info("request headers: %s", {"Authorization": f"Bearer {token}"})
+    log.info("token in a query: /x?token=%s&page=2", token)
+    log.info("a bare token %s", token)
+    log.info("webhook asked with %s", WEBHOOK_SECRET)
+    log.info("config: password=%s secret: %s", "hunter2-x", "abc-def")
+    log.info("the key is %s", keys.private_pem)
+    try:
+        raise ValueError(f"cannot connect to {settings.database_url}")
+    except ValueError:
+        log.exception("failed")
+    written = captured.getvalue()
+    for secret in (
+        PASSWORD,
+        token,
+        WEBHOOK_SECRET,
+        "hunter2-x",
+        "abc-def",
+        "PRIVATE KEY-----\nMII",
+    ):
+        assert secret not in written, secret
+    for part in token.split("."):
+        assert part not in written
+    assert "db.example:5432/lookup" in written  # only the secret parts go
+    assert "***" in written
