@@ -12,6 +12,7 @@ from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
 from lookup_events.store.actors import Actor
+from lookup_events.store.aggregation import AggregateQuery, parse_pipeline
 from lookup_events.store.criteria import canonical_uuid, criteria_query
 from lookup_events.store.protocols import (
     DatasetStore,
@@ -22,6 +23,7 @@ from lookup_events.store.protocols import (
     Summary,
     User,
 )
+from lookup_events.store.structured import And, Condition, Node, StructuredQuery, parse_filter
 from lookup_events.uris import base_uri_of, normalise_uri
 
 _NOTHING: ResultPage[DatasetEntry] = ResultPage(items=[], total=0)
@@ -53,6 +55,36 @@ class Catalog:
     ) -> ResultPage[DatasetEntry]:
         """Return one page of the datasets matching a search body (0.18 semantics)."""
         return self._run(search_query(user, criteria), page, sort)
+
+    def structured_search(
+        self,
+        user: User,
+        criteria: Mapping[str, Any],
+        page: PageRequest,
+        sort: Sequence[SortKey] = (),
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of the datasets a ``/mongo/query`` body matches.
+
+        Raises:
+            InvalidQuery: the filter leaves the supported subset.
+        """
+        query = structured_query(user, criteria)
+        if not query.base_uris:
+            return _NOTHING
+        return self._datasets.structured_search(query, page, sort)
+
+    def aggregate(
+        self, user: User, criteria: Mapping[str, Any], page: PageRequest
+    ) -> ResultPage[dict[str, Any]]:
+        """Return one page of the output of a ``/mongo/aggregate`` body's pipeline.
+
+        Raises:
+            InvalidQuery: the pipeline leaves the supported subset.
+        """
+        pipeline = parse_pipeline(criteria.get("aggregation") or [], _criteria_tests(criteria))
+        base_uris = searchable(user, criteria.get("base_uris"))
+        output = self._datasets.aggregate(AggregateQuery(base_uris, pipeline)) if base_uris else []
+        return ResultPage(output[page.offset : page.offset + page.size], len(output))
 
     def annotation_keys(self, user: User, criteria: Mapping[str, Any]) -> dict[str, int]:
         """Return how many of the matching datasets hold each annotation key."""
@@ -132,6 +164,33 @@ class Catalog:
 def search_query(user: User, criteria: Mapping[str, Any]) -> SearchQuery:
     """Return the query of a search body, limited to what the user may search."""
     return criteria_query(criteria, searchable(user, criteria.get("base_uris")))
+
+
+def structured_query(user: User, criteria: Mapping[str, Any]) -> StructuredQuery:
+    """Return the query of a ``/mongo/query`` body, limited to what the user may search.
+
+    The body's ``query`` filter is AND-ed with its search criteria, as the
+    direct-mongo plugin did: ``creator_usernames`` and ``uuids`` (any of),
+    ``tags`` (all of) and ``base_uris`` (which only narrow the permissions).
+
+    Raises:
+        InvalidQuery: the filter leaves the supported subset.
+    """
+    node = parse_filter(criteria.get("query") or {})
+    return StructuredQuery(
+        searchable(user, criteria.get("base_uris")), And((node, *_criteria_tests(criteria)))
+    )
+
+
+def _criteria_tests(criteria: Mapping[str, Any]) -> list[Node]:
+    tests: list[Node] = []
+    if criteria.get("creator_usernames"):
+        tests.append(Condition("creator_username", "in", tuple(criteria["creator_usernames"])))
+    if criteria.get("uuids"):
+        uuids = tuple(canonical_uuid(text) for text in criteria["uuids"])
+        tests.append(Condition("uuid", "in", uuids))
+    tests.extend(Condition("tags", "eq", tag) for tag in dict.fromkeys(criteria.get("tags") or ()))
+    return tests
 
 
 class EncodedPages:

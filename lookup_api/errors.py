@@ -23,6 +23,7 @@ from lookup_events.errors import (
     DatasetStorageUnwritable,
     InvalidDataset,
     InvalidName,
+    InvalidQuery,
     PermissionDenied,
     QueryTimedOut,
     QueryTooLarge,
@@ -41,6 +42,7 @@ StatusMap = Mapping[type[Exception], int]
 # caller may not read or that does not exist; unregistered callers get 401.
 LEGACY_STATUSES: StatusMap = {
     InvalidDataset: 409,
+    InvalidQuery: 422,
     AlreadyExists: 409,
     DatasetNotFound: 400,
     UnknownBaseURI: 400,
@@ -66,6 +68,7 @@ LEGACY_OVERRIDES: tuple[tuple[str, StatusMap], ...] = (
 # invalid dataset, 409 for something that exists already.
 DSERVER_STATUSES: StatusMap = {
     InvalidDataset: 400,
+    InvalidQuery: 422,
     AlreadyExists: 409,
     DatasetNotFound: 404,
     UnknownBaseURI: 404,

@@ -71,6 +71,10 @@ class SetupError(RuntimeError):
     """The deployment is not set up for what was asked: a schema behind, a key missing."""
 
 
+class InvalidQuery(ValueError):
+    """A structured query or aggregation outside the supported subset; names the part."""
+
+
 class DatasetStorageUnwritable(DatasetStorageUnavailable):
     """The storage holding a dataset refused (or failed) a write: nothing was indexed."""
 

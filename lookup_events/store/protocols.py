@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from lookup_events.model import DatasetEntry, DatasetRecord
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
+from lookup_events.store.aggregation import AggregateQuery
+from lookup_events.store.structured import StructuredQuery
 
 DATASET_SORT_FIELDS = frozenset(
     {"base_uri", "created_at", "creator_username", "frozen_at", "name", "uri", "uuid"}
@@ -161,6 +163,20 @@ class DatasetStore(Protocol):
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
+        ...
+
+    def structured_search(
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of the datasets a structured query matches (registration order)."""
+        ...
+
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation over the permitted datasets.
+
+        Raises:
+            InvalidQuery: more than ``aggregation.MAX_INPUT`` datasets pass the leading filter.
+        """
         ...
 
     def summary(self, base_uris: Iterable[str]) -> Summary:

@@ -13,7 +13,11 @@ from alembic.script import ScriptDirectory
 from lookup_events.config import Settings
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
-from lookup_events.store.sql.schema import dataset_annotations, dataset_dependencies
+from lookup_events.store.sql.schema import (
+    dataset_annotations,
+    dataset_dependencies,
+    dataset_fields,
+)
 from tests.support.stores import settings_for
 
 
@@ -38,11 +42,12 @@ def head_revision() -> str | None:
 
 @contextlib.contextmanager
 def facet_table(url: str) -> Iterator[None]:
-    """Give a database at a revision before 0008 the table today's store writes facets to.
+    """Give a database at a revision before 0008 the tables today's store writes facets to.
 
     Upgrade tests fill an old schema through today's store, which writes
-    ``dataset_annotations`` with every dataset; the table is dropped again
-    before the test upgrades, so migration 0008 creates and fills it.
+    ``dataset_annotations`` (0008), ``dataset_dependencies`` (0010) and
+    ``dataset_fields`` (0011) with every dataset; the tables are dropped
+    again before the test upgrades, so the migrations create and fill them.
     """
     with dependency_table(url):
         engine = make_engine(url)
@@ -58,14 +63,28 @@ def facet_table(url: str) -> Iterator[None]:
 def dependency_table(url: str) -> Iterator[None]:
     """Give a database at a revision before 0010 the table today's store writes links to.
 
-    Dropped again before the test upgrades, so migration 0010 creates and fills it.
+    Dropped again before the test upgrades, so migration 0010 creates and fills it;
+    ``dataset_fields`` (0011) likewise.
     """
     engine = make_engine(url)
     try:
         dataset_dependencies.create(engine)
-        yield
+        with field_table(url):
+            yield
     finally:
         dataset_dependencies.drop(engine, checkfirst=True)
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def field_table(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0011 the table of structured-query values."""
+    engine = make_engine(url)
+    try:
+        dataset_fields.create(engine)
+        yield
+    finally:
+        dataset_fields.drop(engine, checkfirst=True)
         engine.dispose()
 
 

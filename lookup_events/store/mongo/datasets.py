@@ -73,8 +73,9 @@ from lookup_events.errors import (
     InvalidDataset,
     QueryTimedOut,
 )
-from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
+from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
 from lookup_events.store.audit import AuditEntry, AuditQuery
 from lookup_events.store.limits import check_query
@@ -103,6 +104,7 @@ from lookup_events.store.mongo.query import (
     sort_of,
     summary_of,
 )
+from lookup_events.store.mongo.structured import README_FIELD, mongo_filter, mongo_pipeline
 from lookup_events.store.protocols import (
     GraphNode,
     GraphQuery,
@@ -112,6 +114,7 @@ from lookup_events.store.protocols import (
     SortKey,
     Summary,
 )
+from lookup_events.store.structured import StructuredQuery
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -268,6 +271,7 @@ class MongoDatasetStore:
                 collections = self._connect()
                 try:
                     _create_indexes(collections.datasets)
+                    _add_readme_documents(collections.datasets)
                     if collections.audit is not None:
                         create_indexes(collections.audit)
                 except BaseException:
@@ -395,6 +399,36 @@ class MongoDatasetStore:
         return ResultPage(entries, total)
 
     @translate_errors
+    def structured_search(
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of the datasets a structured query matches (registration order)."""
+        if not query.base_uris:
+            return ResultPage([], 0)
+        permitted: Document = {"base_uri": {"$in": list(dict.fromkeys(query.base_uris))}}
+        found: Document = {"$and": [permitted, mongo_filter(query.node)]}
+        datasets = self._ready().datasets
+        cursor = datasets.find(found, ENTRY_PROJECTION, sort=sort_of(sort))
+        entries = [entry_of(doc) for doc in cursor.skip(page.offset).limit(page.size)]
+        total = page_total(page, len(entries))
+        if total is None:
+            total = datasets.count_documents(found)
+        return ResultPage(entries, total)
+
+    @translate_errors
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation, run by MongoDB."""
+        if not query.base_uris:
+            return []
+        permitted: Document = {"base_uri": {"$in": list(dict.fromkeys(query.base_uris))}}
+        found: Document = {"$and": [permitted, mongo_filter(query.pipeline.leading)]}
+        datasets = self._ready().datasets
+        if datasets.count_documents(found, limit=MAX_INPUT + 1) > MAX_INPUT:
+            raise too_many_inputs(MAX_INPUT)
+        pipeline = mongo_pipeline(found, SEQUENCE, query.pipeline.stages)
+        return list(datasets.aggregate(pipeline))
+
+    @translate_errors
     def summary(self, base_uris: Iterable[str]) -> Summary:
         """Return facet counts over the datasets in ``base_uris``."""
         wanted = sorted(set(base_uris))
@@ -475,6 +509,20 @@ def page_total(page: PageRequest, found: int) -> int | None:
     if 0 < found < page.size or (page.offset == 0 and found < page.size):
         return page.offset + found
     return None
+
+
+def _add_readme_documents(datasets: Collection[Document]) -> None:
+    """Give documents written before structured queries their parsed README (idempotent)."""
+    missing = datasets.find({README_FIELD: {"$exists": False}}, {"_id": 1, "readme": 1})
+    batch: list[UpdateOne] = []
+    for document in missing:
+        parsed = readme_document(document.get("readme") or "")
+        batch.append(UpdateOne({"_id": document["_id"]}, {"$set": {README_FIELD: parsed}}))
+        if len(batch) >= 1000:
+            datasets.bulk_write(batch, ordered=False)
+            batch = []
+    if batch:
+        datasets.bulk_write(batch, ordered=False)
 
 
 def _create_indexes(datasets: Collection[Document]) -> None:

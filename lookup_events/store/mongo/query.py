@@ -13,9 +13,10 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.annotations import annotation_pairs, keys_of_interest
 from lookup_events.store.dependencies import dependency_links
+from lookup_events.store.mongo.structured import README_FIELD
 from lookup_events.store.protocols import DATASET_SORT_FIELDS, SearchQuery, SortKey, Summary
 from lookup_events.store.text import TextQuery, parse_free_text, searchable_text
 
@@ -72,6 +73,7 @@ def document_of(record: DatasetRecord) -> Document:
         "tags": list(entry.tags),
         "extra": dict(entry.extra),
         "readme": record.readme,
+        README_FIELD: readme_document(record.readme),
         "manifest": record.manifest,
         "annotations": record.annotations,
         SEARCH_TEXT: searchable_text(dataclasses.replace(record, readme="")),

@@ -39,6 +39,13 @@ from sqlalchemy import (
 from lookup_events.errors import InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor, actor_of
+from lookup_events.store.aggregation import (
+    MAX_INPUT,
+    AggregateQuery,
+    dataset_document,
+    run,
+    too_many_inputs,
+)
 from lookup_events.store.audit import AuditEntry, dataset_changes, dataset_entry, registered
 from lookup_events.store.limits import check_query
 from lookup_events.store.protocols import (
@@ -83,8 +90,10 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     datasets,
 )
+from lookup_events.store.sql.structured import structured_where, write_fields
 from lookup_events.store.sql.summary import summarise
 from lookup_events.store.sql.text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
+from lookup_events.store.structured import StructuredQuery
 from lookup_events.store.text import filter_term, filter_terms, parse_free_text, searchable_text
 
 _ENTRY_COLUMNS = (
@@ -404,7 +413,7 @@ class SqlDatasetStore:
         self,
         conn: Connection,
         revision: int,
-        query: SearchQuery,
+        query: Hashable,
         page: PageRequest,
         *,
         where: _Where,
@@ -418,7 +427,7 @@ class SqlDatasetStore:
         total = _page_total(page, len(rows))
         return rows, total if total is not None else self._count(conn, revision, query, where)
 
-    def _count(self, conn: Connection, revision: int, query: SearchQuery, where: _Where) -> int:
+    def _count(self, conn: Connection, revision: int, query: Hashable, where: _Where) -> int:
         key = ("count", query)
         cached = self._cache.get(revision, key)
         if cached is None:
@@ -447,6 +456,66 @@ class SqlDatasetStore:
                 return None
             where.append(self._match(text_query, _filter_groups(query)))
         return where
+
+    @translate_errors(InvalidDataset)
+    def structured_search(
+        self, query: StructuredQuery, page: PageRequest, sort: Sequence[SortKey] = ()
+    ) -> ResultPage[DatasetEntry]:
+        """Return one page of the datasets a structured query matches (registration order).
+
+        As ``search``: the ordered ids of every match are read once and cached
+        until the next write, so the total and every page come from one pass.
+        """
+        if not query.base_uris:
+            return ResultPage([], 0)
+        key = ("structured", query, page, tuple(sort))
+        revision = self._revisions.read(DATASETS_REVISION)
+        cached: ResultPage[DatasetEntry] | None = self._cache.get(revision, key)
+        if cached is not None:
+            return cached
+        where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
+        ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
+        statement = select(datasets.c.id).where(*where).order_by(*ordering)
+        with self._reader.connect() as conn:
+            ids = self._ordered_ids(conn, revision, ("structured", query, tuple(sort)), statement)
+            if ids is None:
+                rows, total = self._page_by_offset(
+                    conn, revision, query, page, where=where, ordering=ordering
+                )
+            else:
+                rows = _rows_by_id(
+                    conn, ids[page.offset : page.offset + page.size], query.base_uris
+                )
+                total = len(ids)
+        cached = ResultPage([_entry(row) for row in rows], total)
+        self._cache.put(revision, key, cached, weight=1 + len(cached.items))
+        return cached
+
+    @translate_errors(InvalidDataset)
+    def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
+        """Return every output document of an aggregation over the permitted datasets.
+
+        The leading filter runs in SQL; the stages after it run in Python
+        (``store.aggregation.run``) over at most ``MAX_INPUT`` documents.
+        """
+        if not query.base_uris:
+            return []
+        where = [
+            datasets.c.base_uri.in_(query.base_uris),
+            structured_where(query.pipeline.leading),
+        ]
+        statement = (
+            select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations)
+            .where(*where)
+            .order_by(datasets.c.id)
+            .limit(MAX_INPUT + 1)
+        )
+        with self._reader.connect() as conn:
+            rows = conn.execute(statement).all()
+        if len(rows) > MAX_INPUT:
+            raise too_many_inputs(MAX_INPUT)
+        documents = [dataset_document(_entry(row), row.readme, row.annotations) for row in rows]
+        return run(query.pipeline.stages, documents)
 
     @translate_errors(InvalidDataset)
     def summary(self, base_uris: Iterable[str]) -> Summary:
@@ -684,6 +753,7 @@ def _write(conn: Connection, records: list[DatasetRecord], existing: dict[str, A
         conn.execute(_UPDATE, old)
     _write_tags(conn, records, existing, ids)
     write_annotations(conn, records, [row.id for row in existing.values()], ids)
+    write_fields(conn, records, [row.id for row in existing.values()], ids)
     write_dependencies(conn, records, [row.id for row in existing.values()], ids)
     _write_texts(conn, records, existing, ids)
     return len(new)

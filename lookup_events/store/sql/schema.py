@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
+from lookup_events.store.structured import SHORT
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -54,6 +56,9 @@ PG_OUT_OF_LINE_COLUMNS = ("search_text", "filter_terms", PG_SEARCH_COLUMN, PG_FI
 PG_TOAST_TUPLE_TARGET = 128
 PG_BALLAST_LENGTH = 2100
 
+# The indexed prefix of a structured-query value.
+SHORT_TEXT = SHORT
+
 DATASETS_REVISION = "datasets"
 ADMIN_REVISION = "admin"
 
@@ -75,6 +80,10 @@ class Base(DeclarativeBase):
 def _string(length: int) -> TypeEngine[str]:
     # NOTE(dev): byte-order collation on PostgreSQL, so sorting matches SQLite and MongoDB.
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def _text() -> TypeEngine[str]:
+    return Text().with_variant(Text(collation="C"), "postgresql")
 
 
 def _permission_table(name: str) -> Table:
@@ -225,6 +234,38 @@ class DatasetAnnotationRow(Base):
     base_uri: Mapped[str] = mapped_column(_string(1024))
 
 
+class DatasetFieldRow(Base):
+    """One value of one dataset's queryable document, for structured queries.
+
+    ``store.structured.field_rows`` says what is written: every value under
+    ``readme`` (the README's YAML), ``annotations`` and ``tags``, array
+    elements under their array's path. Strings are compared in ``text`` and
+    found through ``short``, their indexed prefix (a long README value
+    cannot be a b-tree key on PostgreSQL); numbers (and array lengths) in
+    ``number``. Written with the dataset row by the registrar's transaction.
+    """
+
+    __tablename__ = "dataset_fields"
+    __table_args__ = (
+        # NOTE(dev): the kind is part of each key, so a type-bracketed test
+        # (``kind = 'number' AND number >= ...``) reads the index alone.
+        Index("ix_dataset_fields_short", "path", "kind", "short", "dataset_id"),
+        Index("ix_dataset_fields_number", "path", "kind", "number", "dataset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(_string(512))
+    element: Mapped[str] = mapped_column(_text())
+    item: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(_string(8))
+    number: Mapped[float | None] = mapped_column(Double)
+    short: Mapped[str | None] = mapped_column(_string(SHORT_TEXT))
+    text: Mapped[str | None] = mapped_column(_text())
+
+
 class DatasetDependencyRow(Base):
     """One direction of one dependency link of one dataset, for graph walks.
 
@@ -363,6 +404,7 @@ dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
 dataset_dependencies = cast(Table, DatasetDependencyRow.__table__)
 revisions = cast(Table, RevisionRow.__table__)
+dataset_fields = cast(Table, DatasetFieldRow.__table__)
 audit_entries = cast(Table, AuditRow.__table__)
 dataset_changes = cast(Table, DatasetChangeRow.__table__)
 subscriptions = cast(Table, SubscriptionRow.__table__)

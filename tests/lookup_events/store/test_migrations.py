@@ -32,12 +32,14 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     include_object,
 )
+from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn
 from tests.support.schema import (
     current_revision,
     dependency_table,
     facet_table,
+    field_table,
     head_revision,
     old_schema_settings,
 )
@@ -289,5 +291,35 @@ def test_upgrading_to_0010_fills_the_dependency_links(
     try:
         query = GraphQuery(str(infos[600]["uuid"]), DEFAULT_KEYS, (MR_MEN,))
         assert stores.datasets.dependency_graph(query, PageRequest(1, 5)).total == 1200
+    finally:
+        stores.close()
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_upgrading_to_0011_fills_the_structured_query_fields(
+    dialect: str, new_postgres_database: str, tmp_path: Path
+) -> None:
+    url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
+    upgrade_database(url, "0009")
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        stores.admin.add_base_uri(MR_MEN)
+        with field_table(url):
+            records = [record_from_info(make_info(i, MR_MEN)) for i in range(600)]
+            stores.datasets.upsert_many(records)
+    finally:
+        stores.close()
+
+    upgrade_database(url)
+
+    stores = open_stores(settings_for(url, tmp_path))
+    try:
+        grouped = parse_filter({"annotations.group": "group3", "tags": {"$exists": True}})
+        found = stores.datasets.structured_search(
+            StructuredQuery((MR_MEN,), grouped), PageRequest()
+        )
+        assert found.total == 120
     finally:
         stores.close()

@@ -22,6 +22,7 @@ from lookup_events.store import Stores, open_stores
 from lookup_events.store.mongo.datasets import MAX_DOCUMENT_BYTES, MongoDatasetStore
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql.admin import SqlAdminStore
+from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.api import ApiClient
 from tests.support.data import BAD_APPLES_UUID, MR_MEN, SNOW_WHITE, load_anchor_data, make_info
 from tests.support.stores import DATASET_BACKEND_PARAMS, MONGO_BACKENDS, StoreBackend, settings_for
@@ -175,3 +176,23 @@ def test_an_unreachable_server_raises_store_unavailable() -> None:
             store.summary([SNOW_WHITE])
     finally:
         store.close()
+
+
+def test_documents_without_a_parsed_readme_get_one_on_connecting(
+    backend: StoreBackend, raw: Any
+) -> None:
+    # As written by a version before structured queries: no readme_document.
+    info = make_info(1, SNOW_WHITE)
+    info["readme"] = "---\nproject: old\n"
+    opened = backend.open()
+    opened.datasets.upsert(record_from_info(info))
+    opened.close()
+    raw.update_many({}, {"$unset": {"readme_document": ""}})
+
+    reopened = backend.open()
+    try:
+        query = StructuredQuery((SNOW_WHITE,), parse_filter({"readme.project": "old"}))
+        assert reopened.datasets.structured_search(query, ALL).total == 1
+        assert raw.find_one({})["readme_document"] == {"project": "old"}
+    finally:
+        reopened.close()

@@ -1,0 +1,325 @@
+"""Structured queries in SQL: the tree of ``store.structured`` as a WHERE clause on ``datasets``.
+
+Entry fields are columns of ``datasets``. ``readme.*``, ``annotations.*``
+and ``tags`` are rows of ``dataset_fields`` (``store.structured.field_rows``):
+a test on such a path is ``datasets.id IN (SELECT dataset_id FROM
+dataset_fields WHERE path = :path AND <value test>)`` on the ``(path,
+short)`` or ``(path, number)`` index, and its negation ``NOT IN`` (ids are
+never NULL), which, as in MongoDB, also matches datasets without the field.
+Value tests keep MongoDB's type brackets: a number is compared only with
+numbers, a string only with strings. An ``$elemMatch`` over objects finds
+one element row and tests that element's fields with correlated
+``EXISTS``es restricted to it (``element`` equal, or below it).
+
+The same SQL runs on SQLite (JSON1 is not needed: the rows are written by
+the registrar) and PostgreSQL; regular expressions are ``REGEXP`` (Python's
+``re``, which SQLAlchemy registers on each SQLite connection) and ``~``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    FromClause,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from lookup_events.model import DatasetRecord
+from lookup_events.store.sql.schema import dataset_fields, datasets
+from lookup_events.store.structured import (
+    NULLABLE_FIELDS,
+    NUMBER_FIELDS,
+    SHORT,
+    STRING_FIELDS,
+    And,
+    Compound,
+    Condition,
+    ElemMatch,
+    Node,
+    Not,
+    Or,
+    Pattern,
+    field_rows,
+    record_parts,
+)
+
+Clause = ColumnElement[bool]
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def structured_where(node: Node) -> Clause:
+    """Return the condition on ``datasets`` matching the datasets ``node`` matches."""
+    return _Translation(None).node(node)
+
+
+class _Translation:
+    """Translates a tree, at the top level or inside one array element (``scope``).
+
+    ``scope`` is ``(array path, element row)`` inside a document-form
+    ``$elemMatch``; paths are then relative to the element.
+    """
+
+    def __init__(self, scope: tuple[str, FromClause] | None) -> None:
+        self._scope = scope
+
+    def node(self, node: Node) -> Clause:
+        if isinstance(node, Condition):
+            return self.test(node)
+        if isinstance(node, And):
+            return and_(true(), *(self.node(item) for item in node.items))
+        if isinstance(node, Or):
+            return or_(false(), *(self.node(item) for item in node.items))
+        return not_(self.node(node.item))
+
+    def test(self, test: Condition) -> Clause:
+        root = test.path.split(".")[0]
+        if self._scope is None and root in STRING_FIELDS | NUMBER_FIELDS:
+            return column_test(test)
+        path = test.path if self._scope is None else f"{self._scope[0]}.{test.path}"
+        if test.op == "exists":
+            found = self.rows(path, lambda row: true())
+            return found if test.value else not_(found)
+        if test.op == "elem":
+            return self.rows(path, lambda row: _elem_match(row, path, test.value))
+        values = test.value if test.op == "in" else (test.value,)
+        if test.op in ("eq", "in") and None in values:
+            others = Condition(test.path, "in", tuple(v for v in values if v is not None))
+            return or_(
+                self.rows(path, lambda row: or_(row.c.kind == "null", _values_in(row, others))),
+                not_(self.rows(path, lambda row: true())),
+            )
+        return self.rows(path, lambda row: value_test(row, test))
+
+    def rows(self, path: str, predicate: Callable[[FromClause], Clause]) -> Clause:
+        """Return: some row at ``path`` (in scope) satisfies ``predicate``."""
+        row = dataset_fields.alias()
+        conditions = [row.c.path == path, predicate(row)]
+        if self._scope is None:
+            return datasets.c.id.in_(select(row.c.dataset_id).where(*conditions))
+        element = self._scope[1]
+        inside = or_(
+            row.c.element == element.c.element,
+            func.substr(row.c.element, 1, func.length(element.c.element) + 1)
+            == element.c.element + ".",
+        )
+        return exists(
+            select(row.c.id).where(row.c.dataset_id == element.c.dataset_id, inside, *conditions)
+        )
+
+
+def _elem_match(row: FromClause, path: str, match: ElemMatch) -> Clause:
+    """Return: ``row`` is an array element matching the ``$elemMatch``."""
+    if match.operators:
+        return and_(row.c.item.is_(True), _element_test(row, match.node))
+    inner = _Translation((path, row)).node(match.node)
+    return and_(row.c.item.is_(True), row.c.kind == "object", inner)
+
+
+def _element_test(row: FromClause, node: Node) -> Clause:
+    """Return the operator-form ``$elemMatch`` tests on the element row itself."""
+    if isinstance(node, And):
+        return and_(true(), *(_element_test(row, item) for item in node.items))
+    if isinstance(node, Or):
+        return or_(false(), *(_element_test(row, item) for item in node.items))
+    if isinstance(node, Not):
+        return not_(_element_test(row, node.item))
+    if node.op == "exists":
+        return true() if node.value else false()
+    values = node.value if node.op == "in" else (node.value,)
+    if node.op in ("eq", "in") and None in values:
+        others = Condition("", "in", tuple(v for v in values if v is not None))
+        return or_(row.c.kind == "null", _values_in(row, others))
+    return value_test(row, node)
+
+
+def value_test(row: FromClause, test: Condition) -> Clause:
+    """Return the test of one row's value (no nulls: the caller handles missing fields)."""
+    c = row.c
+    if test.op in ("eq", "in"):
+        return _values_in(
+            row, test if test.op == "in" else Condition(test.path, "in", (test.value,))
+        )
+    if test.op in _OPERATORS:
+        return _compare(row, _OPERATORS[test.op], test.value)
+    if test.op == "size":
+        return and_(c.kind == "array", c.item.is_(False), c.number == float(test.value))
+    if test.op == "regex":
+        return and_(c.kind == "string", _regex(c.text, test.value))
+    return false()  # NOTE(dev): nested $elemMatch in operator form is refused by the parser
+
+
+def _compare(row: FromClause, compare: Callable[[Any, Any], Any], value: Any) -> Clause:
+    """Return a comparison within the value's type bracket."""
+    c = row.c
+    if isinstance(value, bool):
+        return and_(c.kind == "bool", compare(c.short, _bool_text(value)))
+    if isinstance(value, str):
+        return and_(c.kind == "string", compare(c.text, value))
+    return and_(c.kind == "number", compare(c.number, float(value)))
+
+
+def _values_in(row: FromClause, test: Condition) -> Clause:
+    """Return: the row's value equals one of ``test.value`` (no nulls among them)."""
+    c = row.c
+    groups: list[Clause] = []
+    strings = [v for v in test.value if isinstance(v, str)]
+    if strings:
+        groups.append(_texts_in(row, "string", strings))
+    bools = [_bool_text(v) for v in test.value if isinstance(v, bool)]
+    if bools:
+        groups.append(and_(c.kind == "bool", c.short.in_(bools)))
+    numbers = [
+        float(v) for v in test.value if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if numbers:
+        groups.append(and_(c.kind == "number", c.number.in_(numbers)))
+    compounds = [v.canonical for v in test.value if isinstance(v, Compound)]
+    if compounds:
+        groups.append(_texts_in(row, ("array", "object"), compounds))
+    return or_(false(), *groups)
+
+
+def _texts_in(row: FromClause, kinds: str | tuple[str, ...], texts: Sequence[str]) -> Clause:
+    """Return: the row holds one of ``texts``, found through the indexed prefix."""
+    c = row.c
+    kind = c.kind == kinds if isinstance(kinds, str) else c.kind.in_(kinds)
+    shorts = sorted({text[:SHORT] for text in texts})
+    return and_(c.short.in_(shorts), kind, c.text.in_(sorted(set(texts))))
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class regex_search(FunctionElement[bool]):  # noqa: N801 (SQLAlchemy names functions so)
+    """``column`` matches a pattern: ``REGEXP`` (Python's ``re``) on SQLite, ``~`` on PostgreSQL.
+
+    Arguments: the column, the pattern for Python, the pattern for PostgreSQL.
+    """
+
+    type = Boolean()
+    name = "regex_search"
+    inherit_cache = True
+
+
+@compiles(regex_search)
+def _python_regex(element: regex_search, compiler: Any, **kw: Any) -> str:
+    column, pattern, _ = element.clauses
+    return f"({compiler.process(column, **kw)} REGEXP {compiler.process(pattern, **kw)})"
+
+
+@compiles(regex_search, "postgresql")
+def _postgres_regex(element: regex_search, compiler: Any, **kw: Any) -> str:
+    column, _, pattern = element.clauses
+    return f"({compiler.process(column, **kw)} ~ {compiler.process(pattern, **kw)})"
+
+
+def _regex(column: Any, pattern: Pattern) -> Clause:
+    """Return a regular-expression match with MongoDB's meaning on either dialect.
+
+    NOTE(dev): PostgreSQL's ``.`` matches a newline unless told ``(?p)``
+    (PCRE's and Python's default); case is ignored by ``(?i)`` in both. The
+    parser refuses ``(?`` in patterns, so these prefixes are the only ones.
+    """
+    python = f"(?i){pattern.source}" if pattern.ignore_case else pattern.source
+    postgres = f"(?p{'i' if pattern.ignore_case else ''}){pattern.source}"
+    return regex_search(column, literal(python), literal(postgres))
+
+
+def column_test(test: Condition) -> Clause:
+    """Return a test on an entry column, with MongoDB's type brackets and nulls."""
+    column = datasets.c[test.path]
+    if test.op == "exists":
+        return true() if test.value else false()
+    if test.op in ("size", "elem"):
+        return false()
+    if test.path in STRING_FIELDS:
+        return _string_column_test(column, test)
+    return _number_column_test(column, test, test.path in NULLABLE_FIELDS)
+
+
+def _string_column_test(column: Any, test: Condition) -> Clause:
+    if test.op == "regex":
+        return _regex(column, test.value)
+    values = _listed(test)
+    strings = [v for v in values if isinstance(v, str)]
+    if test.op in ("eq", "in"):
+        return column.in_(strings) if strings else false()
+    return _OPERATORS[test.op](column, test.value) if strings else false()
+
+
+def _number_column_test(column: Any, test: Condition, nullable: bool) -> Clause:
+    if test.op == "regex":
+        return false()
+    values = _listed(test)
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    present = column.is_not(None)
+    if test.op in ("eq", "in"):
+        found: list[Clause] = [and_(present, column.in_(numbers))] if numbers else []
+        if nullable and None in values:
+            found.append(column.is_(None))
+        return or_(false(), *found)
+    return and_(present, _OPERATORS[test.op](column, numbers[0])) if numbers else false()
+
+
+def _listed(test: Condition) -> tuple[Any, ...]:
+    return tuple(test.value) if test.op == "in" else (test.value,)
+
+
+def write_fields(
+    conn: Connection, records: Sequence[DatasetRecord], stale: Sequence[int], ids: dict[str, int]
+) -> None:
+    """Replace the field rows of ``records`` (``stale``: ids of rows already there)."""
+    for chunk in _chunks(list(stale)):
+        conn.execute(delete(dataset_fields).where(dataset_fields.c.dataset_id.in_(chunk)))
+    rows = list(_rows((ids[r.uri], record_parts(r)) for r in records))
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(dataset_fields), rows[start : start + 5000])
+
+
+def _rows(parts: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    for dataset_id, document in parts:
+        for row in field_rows(document):
+            yield {
+                "dataset_id": dataset_id,
+                "path": row.path,
+                "element": row.element,
+                "item": row.item,
+                "kind": row.kind,
+                "number": row.number,
+                "short": row.short,
+                "text": row.text,
+            }
+
+
+def field_values(dataset_id: int, document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the ``dataset_fields`` rows of one dataset's queryable parts (migrations)."""
+    return list(_rows([(dataset_id, document)]))
+
+
+def _chunks(values: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

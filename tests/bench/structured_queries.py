@@ -1,0 +1,118 @@
+"""Benchmark structured queries (``POST /mongo/query``) next to a plain search, in one run.
+
+Run: ``.venv/bin/python -m tests.bench.structured_queries --sizes 10000,100000
+--backends sqlite,postgres``. Each backend and size gets a fresh database
+seeded through the real store (``seeding.py``: the synthetic corpus, whose
+READMEs hold a ``creation_date`` number and whose datasets carry 0-4 of 30
+tags and four annotations). Three typical filters run through the store,
+in-process, ``--repeats`` times each, every call a cache miss (an untimed
+re-registration of one dataset bumps the store revision first, as any write
+does): an annotation equality (``status``: a quarter of the datasets), a
+numeric range on a README field (one month of ``creation_date`` out of three
+years) and ``$in`` over two tags. Each asks for page 1 of 10 with its total,
+as the route does. The table shows the median and the slowest call in
+milliseconds, and the median as a multiple of the plain search's median
+measured in the same group.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lookup_events.config import Settings
+from lookup_events.model import record_from_info
+from lookup_events.store import Stores, open_stores
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.structured import StructuredQuery, parse_filter
+from tests.bench.annotation_facets import HEADER, Timing, group_table
+from tests.bench.seeding import BACKENDS, seed, temporary_database
+from tests.bench.synthetic import BASE_URIS, EPOCH_START, Corpus
+
+USERNAME = "bench-user"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PAGE = PageRequest(1, 10)
+MONTH = 30 * 24 * 3600
+
+Operation = Callable[[Stores], Any]
+
+
+def _structured(document: dict[str, Any]) -> Operation:
+    query = StructuredQuery(BASE_URIS, parse_filter(document))
+    return lambda stores: stores.datasets.structured_search(query, PAGE)
+
+
+START = int(EPOCH_START) + 12 * MONTH
+OPERATIONS: tuple[tuple[str, Operation], ...] = (
+    (
+        "plain search (page 1 of 10, total)",
+        lambda s: s.datasets.search(SearchQuery(BASE_URIS), PAGE),
+    ),
+    ("annotations.status == needs-review", _structured({"annotations.status": "needs-review"})),
+    (
+        "readme.creation_date in one month",
+        _structured({"readme.creation_date": {"$gte": START, "$lt": START + MONTH}}),
+    ),
+    (
+        "tags $in [microscopy, sequencing]",
+        _structured({"tags": {"$in": ["microscopy", "sequencing"]}}),
+    ),
+)
+
+
+def time_operations(stores: Stores, corpus: Corpus, repeats: int) -> list[Timing]:
+    """Time each operation ``repeats`` times, each call after a write (a cache miss)."""
+    record = record_from_info(corpus.info(0))
+    timings = []
+    for name, operation in OPERATIONS:
+        seconds = []
+        for _ in range(repeats):
+            stores.datasets.upsert(record)  # NOTE(bench): bumps the revision, untimed
+            started = time.perf_counter()
+            operation(stores)
+            seconds.append(time.perf_counter() - started)
+        timings.append(Timing(name, tuple(seconds)))
+    return timings
+
+
+def run(sizes: tuple[int, ...], backends: tuple[str, ...], repeats: int, postgres_url: str) -> str:
+    """Seed, time and return the Markdown table of every backend and size."""
+    rows = []
+    for backend in backends:
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as folder:
+                workdir = Path(folder)
+                with temporary_database(backend, workdir, postgres_url) as url:
+                    corpus = Corpus(size)
+                    print(f"seeding {size:,} on {backend}", file=sys.stderr)
+                    seeded = seed(url, workdir, corpus, USERNAME)
+                    print(f"seeded in {seeded.seconds:.0f} s", file=sys.stderr)
+                    settings = Settings(data_dir=workdir, database_url=url).completed()
+                    stores = open_stores(settings)
+                    try:
+                        timings = time_operations(stores, corpus, repeats)
+                        rows.append(group_table(backend, size, timings))
+                    finally:
+                        stores.close()
+    return "\n".join([HEADER, *rows])
+
+
+@click.command()
+@click.option("--sizes", default="10000,100000", help="Comma-separated dataset counts.")
+@click.option("--backends", default=",".join(BACKENDS), help="sqlite and/or postgres.")
+@click.option("--repeats", default=15, type=click.IntRange(1, 200), help="Calls per operation.")
+@click.option("--postgres-url", default=DEFAULT_POSTGRES_URL, help="Server for the databases.")
+def main(sizes: str, backends: str, repeats: int, postgres_url: str) -> None:
+    """Print the structured-query benchmark table (Markdown) to stdout."""
+    sized = tuple(int(size) for size in sizes.split(","))
+    print(run(sized, tuple(backends.split(",")), repeats, postgres_url))
+
+
+if __name__ == "__main__":
+    main()
