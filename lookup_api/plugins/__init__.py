@@ -58,6 +58,16 @@ class PluginSetting:
     secret: bool = False
 
 
+def on_off(text: str) -> bool:
+    """Read an on/off setting; refuse anything else."""
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
 @dataclass(frozen=True)
 class PluginContext:
     """What a plugin's routes are built with: our collaborators and its settings."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lookup_api.plugins import PluginContext, PluginSetting, Route
+from lookup_api.plugins import PluginContext, PluginSetting, Route, on_off
 from lookup_api.plugins.annotation_filter.operations import EXAMPLES, OPERATIONS, SCHEMAS
 from lookup_api.plugins.annotation_filter.resources import (
     DatasetsResource,
@@ -32,16 +32,6 @@ PREFIX = "/annotation_filter_plugin"
 VERSION = "0.2.1"
 
 
-def _switch(text: str) -> bool:
-    """Read an on/off setting; refuse anything else."""
-    value = text.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
-
-
 class AnnotationFilterPlugin:
     """Our own plugin serving the annotation-filter routes."""
 
@@ -51,7 +41,7 @@ class AnnotationFilterPlugin:
         PluginSetting(
             "DTOOL_LOOKUP_ANNOTATION_FILTER",
             True,
-            parse=_switch,
+            parse=on_off,
             help="Serve the /annotation_filter_plugin routes (true).",
         ),
     )

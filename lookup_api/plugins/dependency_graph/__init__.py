@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lookup_api.plugins import PluginContext, PluginSetting, Route
+from lookup_api.plugins import PluginContext, PluginSetting, Route, on_off
 from lookup_api.plugins.dependency_graph.operations import EXAMPLES, OPERATIONS, SCHEMAS
 from lookup_api.plugins.dependency_graph.resources import GraphResource, KeyPolicy
 from lookup_events.store.dependencies import DEFAULT_KEYS, key_problem
@@ -31,16 +31,6 @@ VERSION = "0.2.0"
 SWITCH = "DTOOL_LOOKUP_DEPENDENCY_GRAPH"
 KEYS = "DTOOL_LOOKUP_DEPENDENCY_KEYS"
 DYNAMIC = "DTOOL_LOOKUP_DYNAMIC_DEPENDENCY_KEYS"
-
-
-def _switch(text: str) -> bool:
-    """Read an on/off setting; refuse anything else."""
-    value = text.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
 
 
 def parse_keys(text: str) -> tuple[str, ...]:
@@ -66,7 +56,7 @@ class DependencyGraphPlugin:
     name = "dtool_lookup_dependency_graph"
     version = VERSION
     settings = (
-        PluginSetting(SWITCH, True, parse=_switch, help="Serve the /graph routes (true)."),
+        PluginSetting(SWITCH, True, parse=on_off, help="Serve the /graph routes (true)."),
         PluginSetting(
             KEYS,
             DEFAULT_KEYS,
@@ -76,7 +66,7 @@ class DependencyGraphPlugin:
         PluginSetting(
             DYNAMIC,
             True,
-            parse=_switch,
+            parse=on_off,
             help="Let a POST walk keys other than the configured ones (true).",
         ),
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lookup_api.plugins import PluginContext, PluginSetting, Route
+from lookup_api.plugins import PluginContext, PluginSetting, Route, on_off
 from lookup_api.plugins.mongo_query.operations import (
     AGGREGATE_OPERATION,
     EXAMPLES,
@@ -36,25 +36,15 @@ QUERY_SWITCH = "DTOOL_LOOKUP_MONGO_QUERY"
 AGGREGATE_SWITCH = "DTOOL_LOOKUP_MONGO_AGGREGATE"
 
 
-def _switch(text: str) -> bool:
-    """Read an on/off setting; refuse anything else."""
-    value = text.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
-
-
 class MongoQueryPlugin:
     """Our own plugin serving the direct-mongo routes over every store."""
 
     name = "dtool_lookup_mongo_query"
     version = VERSION
     settings = (
-        PluginSetting(QUERY_SWITCH, True, parse=_switch, help="Serve POST /mongo/query (true)."),
+        PluginSetting(QUERY_SWITCH, True, parse=on_off, help="Serve POST /mongo/query (true)."),
         PluginSetting(
-            AGGREGATE_SWITCH, False, parse=_switch, help="Serve POST /mongo/aggregate (false)."
+            AGGREGATE_SWITCH, False, parse=on_off, help="Serve POST /mongo/aggregate (false)."
         ),
     )
     operations = (QUERY_OPERATION, AGGREGATE_OPERATION)

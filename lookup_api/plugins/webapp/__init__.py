@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lookup_api.plugins import PluginContext, PluginSetting, Route
+from lookup_api.plugins import PluginContext, PluginSetting, Route, on_off
 from lookup_api.plugins.webapp.operations import OPERATIONS, SCHEMAS
 from lookup_api.plugins.webapp.resources import (
     ASSETS_PREFIX,
@@ -25,16 +25,6 @@ from lookup_api.plugins.webapp.resources import (
 )
 
 VERSION = "1.0.0"
-
-
-def on_off(text: str) -> bool:
-    """Read an on/off setting; refuse anything else."""
-    value = text.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("expected true or false")
 
 
 class WebappPlugin:
