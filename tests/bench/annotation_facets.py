@@ -15,21 +15,17 @@ search's median measured in the same group.
 from __future__ import annotations
 
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
-from lookup_events.config import Settings
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores
+from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
-from tests.bench.seeding import BACKENDS, seed, temporary_database
+from tests.bench.seeding import BACKENDS, seeded_groups
 from tests.bench.synthetic import BASE_URIS, Corpus
 
 USERNAME = "bench-user"
@@ -124,22 +120,9 @@ HEADER = (
 def run(sizes: tuple[int, ...], backends: tuple[str, ...], repeats: int, postgres_url: str) -> str:
     """Seed, time and return the Markdown table of every backend and size."""
     rows = []
-    for backend in backends:
-        for size in sizes:
-            with tempfile.TemporaryDirectory() as folder:
-                workdir = Path(folder)
-                with temporary_database(backend, workdir, postgres_url) as url:
-                    corpus = Corpus(size)
-                    print(f"seeding {size:,} on {backend}", file=sys.stderr)
-                    seed(url, workdir, corpus, USERNAME)
-                    settings = Settings(data_dir=workdir, database_url=url).completed()
-                    stores = open_stores(settings)
-                    try:
-                        rows.append(
-                            group_table(backend, size, time_operations(stores, corpus, repeats))
-                        )
-                    finally:
-                        stores.close()
+    for group in seeded_groups(backends, sizes, postgres_url, Corpus, USERNAME):
+        timings = time_operations(group.stores, group.corpus, repeats)
+        rows.append(group_table(group.backend, group.size, timings))
     return "\n".join([HEADER, *rows])
 
 

@@ -15,22 +15,18 @@ plain search's p50 measured in the same group.
 
 from __future__ import annotations
 
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
-from lookup_events.config import Settings
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores
+from lookup_events.store import Stores
 from lookup_events.store.dependencies import DEFAULT_KEYS
 from lookup_events.store.protocols import GraphQuery, PageRequest, SearchQuery
-from tests.bench.seeding import BACKENDS, seed, temporary_database
+from tests.bench.seeding import BACKENDS, seeded_groups
 from tests.bench.synthetic import BASE_URIS, Corpus
 
 USERNAME = "bench-user"
@@ -163,21 +159,13 @@ def run(
 ) -> str:
     """Seed, time and return the Markdown table of every backend and size."""
     rows = []
-    for backend in backends:
-        for size in sizes:
-            with tempfile.TemporaryDirectory() as folder:
-                workdir = Path(folder)
-                with temporary_database(backend, workdir, postgres_url) as url:
-                    corpus = LinkedCorpus(size, graph_size=min(graph_size, size))
-                    print(f"seeding {size:,} on {backend}", file=sys.stderr)
-                    seed(url, workdir, corpus, USERNAME)
-                    settings = Settings(data_dir=workdir, database_url=url).completed()
-                    stores = open_stores(settings)
-                    try:
-                        timings = time_operations(stores, corpus, repeats)
-                        rows.append(group_table(backend, size, timings))
-                    finally:
-                        stores.close()
+
+    def corpus(size: int) -> LinkedCorpus:
+        return LinkedCorpus(size, graph_size=min(graph_size, size))
+
+    for group in seeded_groups(backends, sizes, postgres_url, corpus, USERNAME):
+        timings = time_operations(group.stores, group.corpus, repeats)
+        rows.append(group_table(group.backend, group.size, timings))
     return "\n".join([HEADER, *rows])
 
 

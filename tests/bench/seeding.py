@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -15,13 +19,49 @@ from sqlalchemy.engine import make_url
 
 from lookup_events.config import Settings
 from lookup_events.model import record_from_info
-from lookup_events.store import open_stores, upgrade_database
+from lookup_events.store import Stores, open_stores, upgrade_database
 from tests.bench.report import SeedResult
 from tests.bench.synthetic import BASE_URIS, Corpus
 from tests.support.postgres import libpq_dsn
 
 BATCH_SIZE = 1000
 BACKENDS = ("sqlite", "postgres")
+
+CorpusT = TypeVar("CorpusT", bound=Corpus)
+
+
+@dataclass(frozen=True)
+class SeededGroup(Generic[CorpusT]):
+    """One backend and size of a benchmark: its corpus, seeded, and stores open on it."""
+
+    backend: str
+    size: int
+    corpus: CorpusT
+    stores: Stores
+
+
+def seeded_groups(
+    backends: Sequence[str],
+    sizes: Sequence[int],
+    postgres_url: str,
+    make_corpus: Callable[[int], CorpusT],
+    username: str,
+) -> Iterator[SeededGroup[CorpusT]]:
+    """Yield each backend and size seeded in a fresh database, dropped when the next is asked."""
+    for backend in backends:
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as folder:
+                workdir = Path(folder)
+                with temporary_database(backend, workdir, postgres_url) as url:
+                    corpus = make_corpus(size)
+                    print(f"seeding {size:,} on {backend}", file=sys.stderr)
+                    seeded = seed(url, workdir, corpus, username)
+                    print(f"seeded in {seeded.seconds:.0f} s", file=sys.stderr)
+                    stores = open_stores(Settings(data_dir=workdir, database_url=url).completed())
+                    try:
+                        yield SeededGroup(backend, size, corpus, stores)
+                    finally:
+                        stores.close()
 
 
 @contextlib.contextmanager

@@ -17,22 +17,18 @@ measured in the same group.
 
 from __future__ import annotations
 
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
-from lookup_events.config import Settings
 from lookup_events.model import record_from_info
-from lookup_events.store import Stores, open_stores
+from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.bench.annotation_facets import HEADER, Timing, group_table
-from tests.bench.seeding import BACKENDS, seed, temporary_database
+from tests.bench.seeding import BACKENDS, seeded_groups
 from tests.bench.synthetic import BASE_URIS, EPOCH_START, Corpus
 
 USERNAME = "bench-user"
@@ -84,22 +80,9 @@ def time_operations(stores: Stores, corpus: Corpus, repeats: int) -> list[Timing
 def run(sizes: tuple[int, ...], backends: tuple[str, ...], repeats: int, postgres_url: str) -> str:
     """Seed, time and return the Markdown table of every backend and size."""
     rows = []
-    for backend in backends:
-        for size in sizes:
-            with tempfile.TemporaryDirectory() as folder:
-                workdir = Path(folder)
-                with temporary_database(backend, workdir, postgres_url) as url:
-                    corpus = Corpus(size)
-                    print(f"seeding {size:,} on {backend}", file=sys.stderr)
-                    seeded = seed(url, workdir, corpus, USERNAME)
-                    print(f"seeded in {seeded.seconds:.0f} s", file=sys.stderr)
-                    settings = Settings(data_dir=workdir, database_url=url).completed()
-                    stores = open_stores(settings)
-                    try:
-                        timings = time_operations(stores, corpus, repeats)
-                        rows.append(group_table(backend, size, timings))
-                    finally:
-                        stores.close()
+    for group in seeded_groups(backends, sizes, postgres_url, Corpus, USERNAME):
+        timings = time_operations(group.stores, group.corpus, repeats)
+        rows.append(group_table(group.backend, group.size, timings))
     return "\n".join([HEADER, *rows])
 
 
