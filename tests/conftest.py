@@ -43,13 +43,13 @@ from sqlalchemy.engine import make_url
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.sql.engine import sql_url
 from lookup_events.tokens import issue_token
-from tests.bench.server import gunicorn, server_environment
 from tests.support.api import KeyPair, key_pair
 from tests.support.aws import REGION, Aws
 from tests.support.data import load_anchor_data
 from tests.support.datasets import DatasetFactory
 from tests.support.postgres import DEFAULT_POSTGRES_URL
 from tests.support.rabbitmq import RabbitVhost, require_rabbitmqctl
+from tests.support.served import served_deployment
 from tests.support.servers import require_service
 from tests.support.stores import (
     BACKEND_PARAMS,
@@ -254,22 +254,8 @@ def tokens(server_keys: KeyPair) -> dict[str, str]:
 def server_url(tmp_path_factory: pytest.TempPathFactory, server_keys: KeyPair) -> Iterator[str]:
     """Serve the anchor data with gunicorn on a free loopback port (one server per module)."""
     data_dir = tmp_path_factory.mktemp("server")
-    database = f"sqlite:///{data_dir / 'lookup.db'}"
-    upgrade_database(database)
-    stores = open_stores(settings_for(database, data_dir))
-    try:
-        load_anchor_data(stores)
-    finally:
-        stores.close()
-    env = server_environment(
-        {
-            "DTOOL_LOOKUP_DATA_DIR": str(data_dir),
-            "DTOOL_LOOKUP_DATABASE_URL": database,
-            "JWT_PUBLIC_KEY": server_keys.public_pem,
-        }
-    )
-    with gunicorn("lookup_api.wsgi:app", env, data_dir) as server:
-        yield f"http://127.0.0.1:{server.port}"
+    with served_deployment(data_dir, server_keys.public_pem, load_anchor_data) as url:
+        yield url
 
 
 @pytest.fixture

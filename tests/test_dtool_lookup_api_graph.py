@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lookup_events.store import open_stores, upgrade_database
-from tests.bench.server import gunicorn, server_environment
 from tests.support.api import KeyPair
 from tests.support.clients import client_venv, run_driver, write_dtool_config
 from tests.support.graphs import CHILD, GRANDCHILD, LONER, PARENT, load_family
-from tests.support.stores import settings_for
+from tests.support.served import served_deployment
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +27,8 @@ KEYS = ["readme.made_from"]
 def graph_server(tmp_path_factory: pytest.TempPathFactory, server_keys: KeyPair) -> Iterator[str]:
     """Serve the family with gunicorn on a free loopback port."""
     data_dir = tmp_path_factory.mktemp("graph-server")
-    database = f"sqlite:///{data_dir / 'lookup.db'}"
-    upgrade_database(database)
-    stores = open_stores(settings_for(database, data_dir))
-    try:
-        load_family(stores)
-    finally:
-        stores.close()
-    env = server_environment(
-        {
-            "DTOOL_LOOKUP_DATA_DIR": str(data_dir),
-            "DTOOL_LOOKUP_DATABASE_URL": database,
-            "JWT_PUBLIC_KEY": server_keys.public_pem,
-        }
-    )
-    with gunicorn("lookup_api.wsgi:app", env, data_dir) as server:
-        yield f"http://127.0.0.1:{server.port}"
+    with served_deployment(data_dir, server_keys.public_pem, load_family) as url:
+        yield url
 
 
 def uuids(items: list[dict[str, object]]) -> list[object]:

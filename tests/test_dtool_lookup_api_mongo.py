@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from lookup_events.store import open_stores, upgrade_database
-from tests.bench.server import gunicorn, server_environment
+from lookup_events.store import Stores
 from tests.support.api import KeyPair
 from tests.support.clients import client_venv, run_driver, write_dtool_config
 from tests.support.data import MR_MEN, SNOW_WHITE
-from tests.support.stores import settings_for
+from tests.support.served import served_deployment
 from tests.support.structured_cases import HIDDEN, U1, records
 
 pytestmark = pytest.mark.slow
@@ -36,28 +35,19 @@ def mongo_server_url(
 ) -> Iterator[str]:
     """Serve the contract's datasets (grumpy may search two base URIs of three)."""
     data_dir = tmp_path_factory.mktemp("mongo-server")
-    database = f"sqlite:///{data_dir / 'lookup.db'}"
-    upgrade_database(database)
-    stores = open_stores(settings_for(database, data_dir))
-    try:
-        stores.admin.add_user("grumpy")
-        for base_uri in (SNOW_WHITE, MR_MEN, HIDDEN):
-            stores.admin.add_base_uri(base_uri)
-        for base_uri in (SNOW_WHITE, MR_MEN):
-            stores.admin.set_permissions(base_uri, search=["grumpy"], register=[])
-        stores.datasets.upsert_many(records())
-    finally:
-        stores.close()
-    env = server_environment(
-        {
-            "DTOOL_LOOKUP_DATA_DIR": str(data_dir),
-            "DTOOL_LOOKUP_DATABASE_URL": database,
-            "JWT_PUBLIC_KEY": server_keys.public_pem,
-            "DTOOL_LOOKUP_MONGO_AGGREGATE": "true",
-        }
-    )
-    with gunicorn("lookup_api.wsgi:app", env, data_dir) as server:
-        yield f"http://127.0.0.1:{server.port}"
+    aggregation = {"DTOOL_LOOKUP_MONGO_AGGREGATE": "true"}
+    with served_deployment(data_dir, server_keys.public_pem, load_contract, aggregation) as url:
+        yield url
+
+
+def load_contract(stores: Stores) -> None:
+    """Store the contract's datasets; grumpy may search two base URIs of three."""
+    stores.admin.add_user("grumpy")
+    for base_uri in (SNOW_WHITE, MR_MEN, HIDDEN):
+        stores.admin.add_base_uri(base_uri)
+    for base_uri in (SNOW_WHITE, MR_MEN):
+        stores.admin.set_permissions(base_uri, search=["grumpy"], register=[])
+    stores.datasets.upsert_many(records())
 
 
 def names(items: list[dict[str, Any]]) -> list[str]:
