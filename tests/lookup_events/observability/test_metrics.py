@@ -25,14 +25,17 @@ def scraped() -> str:
 @pytest.mark.parametrize(
     ("outcome", "label"),
     [
-        (Outcome(EVENT, Status.DONE, Action.REGISTERED), "registered"),
-        (Outcome(UPDATED, Status.DONE, Action.REGISTERED), "updated"),
-        (Outcome(EVENT, Status.DONE, Action.REMOVED), "removed"),
-        (Outcome(EVENT, Status.DONE, Action.SKIPPED), "skipped"),
-        (Outcome(EVENT, Status.RETRY, reason="storage away"), "retried"),
-        (Outcome(EVENT, Status.DEAD, reason="invalid"), "dead_lettered"),
+        pytest.param(
+            Outcome(EVENT, Status.DONE, Action.REGISTERED), "registered", id="registered"
+        ),
+        pytest.param(Outcome(UPDATED, Status.DONE, Action.REGISTERED), "updated", id="updated"),
+        pytest.param(Outcome(EVENT, Status.DONE, Action.REMOVED), "removed", id="removed"),
+        pytest.param(Outcome(EVENT, Status.DONE, Action.SKIPPED), "skipped", id="skipped"),
+        pytest.param(Outcome(EVENT, Status.RETRY, reason="storage away"), "retried", id="retried"),
+        pytest.param(
+            Outcome(EVENT, Status.DEAD, reason="invalid"), "dead_lettered", id="dead_lettered"
+        ),
     ],
-    ids=str,
 )
 def test_every_outcome_is_counted_under_one_of_the_documented_words(
     outcome: Outcome, label: str
