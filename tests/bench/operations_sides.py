@@ -34,12 +34,20 @@ USERNAME = "bench-user"
 WARMUP = 50
 
 
+#: The sides: everything off, everything on, and (registration only) all but the audit trail.
+OFF, ON, UNAUDITED = "off", "on", "on, audit off"
+
+
+def observed(mode: str) -> bool:
+    """Tell whether a side counts metrics, serves them and logs JSON."""
+    return mode != OFF
+
+
 def settings_of(mode: str) -> dict[str, str]:
-    """Return the operations settings of a side: everything off, or everything on."""
-    on = mode == "on"
+    """Return the log format and audit settings of a side."""
     return {
-        "DTOOL_LOOKUP_LOG_FORMAT": "json" if on else "text",
-        "DTOOL_LOOKUP_AUDIT": "true" if on else "false",
+        "DTOOL_LOOKUP_LOG_FORMAT": "json" if observed(mode) else "text",
+        "DTOOL_LOOKUP_AUDIT": "true" if mode == ON else "false",
     }
 
 
@@ -123,10 +131,10 @@ class RegistrationSide:
     def __init__(self, root: Path, mode: str, datasets: Datasets, scrape_interval: float) -> None:
         self.mode = mode
         self.datasets = datasets
-        self.space = Workspace(root, f"registration-{mode}")
+        self.space = Workspace(root, f"registration-{mode.replace(', ', '-').replace(' ', '-')}")
         self.scraper: Scraper | None = None
         extra = settings_of(mode)
-        if mode == "on":
+        if observed(mode):
             port = free_port()
             self.scraper = Scraper(port, scrape_interval)
             extra["DTOOL_LOOKUP_METRICS_ADDRESS"] = f"{LOOPBACK}:{port}"
@@ -141,7 +149,7 @@ class RegistrationSide:
         with self.space as space, contextlib.ExitStack() as stack:
             for base_uri in self.datasets.base_uris:
                 space.stores.admin.add_base_uri(base_uri)
-            module = COUNTED["module"] if self.mode == "on" else UNCOUNTED
+            module = COUNTED["module"] if observed(self.mode) else UNCOUNTED
             log = space.dir / "registrar.log"
             self.process = LookupProcess(
                 ["registrar", "--no-rescan"], space.env(**self.extra), log, module=module
@@ -214,9 +222,9 @@ class ApiSides:
         token = issue_token(keys.private_pem, USERNAME, expires_in=24 * 3600)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         env = {"DTOOL_LOOKUP_DATABASE_URL": url, "JWT_PUBLIC_KEY": keys.public_pem}
-        for mode in ("off", "on"):
+        for mode in (OFF, ON):
             self.servers[mode] = self._stack.enter_context(self._serve(mode, env))
-        self.scraper = Scraper(self.servers["on"].port, self.interval)
+        self.scraper = Scraper(self.servers[ON].port, self.interval)
         by_name = {target.endpoint: target for target in api_targets(Corpus(self.size))}
         self.targets = [by_name[name] for name in ENDPOINTS]
         self._probe()
@@ -227,9 +235,9 @@ class ApiSides:
     ) -> contextlib.AbstractContextManager[Server]:
         data = self.dir / mode
         data.mkdir()
-        metrics = {"DTOOL_LOOKUP_API_METRICS": "loopback" if mode == "on" else "off"}
+        metrics = {"DTOOL_LOOKUP_API_METRICS": "loopback" if observed(mode) else "off"}
         settings = {**env, **settings_of(mode), **metrics, "DTOOL_LOOKUP_DATA_DIR": str(data)}
-        app = COUNTED["app"] if mode == "on" else f"{UNCOUNTED}:app"
+        app = COUNTED["app"] if observed(mode) else f"{UNCOUNTED}:app"
         return gunicorn(app, server_environment(settings), data, GUNICORN_OPTIONS)
 
     def _probe(self) -> None:
@@ -249,7 +257,7 @@ class ApiSides:
     def load(self, mode: str, index: int) -> float:
         """Load one endpoint on one side; return requests a second."""
         target = self.targets[index]
-        with scraping(self.scraper if mode == "on" else None):
+        with scraping(self.scraper if observed(mode) else None):
             result = self.loader.run(
                 self.servers[mode].port, target, self.headers, self.duration, self.connections
             )
@@ -263,7 +271,7 @@ class ApiSides:
         self.scraper.scrape()
         counted = b"dtool_lookup_http_requests_total" in self.scraper.last
         said.append(f"on: scrapes {dict(self.scraper.statuses)} (requests counted: {counted})")
-        off = Scraper(self.servers["off"].port, self.interval)
+        off = Scraper(self.servers[OFF].port, self.interval)
         said.append(f"off: /metrics answers {off.scrape()}")
         for mode, server in self.servers.items():
             said.append(f"{mode}: {json_lines(server.log_path.read_text()):,} JSON log lines")

@@ -37,8 +37,9 @@ def test_the_benchmark_prints_every_row_and_only_the_on_side_observes(
     assert tables in printed.out
     rows = [line for line in tables.splitlines() if line.startswith("| ")]
     assert rows[0] == "| workload | all off | all on | on / off (range) | cost (target ≤ 10%) |"
-    assert [row.split(" | ")[0] for row in rows[2:6]] == [
+    assert [row.split(" | ")[0] for row in rows[1:6]] == [
         "| registration (10 datasets a round)",
+        "| registration (10 datasets a round), audit trail off",
         "| GET /dataset/lookup/<uuid>",
         "| POST /dataset/search",
         "| GET /dataset/list?page=P",
@@ -47,8 +48,9 @@ def test_the_benchmark_prints_every_row_and_only_the_on_side_observes(
     assert delivery[0] == "| delivery latency from commit (SQLite)"
     assert delivery[1:4] == ["5", "50/s", "5"]  # every freeze delivered
     progress = printed.err
-    assert "off: 0 audit entries written, 0 JSON log lines" in progress
-    assert "on: 60 audit entries written" in progress  # warm-up and round datasets
+    assert "; off: 0 audit entries written, 0 JSON log lines" in progress
+    assert "; on: 60 audit entries written" in progress  # warm-up and round datasets
+    assert "on, audit off: 0 audit entries written" in progress
     assert "(events counted: True)" in progress
     assert "(requests counted: True)" in progress
     assert "off: /metrics answers 404" in progress
