@@ -1,6 +1,6 @@
 """What operations features cost: registration and the API with them all on, next to all off.
 
-    .venv/bin/python -m tests.bench.operations_cost            # 2,000 datasets x 7 rounds
+    .venv/bin/python -m tests.bench.operations_cost            # 3,000 datasets x 7 rounds
     .venv/bin/python -m tests.bench.operations_cost --datasets 20 --rounds 1 --api-size 200 \\
         --duration 1 --freezes 10 [--scrape-interval 1] [--output table.md]
 
@@ -178,7 +178,7 @@ def table(
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Return the command line's options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=int, default=2000, help="registered per round")
+    parser.add_argument("--datasets", type=int, default=3000, help="registered per round")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--api-size", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
