@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,13 @@ from lookup_events.keys import embedded_key_pair
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.tokens import issue_token
 from tests.bench.loaders import LOOPBACK, probe, select_loader
-from tests.bench.registration_bench import Workspace, connected, registered, running
+from tests.bench.registration_bench import (
+    TIMEOUT_S,
+    Workspace,
+    connected,
+    registered,
+    running,
+)
 from tests.bench.seeding import seed
 from tests.bench.server import REPO_ROOT, Server, free_port, gunicorn, server_environment
 from tests.bench.synthetic import Corpus
@@ -161,16 +167,18 @@ class RegistrationSide:
             self.register(self.datasets.warmup)
             yield self
 
-    def register(self, uris: list[str]) -> float:
-        """Publish ``uris`` to the paused registrar, then time it registering them all."""
+    def publish(self, uris: list[str]) -> int:
+        """Pause the registrar and queue ``uris``; return the count it must reach."""
         expected = self.space.count() + len(uris)
         self.process.pause()
         self.queue.publish_many([DatasetEvent.create("frozen", uri, "bench") for uri in uris])
-        with scraping(self.scraper):
-            start = time.perf_counter()  # the clock of ``registered``
-            self.process.resume()
-            finished = registered(self.space, expected, lambda done: None)
-        return len(uris) / (finished - start)
+        return expected
+
+    def register(self, uris: list[str]) -> None:
+        """Register ``uris`` (untimed)."""
+        expected = self.publish(uris)
+        self.process.resume()
+        registered(self.space, expected, lambda done: None)
 
     def audit_entries(self) -> int:
         """Return how many audit entries the side's store holds."""
@@ -188,14 +196,45 @@ class RegistrationSide:
         return said
 
 
-def register_round(
-    root: Path, mode: str, datasets: Datasets, scrape_interval: float
-) -> tuple[float, str]:
-    """Register the datasets on one new side; return datasets a second and what it did."""
-    side = RegistrationSide(root, mode, datasets, scrape_interval)
-    with side.started():
-        rate = side.register(datasets.uris)
-        return rate, side.check()
+def register_together(
+    root: Path, modes: Sequence[str], datasets: Datasets, scrape_interval: float
+) -> tuple[dict[str, float], list[str]]:
+    """Register the datasets on a new side per mode, all at once; return rates and checks.
+
+    The sides run at the same time, so whatever else loads the machine loads
+    them alike; each side's rate is what it registered until the first side
+    was done, over that time (every side had its share of the machine
+    throughout). The others then finish, untimed.
+    """
+    sides = [RegistrationSide(root, mode, datasets, scrape_interval) for mode in modes]
+    with contextlib.ExitStack() as stack:
+        for side in sides:
+            stack.enter_context(side.started())
+        before = [side.space.count() for side in sides]
+        expected = [side.publish(datasets.uris) for side in sides]
+        with contextlib.ExitStack() as scrapes:
+            for side in sides:
+                scrapes.enter_context(scraping(side.scraper))
+            start = time.perf_counter()
+            for side in sides:
+                side.process.resume()
+            counts = first_done(sides, expected)
+            seconds = time.perf_counter() - start
+        for side, count in zip(sides, expected, strict=True):
+            registered(side.space, count, lambda done: None)
+        rates = [(done - b) / seconds for done, b in zip(counts, before, strict=True)]
+        return dict(zip(modes, rates, strict=True)), [side.check() for side in sides]
+
+
+def first_done(sides: Sequence[RegistrationSide], expected: Sequence[int]) -> list[int]:
+    """Poll every side's store until one holds all it expects; return their counts then."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        counts = [side.space.count() for side in sides]
+        if any(done >= want for done, want in zip(counts, expected, strict=True)):
+            return counts
+        time.sleep(0.005)
+    raise RuntimeError(f"no side registered everything in {TIMEOUT_S:.0f} s: {counts}")
 
 
 class ApiSides:
@@ -254,20 +293,29 @@ class ApiSides:
         """Return the names of the loaded endpoints."""
         return [target.endpoint for target in self.targets]
 
-    def load(self, mode: str, index: int) -> float:
-        """Load one endpoint on one side; return requests a second."""
+    def load_together(self, index: int) -> dict[str, float]:
+        """Load one endpoint on both sides at the same time; return requests a second."""
         target = self.targets[index]
-        with scraping(self.scraper if observed(mode) else None):
-            result = self.loader.run(
-                self.servers[mode].port, target, self.headers, self.duration, self.connections
-            )
-        self.failures[mode] += result.non_2xx + result.socket_errors
-        return result.requests_per_second
+        found: dict[str, float] = {}
+
+        def load(mode: str) -> None:
+            port = self.servers[mode].port
+            result = self.loader.run(port, target, self.headers, self.duration, self.connections)
+            self.failures[mode] += result.non_2xx + result.socket_errors
+            found[mode] = result.requests_per_second
+
+        threads = [threading.Thread(target=load, args=(mode,)) for mode in self.servers]
+        with scraping(self.scraper):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        return found
 
     def check(self) -> str:
         """Say what the sides did: failures, scrapes, JSON lines, metrics served or not."""
         assert self.scraper is not None
-        said = [f"API: non-2xx or socket errors {dict(self.failures)}"]
+        said = [f"API: non-2xx or socket errors {dict(sorted(self.failures.items()))}"]
         self.scraper.scrape()
         counted = b"dtool_lookup_http_requests_total" in self.scraper.last
         said.append(f"on: scrapes {dict(self.scraper.statuses)} (requests counted: {counted})")
