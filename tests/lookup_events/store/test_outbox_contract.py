@@ -70,3 +70,18 @@ def test_without_subscriptions_there_is_no_outbox(backend: StoreBackend) -> None
         assert (stores.subscriptions, stores.changes) == (None, None)
     finally:
         stores.close()
+
+
+def test_removals_are_recorded_with_the_audit_trail_off(backend: StoreBackend) -> None:
+    settings = dataclasses.replace(backend.settings, subscriptions=True, audit=False)
+    opened = open_stores(settings, backend.mongo_client)
+    try:
+        records = [record_from_info(make_info(i, BASE)) for i in range(2)]
+        opened.datasets.upsert_many(records)
+        opened.datasets.delete_base_uri(BASE)
+        assert opened.changes is not None
+        changes = opened.changes.changes(10)
+        removed = sorted((c.name, c.uuid) for c in changes if c.removed)
+        assert removed == sorted((r.entry.name, r.entry.uuid) for r in records)
+    finally:
+        opened.close()
