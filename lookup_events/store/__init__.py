@@ -86,7 +86,7 @@ class Stores:
     admin: AdminStore
     datasets: DatasetStore
     audit: AuditLog
-    # Both set when subscriptions are on (and the dataset store is SQL), else None.
+    # Both set when subscriptions are on, else None.
     subscriptions: SubscriptionStore | None = None
     changes: ChangeFeed | None = None
 
@@ -128,15 +128,15 @@ def open_stores(
     follow, audit, timeout = config.cache_notify, config.audit, config.query_timeout
     admin = SqlAdminStore(admin_engine, follow, audit=audit, clock=clock)
     if not is_sql(dataset_url):
-        if config.subscriptions:
-            raise ValueError(
-                "subscriptions (DTOOL_LOOKUP_SUBSCRIPTIONS) need an SQL dataset store: "
-                "a MongoDB dataset store keeps no outbox"
-            )
         mongo = _open_mongo(config, dataset_url, mongo_client, clock)
         # NOTE(dev): dataset entries live beside the MongoDB datasets.
         trail = MergedAuditLog(SqlAuditLog(admin_engine), mongo)
-        return Stores(admin=admin, datasets=mongo, audit=trail)
+        stores = Stores(admin=admin, datasets=mongo, audit=trail)
+        if config.subscriptions:
+            # NOTE(dev): the outbox too; saved searches stay in the admin store.
+            stores.subscriptions = SqlSubscriptionStore(admin_engine)
+            stores.changes = mongo
+        return stores
     dataset_engine = admin_engine if dataset_url == admin_url else make_engine(dataset_url)
     datasets = SqlDatasetStore(
         dataset_engine,
@@ -172,6 +172,7 @@ def _open_mongo(
     database, collection = config.mongo_db, config.mongo_collection
     options: dict[str, Any] = {
         "audit": config.audit,
+        "outbox": config.subscriptions,
         "clock": clock,
         "query_timeout": config.query_timeout,
     }

@@ -1,9 +1,9 @@
 """Subscriptions' types: saved searches, changes in the outbox, deliveries.
 
-``ChangeFeed`` reads the outbox the dataset store writes in each write's
-transaction; ``SubscriptionStore`` keeps saved searches, which datasets
-matched each one, and the notifications waiting for delivery. Both are SQL
-only (the admin store is always SQL; a MongoDB dataset store keeps no outbox).
+``ChangeFeed`` reads the outbox the dataset store writes with each write (an
+SQL store in the write's transaction, a MongoDB store right after it);
+``SubscriptionStore`` keeps saved searches, which datasets matched each one,
+and the notifications waiting for delivery, always in the admin store (SQL).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,16 +82,26 @@ def server_environment(settings_env: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def gunicorn(app_spec: str, env: Mapping[str, str], log_dir: Path) -> Iterator[Server]:
-    """Run ``app_spec`` under gunicorn with one sync worker until the block ends."""
+def gunicorn(
+    app_spec: str, env: Mapping[str, str], log_dir: Path, options: Sequence[str] = ()
+) -> Iterator[Server]:
+    """Run ``app_spec`` under gunicorn with one sync worker until the block ends.
+
+    ``options`` come before the app (``-c infra/gunicorn.conf.py``, say); with
+    any, the server's own output (the app's log lines) goes to its log file too.
+    """
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     command = [
-        sys.executable, "-m", "gunicorn", "--workers=1", "--worker-class=sync",
+        sys.executable, "-m", "gunicorn", *options, "--workers=1", "--worker-class=sync",
         f"--bind={LOOPBACK}:{port}", "--log-level=warning", f"--error-logfile={log_path}",
         app_spec,
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=dict(env))
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log_path.open("ab")) if options else None
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=dict(env), stdout=output, stderr=output
+        )
     try:
         wait_until_ready(port, process, log_path)
         yield Server(port, process.pid, log_path)

@@ -44,8 +44,15 @@ def process_env(data_dir: Path, **settings: str) -> dict[str, str]:
 class LookupProcess:
     """One ``dtool-lookup ARGS`` child process, its output kept in a log file."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        env: dict[str, str],
+        log_path: Path,
+        module: str = "lookup_events.cli",
+    ) -> None:
         self.args = list(args)
+        self.module = module
         self.env = env
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,7 +62,7 @@ class LookupProcess:
         """Start the command (again)."""
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lookup_events.cli", *self.args],
+            [sys.executable, "-m", self.module, *self.args],
             env=self.env,
             cwd=REPO,
             stdout=self._log,

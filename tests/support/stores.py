@@ -66,8 +66,8 @@ def _mongo_database(request: pytest.FixtureRequest) -> str:
     client: Any = pymongo.MongoClient(MONGO_TEST_URI, serverSelectionTimeoutMS=5000)
     try:
         with client:
-            for collection in (MONGO_COLLECTION, f"{MONGO_COLLECTION}_counters"):
-                client[name].drop_collection(collection)
+            for suffix in ("", "_counters", "_audit", "_outbox"):
+                client[name].drop_collection(f"{MONGO_COLLECTION}{suffix}")
     except PyMongoError as ex:
         # NOTE(dev): the variable asks for this server, so a dead one is a failure.
         pytest.fail(f"MongoDB at DTOOL_LOOKUP_TEST_MONGO_URI is not usable: {ex}")

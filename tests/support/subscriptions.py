@@ -23,7 +23,7 @@ from lookup_events.tokens import issue_token
 from lookup_events.uris import normalise_uri
 from tests.support.api import key_pair
 from tests.support.datasets import make_dataset
-from tests.support.stores import settings_for
+from tests.support.stores import StoreBackend, settings_for
 
 SUBSCRIBER = "grumpy"
 OUTSIDER = "sleepy"
@@ -32,7 +32,8 @@ OUTSIDER = "sleepy"
 class Subscribed:
     """Services with subscriptions on, over one base URI of real datasets."""
 
-    def __init__(self, url: str, data_dir: Path, **settings: Any) -> None:
+    def __init__(self, url: str | StoreBackend, data_dir: Path, **settings: Any) -> None:
+        """Open the services at ``url``, or on a store backend (MongoDB's included)."""
         defaults: dict[str, Any] = {
             "subscriptions": True,
             "subscription_http": True,
@@ -40,8 +41,11 @@ class Subscribed:
             "subscription_backoff": 0.0,
             "subscription_timeout": 2.0,
         }
-        base = settings_for(url, data_dir)
-        self.services = Services(dataclasses.replace(base, **{**defaults, **settings}))
+        backend = (
+            url if isinstance(url, StoreBackend) else StoreBackend(settings_for(url, data_dir))
+        )
+        chosen = dataclasses.replace(backend.settings, **{**defaults, **settings})
+        self.services = Services(chosen, mongo_client=backend.mongo_client)
         self.base = data_dir / "datasets"
         self.base.mkdir(exist_ok=True)
         self.base_uri = normalise_uri(str(self.base))

@@ -78,6 +78,7 @@ from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
 from lookup_events.store.audit import AuditEntry, AuditQuery
+from lookup_events.store.feeds import Change
 from lookup_events.store.limits import check_query
 from lookup_events.store.mongo.audit import (
     MongoAuditTrail,
@@ -86,6 +87,7 @@ from lookup_events.store.mongo.audit import (
     prune_entries,
 )
 from lookup_events.store.mongo.graph import graph_nodes, graph_uuids, rebuild_links
+from lookup_events.store.mongo.outbox import MongoOutbox, forget_changes, read_changes
 from lookup_events.store.mongo.query import (
     ENTRY_PROJECTION,
     LANGUAGE_OVERRIDE,
@@ -146,7 +148,7 @@ _INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
 )
 
 
-_REMOVED: Document = {"_id": 0, "uri": 1, "base_uri": 1, "uuid": 1}
+_REMOVED: Document = {"_id": 0, "uri": 1, "base_uri": 1, "uuid": 1, "name": 1}
 
 
 def _nothing() -> None:
@@ -161,6 +163,7 @@ class MongoCollections:
     counters: Collection[Document]
     close: Callable[[], None] = _nothing
     audit: Collection[Document] | None = None
+    outbox: Collection[Document] | None = None
 
 
 Connector = Callable[[], MongoCollections]
@@ -179,7 +182,11 @@ def url_connector(
         client = client_factory(url, **options)
         db = client[database]
         return MongoCollections(
-            db[collection], db[f"{collection}_counters"], client.close, db[f"{collection}_audit"]
+            db[collection],
+            db[f"{collection}_counters"],
+            client.close,
+            db[f"{collection}_audit"],
+            db[f"{collection}_outbox"],
         )
 
     return connect
@@ -238,9 +245,11 @@ class MongoDatasetStore:
         audit: bool = False,
         clock: Callable[[], float] = time.time,
         query_timeout: float | None = None,
+        outbox: bool = False,
     ) -> None:
         self._connect = connect
         self._trail = MongoAuditTrail(clock) if audit else None
+        self._outbox = MongoOutbox(clock) if outbox else None
         # NOTE(dev): maxTimeMS bounds each read on the server (ExecutionTimeout).
         max_time_ms = round((query_timeout or 0) * 1000)
         self._find_options: dict[str, Any] = {"max_time_ms": max_time_ms} if max_time_ms else {}
@@ -259,10 +268,11 @@ class MongoDatasetStore:
         audit: bool = False,
         clock: Callable[[], float] = time.time,
         query_timeout: float | None = None,
+        outbox: bool = False,
     ) -> MongoDatasetStore:
         """Return a store on ``database.collection`` at ``url`` (connects on first use)."""
         connect = url_connector(url, database, collection, client_factory)
-        return cls(connect, audit=audit, clock=clock, query_timeout=query_timeout)
+        return cls(connect, audit=audit, clock=clock, query_timeout=query_timeout, outbox=outbox)
 
     def _ready(self) -> MongoCollections:
         """Return the collections, connecting and creating indexes on first use."""
@@ -329,8 +339,8 @@ class MongoDatasetStore:
         """Delete the record for ``uri``; True if there was one."""
         collections = self._ready()
         gone = collections.datasets.find_one_and_delete({"uri": uri}, _REMOVED)
-        if gone is not None and self._trail is not None and collections.audit is not None:
-            self._trail.removed(collections.audit, [gone], "dataset removed", actor)
+        if gone is not None:
+            self._removed(collections, [gone], "dataset removed", actor)
         return gone is not None
 
     @translate_errors
@@ -338,11 +348,10 @@ class MongoDatasetStore:
         """Delete every record in ``base_uri``; return how many."""
         collections = self._ready()
         gone: list[Document] = []
-        if self._trail is not None:
+        if self._trail is not None or self._outbox is not None:
             gone = list(collections.datasets.find({"base_uri": base_uri}, _REMOVED))
         deleted = int(collections.datasets.delete_many({"base_uri": base_uri}).deleted_count)
-        if self._trail is not None and collections.audit is not None:
-            self._trail.removed(collections.audit, gone, "base URI removed", actor)
+        self._removed(collections, gone, "base URI removed", actor)
         return deleted
 
     def _before(self, collections: MongoCollections, uris: list[str]) -> dict[str, DatasetRecord]:
@@ -358,9 +367,33 @@ class MongoDatasetStore:
         records: list[DatasetRecord],
         actor: ActorFor,
     ) -> None:
-        """Write the entries of the upserts just made (when auditing)."""
+        """Write the entries and changes of the upserts just made (when auditing, outboxing)."""
         if self._trail is not None and collections.audit is not None:
             self._trail.after_upserts(collections.audit, old, records, actor)
+        if self._outbox is not None and collections.outbox is not None:
+            self._outbox.written(collections.outbox, collections.counters, records)
+
+    def _removed(
+        self, collections: MongoCollections, gone: list[Document], reason: str, actor: Actor
+    ) -> None:
+        """Write the entries and changes of the deletions just made."""
+        if self._trail is not None and collections.audit is not None:
+            self._trail.removed(collections.audit, gone, reason, actor)
+        if self._outbox is not None and collections.outbox is not None:
+            self._outbox.removed(collections.outbox, collections.counters, gone)
+
+    @translate_errors
+    def changes(self, limit: int) -> list[Change]:
+        """Return up to ``limit`` changes of the outbox in commit order (ChangeFeed)."""
+        outbox = self._ready().outbox
+        return read_changes(outbox, limit) if outbox is not None else []
+
+    @translate_errors
+    def forget(self, ids: Iterable[int]) -> None:
+        """Delete the outbox's changes with these numbers (ChangeFeed)."""
+        outbox = self._ready().outbox
+        if outbox is not None:
+            forget_changes(outbox, ids)
 
     @translate_errors
     def entries(self, query: AuditQuery, page: PageRequest) -> ResultPage[AuditEntry]:

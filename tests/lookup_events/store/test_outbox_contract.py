@@ -1,26 +1,30 @@
-"""The outbox: every write of a dataset record, in its transaction, read in order."""
+"""Outbox contract: every write of a dataset record recorded, read in order, on every backend.
+
+Runs on SQLite, PostgreSQL (the change in the write's transaction), mongomock
+and (with ``DTOOL_LOOKUP_TEST_MONGO_URI``) a real MongoDB (the change right
+after the write).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores, open_stores
 from tests.support.data import make_info
-from tests.support.stores import settings_for
+from tests.support.stores import StoreBackend
 
 BASE = "s3://outbox-bucket"
 
 
 @pytest.fixture
-def outboxed(database_url: str, tmp_path: Path) -> Iterator[Stores]:
-    """Stores with subscriptions on (an outbox), on each SQL backend."""
-    settings = dataclasses.replace(settings_for(database_url, tmp_path), subscriptions=True)
-    opened = open_stores(settings)
+def outboxed(backend: StoreBackend) -> Iterator[Stores]:
+    """Stores with subscriptions on (an outbox), on each dataset store backend."""
+    settings = dataclasses.replace(backend.settings, subscriptions=True)
+    opened = open_stores(settings, backend.mongo_client)
     yield opened
     opened.close()
 
@@ -60,17 +64,24 @@ def test_a_failed_write_records_nothing(outboxed: Stores) -> None:
     assert outboxed.datasets.get(record.uri) is None
 
 
-def test_without_subscriptions_there_is_no_outbox(stores: Stores) -> None:
-    assert (stores.subscriptions, stores.changes) == (None, None)
+def test_without_subscriptions_there_is_no_outbox(backend: StoreBackend) -> None:
+    stores = backend.open()
+    try:
+        assert (stores.subscriptions, stores.changes) == (None, None)
+    finally:
+        stores.close()
 
 
-def test_a_mongodb_dataset_store_refuses_subscriptions(
-    sqlite_url_migrated: str, tmp_path: Path
-) -> None:
-    settings = dataclasses.replace(
-        settings_for(sqlite_url_migrated, tmp_path),
-        dataset_store_url="mongodb://127.0.0.1:1",
-        subscriptions=True,
-    )
-    with pytest.raises(ValueError, match=r"subscriptions .* need an SQL dataset store"):
-        open_stores(settings)
+def test_removals_are_recorded_with_the_audit_trail_off(backend: StoreBackend) -> None:
+    settings = dataclasses.replace(backend.settings, subscriptions=True, audit=False)
+    opened = open_stores(settings, backend.mongo_client)
+    try:
+        records = [record_from_info(make_info(i, BASE)) for i in range(2)]
+        opened.datasets.upsert_many(records)
+        opened.datasets.delete_base_uri(BASE)
+        assert opened.changes is not None
+        changes = opened.changes.changes(10)
+        removed = sorted((c.name, c.uuid) for c in changes if c.removed)
+        assert removed == sorted((r.entry.name, r.entry.uuid) for r in records)
+    finally:
+        opened.close()
