@@ -30,8 +30,9 @@ from lookup_events.store.sql.schema import dataset_dependencies, datasets
 _L = dataset_dependencies.c
 _CHUNK = 500
 COUNT_BOUND = 20_000
-# NOTE(dev): an arbitrary constant naming this lock among the database's advisory locks.
-_LABEL_LOCK = 0x64746F6F6C  # "dtool"
+# NOTE(dev): an arbitrary constant naming this lock among the database's advisory
+# locks; not the schema migration's (store.upgrade), which a registrar must not wait on.
+_LABEL_LOCK = 0x647467726170  # "dtgrap"
 _LABEL = "#"
 
 
