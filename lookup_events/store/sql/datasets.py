@@ -76,7 +76,7 @@ from lookup_events.store.sql.facets import (
     value_counts,
     write_annotations,
 )
-from lookup_events.store.sql.graph import Walk, walk_graph
+from lookup_events.store.sql.graph import Walk, among, walk_graph
 from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
@@ -634,7 +634,7 @@ def _graph_nodes(
         return []
     rows = conn.execute(
         select(*_ENTRY_COLUMNS)
-        .where(datasets.c.uuid.in_(shown), datasets.c.base_uri.in_(query.base_uris))
+        .where(among(conn, datasets.c.uuid, shown), datasets.c.base_uri.in_(query.base_uris))
         .order_by(datasets.c.uuid, datasets.c.uri)
     )
     first: dict[str, Any] = {}

@@ -113,17 +113,17 @@ def _visible(conn: Connection, uuids: Iterable[str], base_uris: Sequence[str]) -
     for chunk in chunks:
         rows = conn.execute(
             select(datasets.c.uuid)
-            .where(_among(conn, datasets.c.uuid, chunk), datasets.c.base_uri.in_(base_uris))
+            .where(among(conn, datasets.c.uuid, chunk), datasets.c.base_uri.in_(base_uris))
             .distinct()
         )
         found.update(str(uuid) for uuid in rows.scalars())
     return found
 
 
-def _among(conn: Connection, column: Any, values: list[str]) -> Any:
+def among(conn: Connection, column: Any, values: Sequence[str]) -> Any:
     """Return ``column IN values``: one array parameter on PostgreSQL, a list elsewhere."""
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam("among", values, type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam("among", list(values), type_=postgresql.ARRAY(String)))
     return column.in_(values)
 
 
