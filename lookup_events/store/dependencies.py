@@ -20,7 +20,7 @@ parent registered over HTTP and one registered from storage join alike
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lookup_events.model import readme_document
@@ -85,3 +85,23 @@ def key_problem(key: str) -> str | None:
     if "" in key.split("."):
         return "must not hold an empty field name"
     return None
+
+
+def components(pairs: Iterable[tuple[str, str]]) -> list[set[str]]:
+    """Return the groups of names that ``pairs`` connect (each pair joins its two names)."""
+    leader: dict[str, str] = {}
+
+    def find(name: str) -> str:
+        root = leader.setdefault(name, name)
+        while root != leader[root]:
+            root = leader[root]
+        while name != root:
+            leader[name], name = root, leader[name]
+        return root
+
+    for first, second in pairs:
+        leader[find(first)] = find(second)
+    groups: dict[str, set[str]] = {}
+    for name in leader:
+        groups.setdefault(find(name), set()).add(name)
+    return list(groups.values())

@@ -60,12 +60,7 @@ from lookup_events.store.protocols import (
 )
 from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
-from lookup_events.store.sql.dependencies import (
-    graph_uuids,
-    parents,
-    rebuild_dependencies,
-    write_dependencies,
-)
+from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
     is_sqlite,
@@ -81,6 +76,7 @@ from lookup_events.store.sql.facets import (
     value_counts,
     write_annotations,
 )
+from lookup_events.store.sql.graph import Walk, among, walk_graph
 from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
@@ -572,14 +568,14 @@ class SqlDatasetStore:
         if cached is None:
             # NOTE(dev): the walk is kept apart from its pages, so a client paging
             # through a graph walks it once per write, not once per page.
-            uuids: tuple[str, ...] | None = self._cache.get(revision, ("graph", query))
+            walk: Walk | None = self._cache.get(revision, ("graph", query))
             with self._reader.connect() as conn:
-                if uuids is None:
-                    uuids = tuple(graph_uuids(conn, query))
-                    self._cache.put(revision, ("graph", query), uuids, weight=1 + len(uuids))
-                shown = uuids[page.offset : page.offset + page.size]
-                nodes = _graph_nodes(conn, query, shown, set(uuids))
-            cached = (tuple(nodes), len(uuids))
+                if walk is None:
+                    walk = walk_graph(conn, query)
+                    self._cache.put(revision, ("graph", query), walk, weight=1 + len(walk.uuids))
+                shown = walk.uuids[page.offset : page.offset + page.size]
+                nodes = _graph_nodes(conn, query, shown, walk)
+            cached = (tuple(nodes), len(walk.uuids))
             self._cache.put(revision, key, cached, weight=len(nodes) + 1)
         return ResultPage(list(cached[0]), cached[1])
 
@@ -631,25 +627,21 @@ def _rows_by_id(conn: Connection, ids: Sequence[int], base_uris: Iterable[str]) 
 
 
 def _graph_nodes(
-    conn: Connection, query: GraphQuery, shown: Sequence[str], graph: set[str]
+    conn: Connection, query: GraphQuery, shown: Sequence[str], walk: Walk
 ) -> list[GraphNode]:
     """Return the nodes of ``shown`` UUIDs: each one's smallest visible URI, its parents."""
     if not shown:
         return []
     rows = conn.execute(
         select(*_ENTRY_COLUMNS)
-        .where(datasets.c.uuid.in_(shown), datasets.c.base_uri.in_(query.base_uris))
+        .where(among(conn, datasets.c.uuid, shown), datasets.c.base_uri.in_(query.base_uris))
         .order_by(datasets.c.uuid, datasets.c.uri)
     )
     first: dict[str, Any] = {}
     for row in rows:
         first.setdefault(row.uuid, row)
-    linked = parents(conn, query, shown)
     return [
-        GraphNode(
-            _entry(first[uuid]),
-            tuple(parent for parent in linked.get(uuid, ()) if parent in graph),
-        )
+        GraphNode(_entry(first[uuid]), walk.parents.get(uuid, ()))
         for uuid in shown
         if uuid in first
     ]

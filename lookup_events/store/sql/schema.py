@@ -274,7 +274,9 @@ class DatasetDependencyRow(Base):
     ``neighbour`` both ways through one index. Written with the dataset row
     by the registrar's transaction (``store.dependencies`` says which links
     count) and deleted with it; ``base_uri`` is the owner's, so a walk uses
-    only links of datasets the caller may see.
+    only links of datasets the caller may see. ``component`` is a UUID shared
+    by every row of the links that connect each other (``sql.dependencies``),
+    so a graph reads its candidate links in one range (``sql.graph``).
     """
 
     __tablename__ = "dataset_dependencies"
@@ -284,6 +286,16 @@ class DatasetDependencyRow(Base):
         # pair of key and base URI asked for (ten for the default keys and five
         # base URIs), as a walk makes one step per dataset.
         Index("ix_dataset_dependencies_walk", "uuid", "neighbour", "parent", "key", "base_uri"),
+        # NOTE(dev): covering, so a graph's links are one contiguous range per key.
+        Index(
+            "ix_dataset_dependencies_component",
+            "component",
+            "parent",
+            "key",
+            "base_uri",
+            "uuid",
+            "neighbour",
+        ),
     )
 
     dataset_id: Mapped[int] = mapped_column(
@@ -294,6 +306,7 @@ class DatasetDependencyRow(Base):
     neighbour: Mapped[str] = mapped_column(_string(36), primary_key=True)
     parent: Mapped[bool] = mapped_column(Boolean)
     base_uri: Mapped[str] = mapped_column(_string(1024))
+    component: Mapped[str] = mapped_column(_string(36))
 
 
 class AuditRow(Base):

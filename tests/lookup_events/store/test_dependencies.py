@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from lookup_events.store.dependencies import MAX_LINKS, dependency_links, key_problem, uuid_text
+from lookup_events.store.dependencies import (
+    MAX_LINKS,
+    components,
+    dependency_links,
+    key_problem,
+    uuid_text,
+)
 
 SELF = "11111111-1111-4111-8111-111111111111"
 A = "8ecd8e05-558a-48e2-b563-0c9ea273e71e"
@@ -57,3 +63,17 @@ def test_key_problem_names_what_is_wrong() -> None:
     assert key_problem("") == "must be 1 to 255 characters"
     assert key_problem("a" * 256) == "must be 1 to 255 characters"
     assert key_problem("readme..uuid") == "must not hold an empty field name"
+
+
+def test_components_group_every_name_the_pairs_connect() -> None:
+    pairs = [("a", "b"), ("c", "d"), ("b", "e"), ("e", "a"), ("f", "f")]
+
+    groups = sorted(sorted(group) for group in components(pairs))
+
+    assert groups == [["a", "b", "e"], ["c", "d"], ["f"]]
+
+
+def test_components_join_chains_in_any_order() -> None:
+    chain = [(str(i), str(i + 1)) for i in range(100)]
+
+    assert components(reversed(chain)) == [{str(i) for i in range(101)}]

@@ -174,3 +174,35 @@ def test_pages_of_one_graph_follow_writes(stores: Stores) -> None:
 
     assert (before.total, after.total) == (5, 3)
     assert [node.entry.uuid for node in after.items] == [sorted([GRANDPARENT, PARENT, CHILD])[2]]
+
+
+def test_separate_graphs_joined_by_a_later_dataset_are_one(stores: Stores) -> None:
+    stores.datasets.upsert(record(10, SNOW_WHITE, "---\ndescription: a root\n", {}))
+    stores.datasets.upsert(record(11, SNOW_WHITE, f"---\nderived_from:\n  uuid: {uuid(10)}\n", {}))
+    both = f"---\nderived_from:\n  - uuid: {uuid(11)}\n  - uuid: {GRANDCHILD}\n"
+    assert FRIEND not in graph(stores, uuid(10))
+
+    stores.datasets.upsert(record(12, SNOW_WHITE, both, {}))
+
+    members = sorted(
+        [GRANDPARENT, PARENT, CHILD, OTHER_CHILD, GRANDCHILD, *map(uuid, (10, 11, 12))]
+    )
+    assert sorted(graph(stores, uuid(10))) == members
+    assert sorted(graph(stores, CHILD)) == members
+
+
+def test_one_batch_joining_a_graph_twice_joins_everything_it_touches(stores: Stores) -> None:
+    def child_of(i: int, parent: str) -> Any:
+        return record(i, SNOW_WHITE, f"---\nderived_from:\n  uuid: {parent}\n", {})
+
+    stores.datasets.upsert_many([child_of(20, FRIEND), child_of(30, uuid(31))])
+    # Two new datasets, apart within the batch, each joining the family to another graph.
+    both = (f"---\nderived_from:\n  - uuid: {PARENT}\n  - uuid: {uuid(20)}\n", {})
+    also = (f"---\nderived_from:\n  - uuid: {GRANDCHILD}\n  - uuid: {uuid(31)}\n", {})
+    stores.datasets.upsert_many([record(21, SNOW_WHITE, *both), record(22, SNOW_WHITE, *also)])
+    stores.datasets.upsert(record(31, SNOW_WHITE, "---\ndescription: a root\n", {}))
+
+    expected = [GRANDPARENT, PARENT, CHILD, OTHER_CHILD, GRANDCHILD, FRIEND]
+    expected += [uuid(i) for i in (20, 21, 22, 30, 31)]
+    assert sorted(graph(stores, uuid(30))) == sorted(expected)
+    assert sorted(graph(stores, FRIEND)) == sorted(expected)

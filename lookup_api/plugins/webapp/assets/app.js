@@ -2,13 +2,24 @@
 // #/admin), and the messages every view shares.
 
 import { ApiError, get, keepToken, storedToken } from "./api.js";
-import { AdminView } from "./admin.js";
-import { DatasetView } from "./dataset.js";
 import { clear, h } from "./dom.js";
-import { OverviewView } from "./overview.js";
 import { SearchView } from "./search.js";
 
-const VIEWS = { search: SearchView, dataset: DatasetView, overview: OverviewView, admin: AdminView };
+// NOTE(webapp): only the search view is loaded with the page (the first thing people
+// see); the others, and the YAML parser the dataset page needs, load when first opened.
+const VIEWS = {
+  search: async () => SearchView,
+  dataset: async () => (await import("./dataset.js")).DatasetView,
+  overview: async () => (await import("./overview.js")).OverviewView,
+  admin: async () => (await import("./admin.js")).AdminView,
+};
+const PATHS = { "/dataset": "dataset", "/overview": "overview", "/admin": "admin" };
+
+// The view a hash names and its parameters: "#/dataset?uri=x" -> ["dataset", {uri: x}].
+function parseRoute(hash) {
+  const [path, query] = hash.slice(1).split(/\?(.*)/s);
+  return [PATHS[path] || "search", new URLSearchParams(query || "")];
+}
 
 class App {
   constructor() {
@@ -37,10 +48,17 @@ class App {
     const token = storedToken();
     const singleUser = document.querySelector('meta[name="dtool-lookup-auth"]').content === "none";
     if (!singleUser && !token) return this.showSignIn("");
+    // NOTE(webapp): the first result list is asked for beside /me, not after it.
+    const [name, params] = parseRoute(window.location.hash || "#/");
+    if (name === "search") {
+      this.views.search = new SearchView(this);
+      this.views.search.prefetch(params);
+    }
     try {
       const { data } = await get("/me", { token });
       this.signedIn(data, singleUser);
     } catch (error) {
+      this.views = {}; // and the list asked for beside /me with it
       if (!(error instanceof ApiError) || error.status !== 401) return this.say(error.message);
       keepToken(null);
       return this.showSignIn(token ? error.message : "");
@@ -100,19 +118,27 @@ class App {
     this.route();
   }
 
-  route() {
+  async route() {
     if (!this.session.user) return;
-    this.routed = window.location.hash;
     const hash = window.location.hash || "#/";
-    const [path, query] = hash.slice(1).split(/\?(.*)/s);
-    const params = new URLSearchParams(query || "");
-    const name = { "/dataset": "dataset", "/overview": "overview", "/admin": "admin" }[path] || "search";
+    this.routed = window.location.hash;
+    const [name, params] = parseRoute(hash);
     if (name === "search") this.lastSearch = hash;
     for (const link of document.querySelectorAll("nav a")) {
       if (link.dataset.view === name) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
-    this.views[name] ||= new VIEWS[name](this);
+    if (!this.views[name]) {
+      let View;
+      try {
+        View = await VIEWS[name]();
+      } catch (error) {
+        return this.say(`This page could not be loaded (${error.message}).`);
+      }
+      // Another navigation may have happened while the view loaded.
+      if ((window.location.hash || "#/") !== hash || !this.session.user) return;
+      this.views[name] ||= new View(this);
+    }
     const view = this.views[name];
     if (this.current !== view) {
       clear(this.main, view.element);

@@ -102,10 +102,25 @@ export class SearchView {
     if (criteriaChanged && this.annotationFacets) this.loadAnnotationKeys(generation);
   }
 
+  // Ask for the list of the search `params` hold now, for the first load() to use.
+  prefetch(params) {
+    const query = apiParams(parseSearch(params));
+    const pending = get("/uris", { query });
+    pending.catch(() => {}); // NOTE(webapp): load() reports failures, if it uses this answer
+    this.prefetched = { key: query.toString(), pending };
+  }
+
+  resultsFor(query) {
+    const prefetched = this.prefetched;
+    this.prefetched = null;
+    if (prefetched && prefetched.key === query.toString()) return prefetched.pending;
+    return get("/uris", { query });
+  }
+
   async loadResults(generation) {
     this.element.setAttribute("aria-busy", "true");
     try {
-      const { data, headers } = await get("/uris", { query: apiParams(this.search) });
+      const { data, headers } = await this.resultsFor(apiParams(this.search));
       if (generation !== this.generation) return;
       this.renderResults(data, pagination(headers));
     } catch (error) {
