@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import uuid as uuidlib
 from collections.abc import Mapping
@@ -35,7 +37,11 @@ OPTIONAL_KEYS = ("created_at", "number_of_items", "size_in_bytes")
 # NOTE(dev): admin metadata keys other than these (dtoolcore_version, anything a
 # future dtoolcore adds) are kept in ``extra`` and shown in search results, as
 # 0.18 did for CLI-indexed datasets.
-_RECORD_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
+# What a storage reader adds to the documents it reads: the dataset's stamp
+# (``DatasetRecord.stamp``). Only the registrar's reads take it, never a document
+# sent over HTTP (``record_read``).
+STAMP = "_stamp"
+_RECORD_KEYS = frozenset((*REQUIRED_KEYS, *OPTIONAL_KEYS, STAMP))
 
 JSONDict = dict[str, Any]
 
@@ -66,11 +72,22 @@ class DatasetRecord:
     readme: str
     manifest: JSONDict
     annotations: JSONDict
+    # What storage listed for the dataset just before it was read (``storage.stamps``):
+    # a rescan that lists the same stamp knows the record is current without reading.
+    # None: unknown (registered from a document), so a rescan reads it again.
+    stamp: str | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:
         """The dataset URI, the record's key."""
         return self.entry.uri
+
+
+def record_read(info: Mapping[str, Any]) -> DatasetRecord:
+    """Build the record of a document a storage reader produced, with its stamp."""
+    record = record_from_info(info)
+    stamp = info.get(STAMP)
+    return dataclasses.replace(record, stamp=stamp) if isinstance(stamp, str) else record
 
 
 def record_from_info(info: Mapping[str, Any]) -> DatasetRecord:
@@ -142,6 +159,17 @@ def readme_document(readme: str) -> JSONDict:
     document = _json_value(parsed)
     assert isinstance(document, dict)
     return document
+
+
+@functools.lru_cache(maxsize=256)
+def shared_readme_document(readme: str) -> JSONDict:
+    """Return ``readme_document(readme)``, one object per README text; never change it.
+
+    NOTE(dev): a registration reads the parsed README twice (structured-query
+    fields and dependency links); parsing the YAML once halves that work. The
+    object is shared by every caller, so they must only read it.
+    """
+    return readme_document(readme)
 
 
 def _json_value(value: Any) -> Any:

@@ -344,7 +344,7 @@ class Services:
         """Return the rescanner of every registered base URI, at the configured interval."""
         return Rescanner(
             self.base_uris,
-            self.datasets.frozen_at_by_uri,
+            self.datasets.stamps_by_uri,
             publish,
             interval=self.settings.rescan_interval,
         )

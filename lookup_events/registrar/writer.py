@@ -15,7 +15,7 @@ from typing import Any
 from lookup_events.errors import (
     UnknownBaseURI,
 )
-from lookup_events.model import DatasetRecord, record_from_info
+from lookup_events.model import DatasetRecord, record_from_info, record_read
 from lookup_events.storage import read_dataset
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.protocols import AdminStore, DatasetStore
@@ -72,7 +72,7 @@ class Registrar:
         Base URIs in ``registered`` are taken as registered without a lookup;
         each one found registered is added to it (a batch shares one set).
         """
-        record = record_from_info(self._read(uri))
+        record = record_read(self._read(uri))
         base_uri = record.entry.base_uri
         if registered is None or base_uri not in registered:
             self._check_registered(base_uri)
@@ -101,4 +101,6 @@ class Registrar:
 
     def register_uri(self, uri: str, actor: Actor = SYSTEM) -> Registered:
         """Read the dataset at ``uri`` from its storage and register it."""
-        return self.register_info(self._read(uri), actor)
+        record = record_read(self._read(uri))
+        self._check_registered(record.entry.base_uri)
+        return Registered(record, self._datasets.upsert(record, actor))

@@ -1,38 +1,36 @@
 """Rescan: make the index converge on what storage holds, whatever events were lost.
 
 For each base URI the storage listing is compared with what the index holds
-(``Stored``: ``{uri: frozen_at}`` of the base URI's records, handed in by the
+(``Stored``: ``{uri: stamp}`` of the base URI's records, handed in by the
 caller, so a source never reads the store itself), and events are published,
 never records written:
 
 - ``frozen`` for a frozen dataset the store lacks;
-- ``updated`` for one whose admin metadata (``frozen_at``) differs from its
-  record, or whose content fingerprint differs from the one this scanner saw
-  at its previous scan. There is none before the first scan, so the first
-  scan of a process publishes ``updated`` for every dataset present: events
-  may have been lost while nothing was watching, and the store keeps no
-  fingerprint to compare with;
+- ``updated`` for one whose stamp in the listing differs from the stamp its
+  record was stored with (``storage.stamps``: on disk the modification times
+  and sizes of its metadata files, on S3 their ETags; the registrar takes it
+  just before reading the dataset). A record without a stamp (registered
+  from a document over HTTP or from an old server) counts as changed once;
 - ``removed`` for a record whose dataset is no longer listed (or no longer
   frozen). A base URI that cannot be listed publishes nothing: an unmounted
   share or an unreachable bucket is not an empty one.
 
-The fingerprint of a disk dataset is the size and mtime of README.yml and
-``.dtool/dtool`` and of every annotation and tag file (a few ``stat`` calls);
-elsewhere it is the admin metadata, since reading more would cost as much as
-registering, and bucket notifications cover content changes there.
+A dataset whose listed stamp matches its record is not read at all, so a
+restart's rescan of an unchanged base URI lists it and reads nothing. Only
+the datasets that are new or changed have their admin metadata read (to
+tell a frozen dataset from a proto dataset). Storage whose listing gives no
+stamps (brokers other than disk and S3) has its admin metadata read, and its
+stamp is that metadata's digest, which only this process remembers.
 
-Why not publish ``updated`` for every dataset on every scan (registration is
-idempotent)? Re-registering costs the registrar a full read of each dataset
-and the queue a message each, about twenty times what comparing listings and
-fingerprints costs (``docs/measurements.md``); comparing pays that once per
-process instead of once per interval.
+A rescan publishes a dataset's state once per process (``seen``): a
+dataset the registrar cannot store (an invalid one, dead-lettered) is not
+published again at every interval until it changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 import types
@@ -47,21 +45,19 @@ from lookup_events.errors import (
 )
 from lookup_events.events import DatasetEvent, EventKind
 from lookup_events.observability import metrics
-from lookup_events.storage import list_dataset_uris, read_admin_metadata
-from lookup_events.storage.layout import ADMIN_FILE, DTOOL_DIR, README_FILE, AdminMetadata
-from lookup_events.uris import is_local, local_path, normalise_uri
+from lookup_events.storage import list_dataset_stamps, read_admin_metadata
+from lookup_events.storage.layout import AdminMetadata
+from lookup_events.uris import normalise_uri
 
 logger = logging.getLogger(__name__)
 
 Publish = Callable[[DatasetEvent], None]
-#: ``{uri: frozen_at}`` of every record the index holds in a base URI.
-Stored = Callable[[str], dict[str, float]]
-Lister = Callable[[str], Iterator[str]]
+#: ``{uri: stamp}`` of every record the index holds in a base URI.
+Stored = Callable[[str], dict[str, str | None]]
+#: ``(uri, stamp or None)`` of every dataset a base URI lists.
+Lister = Callable[[str], Iterator[tuple[str, str | None]]]
 ReadAdmin = Callable[[str], AdminMetadata | None]
-Fingerprint = Callable[[str, AdminMetadata], str]
 BaseURIs = Iterable[str] | Callable[[], Iterable[str]]
-
-_FINGERPRINTED_DIRS = ("annotations", "tags")
 
 
 @dataclass
@@ -89,35 +85,23 @@ class RescanCounts:
             setattr(self, kind, getattr(self, kind) + 1)
 
 
-def content_fingerprint(uri: str, admin: AdminMetadata) -> str:
-    """Return a cheap digest that changes when a dataset's indexed content does."""
-    if not is_local(uri):
-        return _digest(sorted((str(k), str(v)) for k, v in admin.items()))
-    path = local_path(uri)
-    files = [os.path.join(path, README_FILE), os.path.join(path, DTOOL_DIR, ADMIN_FILE)]
-    for name in _FINGERPRINTED_DIRS:
-        files.extend(sorted(_files_in(os.path.join(path, DTOOL_DIR, name))))
-    return _digest([(name, *_stamp(name)) for name in files])
-
-
 def rescan(
     base_uris: Iterable[str],
     stored: Stored,
     publish: Publish,
     *,
-    lister: Lister = list_dataset_uris,
+    lister: Lister = list_dataset_stamps,
     read_admin: ReadAdmin = read_admin_metadata,
-    fingerprint: Fingerprint = content_fingerprint,
     seen: dict[str, str] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> RescanCounts:
     """Publish the events that bring the store in line with storage; return counts.
 
-    ``seen`` maps dataset URIs to the fingerprints found by the previous scan
-    and is updated in place; without it every dataset present counts as changed.
+    ``seen`` maps dataset URIs to the stamps this process last published and
+    is updated in place.
     """
     counts = RescanCounts()
-    scan = _Scan(stored, publish, lister, read_admin, fingerprint, clock)
+    scan = _Scan(stored, publish, lister, read_admin, clock)
     for base_uri in dict.fromkeys(normalise_uri(uri) for uri in base_uris):
         try:
             scan.run(base_uri, {} if seen is None else seen, counts)
@@ -133,31 +117,50 @@ class _Scan:
     publish: Publish
     lister: Lister
     read_admin: ReadAdmin
-    fingerprint: Fingerprint
     clock: Callable[[], float]
 
     def run(self, base_uri: str, seen: dict[str, str], counts: RescanCounts) -> None:
         listed = list(self.lister(base_uri))
         stored = self.stored(base_uri)
         keep: set[str] = set()
-        for uri in listed:
-            try:
-                admin = self.read_admin(uri)
-            except InvalidDataset as ex:
-                logger.warning("rescan cannot judge %s: %s", uri, ex)
-                keep.add(uri)  # unknown is not gone: never remove on a failed read
-                counts.skipped += 1
+        for uri, stamp in listed:
+            if stamp is not None and (stored.get(uri) == stamp or seen.get(uri) == stamp):
+                keep.add(uri)  # unchanged since stored, or since published: not read
+                counts.unchanged += 1
                 continue
-            if admin is None or admin.get("type") != "dataset":
-                counts.skipped += 1
-                continue
-            keep.add(uri)
-            digest = self.fingerprint(uri, admin)
-            counts.add(self._emit(_change(uri, admin, digest, stored, seen), uri))
-            seen[uri] = digest  # only once published: a failed publish is retried
+            self._judge(uri, stamp, stored=stored, seen=seen, keep=keep, counts=counts)
         for uri in sorted(stored.keys() - keep):
             counts.add(self._emit("removed", uri))
             seen.pop(uri, None)
+
+    def _judge(
+        self,
+        uri: str,
+        stamp: str | None,
+        *,
+        stored: dict[str, str | None],
+        seen: dict[str, str],
+        keep: set[str],
+        counts: RescanCounts,
+    ) -> None:
+        """Read the admin metadata of a new or changed dataset; publish what it says."""
+        try:
+            admin = self.read_admin(uri)
+        except InvalidDataset as ex:
+            logger.warning("rescan cannot judge %s: %s", uri, ex)
+            keep.add(uri)  # unknown is not gone: never remove on a failed read
+            counts.skipped += 1
+            return
+        if admin is None or admin.get("type") != "dataset":
+            counts.skipped += 1
+            return
+        keep.add(uri)
+        digest = stamp if stamp is not None else _digest(sorted(map(repr, admin.items())))
+        if uri in stored and seen.get(uri) == digest:
+            counts.unchanged += 1
+            return
+        counts.add(self._emit("frozen" if uri not in stored else "updated", uri))
+        seen[uri] = digest  # only once published: a failed publish is retried
 
     def _emit(self, kind: EventKind | None, uri: str) -> EventKind | None:
         if kind is not None:
@@ -180,9 +183,8 @@ class Rescanner:
         publish: Publish,
         *,
         interval: float = 0.0,
-        lister: Lister = list_dataset_uris,
+        lister: Lister = list_dataset_stamps,
         read_admin: ReadAdmin = read_admin_metadata,
-        fingerprint: Fingerprint = content_fingerprint,
     ) -> None:
         self._base_uris = base_uris
         self._stored = stored
@@ -190,7 +192,6 @@ class Rescanner:
         self._interval = interval
         self._lister = lister
         self._read_admin = read_admin
-        self._fingerprint = fingerprint
         self._seen: dict[str, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -218,7 +219,6 @@ class Rescanner:
             self._publish,
             lister=self._lister,
             read_admin=self._read_admin,
-            fingerprint=self._fingerprint,
             seen=self._seen,
         )
         self.last, self.scans = counts, self.scans + 1
@@ -249,39 +249,6 @@ class Rescanner:
                 logger.warning("rescan failed (%s); trying again at the next interval", ex)
             if self._interval <= 0 or self._stop.wait(self._interval):
                 return
-
-
-def _change(
-    uri: str, admin: AdminMetadata, digest: str, stored: dict[str, float], seen: dict[str, str]
-) -> EventKind | None:
-    if uri not in stored:
-        return "frozen"
-    if _frozen_at(admin) != stored[uri] or digest != seen.get(uri):
-        return "updated"
-    return None
-
-
-def _frozen_at(admin: AdminMetadata) -> float | None:
-    try:
-        return float(admin["frozen_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _files_in(path: str) -> list[str]:
-    try:
-        with os.scandir(path) as entries:
-            return [entry.path for entry in entries if entry.is_file(follow_symlinks=False)]
-    except OSError:
-        return []
-
-
-def _stamp(path: str) -> tuple[int, int]:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return (-1, -1)
-    return (status.st_mtime_ns, status.st_size)
 
 
 def _digest(value: object) -> str:

@@ -12,15 +12,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from lookup_events.errors import InvalidDataset
+from lookup_events.errors import DatasetStorageUnavailable, InvalidDataset
 from lookup_events.storage import brokers, disk
 from lookup_events.storage.layout import AdminMetadata, Unsettled, read_admin_file
+from lookup_events.storage.stamps import list_disk_stamps
 from lookup_events.uris import local_path, normalise_uri
 
 if TYPE_CHECKING:
     from lookup_events.storage.s3 import S3DatasetReader
 
-__all__ = ["AdminMetadata", "list_dataset_uris", "read_admin_metadata", "read_dataset"]
+__all__ = [
+    "AdminMetadata",
+    "list_dataset_stamps",
+    "list_dataset_uris",
+    "read_admin_metadata",
+    "read_dataset",
+]
 
 
 def read_dataset(uri: str) -> dict[str, Any]:
@@ -71,6 +78,27 @@ def list_dataset_uris(base_uri: str) -> Iterator[str]:
     if _scheme(base_uri) == "s3":
         return _s3().list_dataset_uris(normalise_uri(base_uri))
     return brokers.list_dataset_uris(base_uri)
+
+
+def list_dataset_stamps(base_uri: str) -> Iterator[tuple[str, str | None]]:
+    """Yield ``(uri, stamp)`` of every dataset (frozen or not) in ``base_uri``.
+
+    The stamp (``storage.stamps``) comes from the listing alone, no dataset
+    is read; None where the storage gives none (brokers other than disk and S3).
+
+    Raises:
+        DatasetStorageUnavailable: the base URI cannot be listed.
+    """
+    scheme = _scheme(base_uri)
+    if scheme == "s3":
+        return _s3().list_dataset_stamps(normalise_uri(base_uri))
+    if scheme != "file":
+        return ((uri, None) for uri in list_dataset_uris(base_uri))
+    base_uri = normalise_uri(base_uri)
+    try:
+        return iter(list(list_disk_stamps(base_uri, local_path(base_uri))))
+    except OSError as ex:
+        raise DatasetStorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
 
 
 def _scheme(uri: str) -> str:

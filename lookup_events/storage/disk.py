@@ -14,7 +14,9 @@ from typing import Any
 from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
 
 from lookup_events.errors import DatasetNotFound, InvalidDataset
+from lookup_events.model import STAMP
 from lookup_events.storage.layout import check_frozen
+from lookup_events.storage.stamps import disk_stamp
 from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
 
 # NOTE(dev): dtoolcore.DataSet spends most of a small disk dataset's read
@@ -42,6 +44,7 @@ def read_dataset(uri: str) -> dict[str, Any]:
         if not is_local(uri):
             raise ValueError(f"{uri} is not a file:// URI")
         path = local_path(uri)
+    stamp = disk_stamp(path)  # before reading: see ``storage.stamps``
     admin = _admin(uri, path)
     try:
         readme, manifest, annotations, tags = _parts(path)
@@ -58,6 +61,8 @@ def read_dataset(uri: str) -> dict[str, Any]:
         annotations=annotations,
         tags=tags,
     )
+    if stamp is not None:
+        info[STAMP] = stamp
     return info
 
 

@@ -23,7 +23,10 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from dtoolcore.utils import get_config_value
 
 from lookup_events.errors import DatasetNotFound, DatasetStorageUnavailable, InvalidDataset
+from lookup_events.model import STAMP
 from lookup_events.storage.layout import AdminMetadata, check_frozen
+from lookup_events.storage.s3_walk import bucket_stamps
+from lookup_events.storage.stamps import s3_stamp
 from lookup_events.uris import base_uri_of, strip_trailing_slash
 
 REGISTRATION_KEY = "dtool-"
@@ -155,6 +158,7 @@ class S3DatasetReader:
         info = dict(admin)
         info.update(uri=uri, base_uri=base_uri_of(uri), readme=readme, manifest=manifest)
         info.update(annotations=annotations, tags=tags)
+        info[STAMP] = s3_stamp(dataset.etags)
         return info
 
     def read_admin_metadata(self, uri: str) -> AdminMetadata | None:
@@ -187,6 +191,34 @@ class S3DatasetReader:
         except _Missing as ex:
             raise DatasetStorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
         yield from found
+
+    def list_dataset_stamps(self, base_uri: str) -> Iterator[tuple[str, str | None]]:
+        """Yield ``(uri, stamp)`` of every dataset in the bucket, from one listing walk.
+
+        Raises:
+            DatasetStorageUnavailable: the bucket cannot be listed.
+        """
+        bucket = urlsplit(base_uri).netloc
+        client = self._clients(bucket)
+
+        def page(start_after: str) -> dict[str, Any]:
+            options = {"Bucket": bucket, "StartAfter": start_after}
+            return _request(base_uri, lambda: client.list_objects_v2(**options))
+
+        try:
+            found = bucket_stamps(page, functools.partial(self._prefix_of, bucket))
+            return iter([(f"s3://{bucket}/{uuid}", stamp) for uuid, stamp in found])
+        except _Missing as ex:
+            raise DatasetStorageUnavailable(f"cannot list {base_uri}: {ex}") from ex
+
+    def _prefix_of(self, bucket: str, uuid: str) -> str:
+        """Return the prefix a (non-empty) registration key names."""
+        key = REGISTRATION_KEY + uuid
+        client = self._clients(bucket)
+        try:
+            return _text(key, _request(key, lambda: _get(client, bucket, key)))
+        except _Missing:
+            return self._clients.configured_prefix(bucket)
 
     def presigned_urls(self, uri: str, names: list[str], expiry: int) -> list[str]:
         """Return a presigned GET URL for each object ``names`` (relative to the dataset).
@@ -243,6 +275,8 @@ class _Dataset:
         self.uri = uri
         self.bucket, uuid = _bucket_and_uuid(uri)
         self._root = f"{prefix}{uuid}/"
+        # The ETag of every object read or listed, by name (``storage.stamps``).
+        self.etags: dict[str, str] = {}
 
     def admin(self) -> AdminMetadata | None:
         """Return the admin metadata (its object's user metadata), or None."""
@@ -251,6 +285,7 @@ class _Dataset:
             head = _request(self.uri, lambda: self.client.head_object(Bucket=self.bucket, Key=key))
         except _Missing:
             return None
+        self.etags[ADMIN_KEY] = str(head.get("ETag", ""))
         admin: AdminMetadata = dict(head.get("Metadata") or {})
         for name in _FLOATS:
             if name in admin:
@@ -282,10 +317,16 @@ class _Dataset:
 
     def _get(self, name: str) -> bytes:
         key = self._root + name
-        return _request(self.uri, lambda: _get(self.client, self.bucket, key))
+        response = _request(self.uri, lambda: self.client.get_object(Bucket=self.bucket, Key=key))
+        self.etags[name] = str(response.get("ETag", ""))
+        return bytes(response["Body"].read())
 
     def _keys(self, infix: str) -> list[str]:
-        return [key for key, _ in _keys(self.client, self.bucket, self._root + infix)]
+        keys = []
+        for entry in listing(self.client, self.bucket, {"Prefix": self._root + infix}):
+            keys.append(key := str(entry["Key"]))
+            self.etags[key.removeprefix(self._root)] = str(entry.get("ETag", ""))
+        return keys
 
 
 def _bucket_and_uuid(uri: str) -> tuple[str, str]:
@@ -318,12 +359,17 @@ def _get(client: Any, bucket: str, key: str) -> bytes:
 
 def _keys(client: Any, bucket: str, prefix: str) -> Iterator[tuple[str, int]]:
     """Yield the key and size of every object under ``prefix``."""
-    what = f"s3://{bucket}/{prefix}"
-    options = {"Bucket": bucket, "Prefix": prefix}
+    for entry in listing(client, bucket, {"Prefix": prefix}):
+        yield str(entry["Key"]), int(entry.get("Size", 0))
+
+
+def listing(client: Any, bucket: str, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the listed objects (``Contents`` entries) ``options`` select, every page."""
+    what = f"s3://{bucket}/{options.get('Prefix', '')}"
+    options = {"Bucket": bucket, **options}
     while True:
         page = _request(what, lambda: client.list_objects_v2(**options))
-        for entry in page.get("Contents", []):
-            yield str(entry["Key"]), int(entry.get("Size", 0))
+        yield from page.get("Contents", [])
         if not page.get("IsTruncated"):
             return
         options["ContinuationToken"] = page["NextContinuationToken"]

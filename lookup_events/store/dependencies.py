@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from lookup_events.model import readme_document
+from lookup_events.model import shared_readme_document
 
 # NOTE(dev): the key is one column of a B-tree index on PostgreSQL; a path
 # this long names no field anyone configures, and a document's bound on links
@@ -50,7 +50,7 @@ def dependency_links(uuid: str, readme: str, annotations: Mapping[str, Any]) -> 
     A link to the dataset's own UUID is no dependency and is left out; past
     ``MAX_LINKS`` links (in document order) the rest are ignored.
     """
-    document = {"readme": readme_document(readme), "annotations": dict(annotations)}
+    document = {"readme": shared_readme_document(readme), "annotations": dict(annotations)}
     found: dict[Link, None] = {}
     for link in _links(document, "", 0):
         if link[1] != uuid:

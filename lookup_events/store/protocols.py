@@ -192,7 +192,11 @@ class DatasetStore(Protocol):
         ...
 
     def frozen_at_by_uri(self, base_uri: str) -> dict[str, float]:
-        """Return ``{uri: frozen_at}`` for every record in ``base_uri`` (for rescans)."""
+        """Return ``{uri: frozen_at}`` for every record in ``base_uri``."""
+        ...
+
+    def stamps_by_uri(self, base_uri: str) -> dict[str, str | None]:
+        """Return ``{uri: stamp}`` for every record in ``base_uri`` (for rescans)."""
         ...
 
     def dependency_graph(self, query: GraphQuery, page: PageRequest) -> ResultPage[GraphNode]:

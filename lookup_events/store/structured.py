@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lookup_events.errors import InvalidQuery
-from lookup_events.model import DatasetRecord, readme_document
+from lookup_events.model import DatasetRecord, readme_document, shared_readme_document
 
 STRING_FIELDS = frozenset({"uri", "base_uri", "uuid", "name", "type", "creator_username"})
 NUMBER_FIELDS = frozenset({"frozen_at", "created_at", "number_of_items", "size_in_bytes"})
@@ -557,8 +557,12 @@ def queryable_parts(readme: str, annotations: Mapping[str, Any], tags: Any) -> d
 
 
 def record_parts(record: DatasetRecord) -> dict[str, Any]:
-    """Return ``queryable_parts`` of a record."""
-    return queryable_parts(record.readme, record.annotations, record.entry.tags)
+    """Return ``queryable_parts`` of a record, to read only (its README is shared)."""
+    return {
+        "readme": shared_readme_document(record.readme),
+        "annotations": dict(record.annotations),
+        "tags": list(record.entry.tags),
+    }
 
 
 def field_rows(parts: Mapping[str, Any]) -> Iterator[FieldRow]:

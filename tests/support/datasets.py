@@ -10,6 +10,7 @@ from typing import Any
 
 import dtoolcore
 
+from lookup_events.model import STAMP
 from lookup_events.uris import normalise_uri
 
 README = "---\ndescription: apples and pears\nproject: orchard\n"
@@ -101,3 +102,8 @@ class DatasetFactory:
     def close(self) -> None:
         """Remove the staging directory."""
         shutil.rmtree(self._staging, ignore_errors=True)
+
+
+def unstamped(document: dict[str, Any]) -> dict[str, Any]:
+    """Return a document a storage reader produced, without its stamp (``storage.stamps``)."""
+    return {key: value for key, value in document.items() if key != STAMP}

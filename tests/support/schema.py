@@ -82,9 +82,27 @@ def field_table(url: str) -> Iterator[None]:
     engine = make_engine(url)
     try:
         dataset_fields.create(engine)
-        yield
+        with stamp_column(url):
+            yield
     finally:
         dataset_fields.drop(engine, checkfirst=True)
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def stamp_column(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0015 the column of dataset stamps.
+
+    Dropped again before the test upgrades, so migration 0015 adds it.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE datasets ADD COLUMN stamp VARCHAR(64)")
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE datasets DROP COLUMN stamp")
         engine.dispose()
 
 

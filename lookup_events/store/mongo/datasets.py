@@ -525,6 +525,13 @@ class MongoDatasetStore:
         documents = self._ready().datasets.find({"base_uri": base_uri}, projection)
         return {doc["uri"]: float(doc["frozen_at"]) for doc in documents}
 
+    @translate_errors
+    def stamps_by_uri(self, base_uri: str) -> dict[str, str | None]:
+        """Return ``{uri: stamp}`` for every record in ``base_uri`` (for rescans)."""
+        projection = {"_id": 0, "uri": 1, "stamp": 1}
+        documents = self._ready().datasets.find({"base_uri": base_uri}, projection)
+        return {doc["uri"]: doc.get("stamp") for doc in documents}
+
     def close(self) -> None:
         """Release connections."""
         with self._lock:

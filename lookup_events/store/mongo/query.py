@@ -76,6 +76,7 @@ def document_of(record: DatasetRecord) -> Document:
         README_FIELD: readme_document(record.readme),
         "manifest": record.manifest,
         "annotations": record.annotations,
+        "stamp": record.stamp,
         SEARCH_TEXT: searchable_text(dataclasses.replace(record, readme="")),
         PAIRS: [{"k": key, "v": value} for key, value in annotation_pairs(record.annotations)],
         LINKS: links_of(record.entry.uuid, record.readme, record.annotations),

@@ -594,6 +594,13 @@ class SqlDatasetStore:
         with reader(self._engine).connect() as conn:
             return {uri: float(frozen_at) for uri, frozen_at in conn.execute(query)}
 
+    @translate_errors(InvalidDataset)
+    def stamps_by_uri(self, base_uri: str) -> dict[str, str | None]:
+        """Return ``{uri: stamp}`` for every record in ``base_uri`` (for rescans)."""
+        query = select(datasets.c.uri, datasets.c.stamp).where(datasets.c.base_uri == base_uri)
+        with reader(self._engine).connect() as conn:
+            return {uri: stamp for uri, stamp in conn.execute(query)}
+
     def close(self) -> None:
         """Release connections."""
         self._revisions.close()
@@ -689,6 +696,7 @@ def _values(record: DatasetRecord) -> dict[str, Any]:
         "readme": record.readme,
         "manifest": record.manifest,
         "annotations": record.annotations,
+        "stamp": record.stamp,
     }
 
 

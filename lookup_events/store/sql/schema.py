@@ -159,6 +159,8 @@ class DatasetRow(Base):
     readme: Mapped[str] = mapped_column(Text)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     annotations: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What storage listed when the registrar read the dataset (``DatasetRecord.stamp``).
+    stamp: Mapped[str | None] = mapped_column(_string(64), nullable=True)
 
 
 class DatasetTextRow(Base):

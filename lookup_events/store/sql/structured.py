@@ -32,7 +32,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    insert,
     literal,
     not_,
     or_,
@@ -295,9 +294,27 @@ def write_fields(
     """Replace the field rows of ``records`` (``stale``: ids of rows already there)."""
     for chunk in _chunks(list(stale)):
         conn.execute(delete(dataset_fields).where(dataset_fields.c.dataset_id.in_(chunk)))
-    rows = list(_rows((ids[r.uri], record_parts(r)) for r in records))
+    # NOTE(dev): about twenty rows a dataset, the most of any table: sent as
+    # plain tuples through the driver's executemany, which skips SQLAlchemy's
+    # per-row parameter processing (a tenth of a registration's time).
+    statement = _insert_fields(conn)
+    rows = [
+        (dataset_id, row.path, row.element, row.item, row.kind, row.number, row.short, row.text)
+        for dataset_id, parts in ((ids[r.uri], record_parts(r)) for r in records)
+        for row in field_rows(parts)
+    ]
     for start in range(0, len(rows), 5000):
-        conn.execute(insert(dataset_fields), rows[start : start + 5000])
+        conn.exec_driver_sql(statement, rows[start : start + 5000])
+
+
+_FIELD_COLUMNS = ("dataset_id", "path", "element", "item", "kind", "number", "short", "text")
+
+
+def _insert_fields(conn: Connection) -> str:
+    """Return the driver's INSERT of one ``dataset_fields`` row (positional parameters)."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(_FIELD_COLUMNS)
+    return f"INSERT INTO {dataset_fields.name} ({columns}) VALUES ({', '.join([marker] * 8)})"
 
 
 def _rows(parts: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[dict[str, Any]]:

@@ -67,19 +67,20 @@ def test_rescans_publish_what_is_missing_changed_or_gone(
     seen: dict[str, str] = {}
 
     first = Published()
-    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, first.append, seen=seen)
+    counts = rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, first.append, seen=seen)
 
     assert first.names("frozen") == ["new"]
-    # Nothing to compare with yet: every dataset present counts as changed.
-    assert first.names("updated") == ["edited", "kept", "stale"]
+    # Read by the registrar, "kept" and "edited" were stamped and are unchanged;
+    # registered from a document, "stale" has no stamp and counts as changed.
+    assert first.names("updated") == ["stale"]
     assert first.names("removed") == ["gone"]
-    assert (counts.frozen, counts.updated, counts.removed, counts.skipped) == (1, 3, 1, 1)
+    assert (counts.frozen, counts.updated, counts.removed, counts.skipped) == (1, 1, 1, 1)
     assert {e.source for e in first} == {"scan"}
     assert {e.base_uri for e in first} == {normalise_uri(str(base))}
 
     apply(registrar, first)
     second = Published()
-    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, second.append, seen=seen)
+    counts = rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, second.append, seen=seen)
     assert second == []
     assert counts.unchanged == 4
 
@@ -87,7 +88,7 @@ def test_rescans_publish_what_is_missing_changed_or_gone(
     dtoolcore.DataSet.from_uri(str(base / "kept")).put_tag("late-tag")
     shutil.rmtree(base / "new")
     third = Published()
-    rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, third.append, seen=seen)
+    rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, third.append, seen=seen)
     assert third.names("updated") == ["edited", "kept"]
     assert third.names("removed") == ["new"]
     assert third.names("frozen") == []
@@ -107,7 +108,7 @@ def test_a_base_uri_that_cannot_be_listed_publishes_nothing(
     base.rename(base.with_name("unmounted"))
     published = Published()
 
-    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
+    counts = rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, published.append)
 
     assert published == []
     assert counts.failed == [normalise_uri(str(base))]
@@ -121,7 +122,7 @@ def test_unreadable_admin_metadata_is_not_taken_for_a_removal(
     corrupt(base, "fruit", ".dtool/dtool")
     published = Published()
 
-    counts = rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
+    counts = rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, published.append)
 
     assert published == []
     assert counts.skipped == 1
@@ -135,7 +136,7 @@ def test_a_frozen_dataset_replaced_by_a_proto_is_removed(
     make_dataset(base, "fruit", freeze=False)
     published = Published()
 
-    rescan([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
+    rescan([str(base)], sqlite_stores.datasets.stamps_by_uri, published.append)
 
     assert published.names("removed") == ["fruit"]
 
@@ -162,7 +163,7 @@ def test_s3_base_uris_are_listed_with_dtool_s3(
         published = Published()
 
         counts = rescan(
-            ["s3://rescan-bucket"], sqlite_stores.datasets.frozen_at_by_uri, published.append
+            ["s3://rescan-bucket"], sqlite_stores.datasets.stamps_by_uri, published.append
         )
 
     assert [(e.kind, e.uri) for e in published] == [("frozen", frozen.uri)]
@@ -209,7 +210,7 @@ def test_the_rescanner_runs_at_start_and_on_its_interval(
     base_uris = [str(base)]
 
     with Rescanner(
-        lambda: base_uris, sqlite_stores.datasets.frozen_at_by_uri, gate, interval=0.1
+        lambda: base_uris, sqlite_stores.datasets.stamps_by_uri, gate, interval=0.1
     ) as rescanner:
         gate.wait_for("first")  # the first attempt failed to publish; the next one did
         other = Path(tempfile.mkdtemp(dir=base.parent))
@@ -225,7 +226,7 @@ def test_stopping_does_not_wait_out_the_interval(base: Path, sqlite_stores: Stor
     make_dataset(base, "fruit")
     published = Published()
     rescanner = Rescanner(
-        [str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append, interval=600
+        [str(base)], sqlite_stores.datasets.stamps_by_uri, published.append, interval=600
     )
     rescanner.start()
     deadline = time.monotonic() + TIMEOUT
@@ -242,7 +243,7 @@ def test_stopping_does_not_wait_out_the_interval(base: Path, sqlite_stores: Stor
 def test_a_rescanner_without_interval_scans_once(base: Path, sqlite_stores: Stores) -> None:
     make_dataset(base, "fruit")
     published = Published()
-    rescanner = Rescanner([str(base)], sqlite_stores.datasets.frozen_at_by_uri, published.append)
+    rescanner = Rescanner([str(base)], sqlite_stores.datasets.stamps_by_uri, published.append)
 
     rescanner.start()
     rescanner.stop()

@@ -12,6 +12,7 @@ import dtoolcore
 import pytest
 
 from lookup_events.errors import DatasetNotFound, InvalidDataset, NotFrozen
+from lookup_events.model import STAMP
 from lookup_events.storage import brokers, disk
 from tests.support.datasets import corrupt, make_dataset, set_readme
 
@@ -19,6 +20,8 @@ from tests.support.datasets import corrupt, make_dataset, set_readme
 def same(uri: str) -> dict[str, Any]:
     """Read ``uri`` both ways; assert they agree and return the document."""
     fast = disk.read_dataset(uri)
+    stamp = fast.pop(STAMP)  # only the fast reader stamps what it reads (storage.stamps)
+    assert isinstance(stamp, str)
     assert fast == brokers.read_dataset(uri)
     return fast
 

@@ -31,7 +31,7 @@ from lookup_events.storage import brokers, list_dataset_uris, read_admin_metadat
 from lookup_events.storage.s3 import Endpoint, S3Clients, S3DatasetReader, new_client
 from lookup_events.uris import base_uri_of
 from tests.support.aws import CREDENTIALS, Aws, new_bucket_name, point_dtool_s3_at
-from tests.support.datasets import fill
+from tests.support.datasets import fill, unstamped
 
 pytestmark = pytest.mark.slow  # every case writes datasets to moto with dtool-s3
 
@@ -130,7 +130,7 @@ def test_a_rich_dataset_reads_as_dtool_s3_reads_it(bucket: Bucket) -> None:
         annotations={"colour": "red", "weight": 0.25, "count": 3, "ok": True, "nested": [1, {}]},
     )
 
-    ours = read_dataset(uri)
+    ours = unstamped(read_dataset(uri))
 
     assert ours == brokers.read_dataset(uri) == dataset_document(uri)
     assert ours["readme"] == README  # S3 keeps the \r\n a disk read would turn into \n
@@ -145,7 +145,7 @@ def test_a_prefixed_dataset_is_found_by_its_registration_key(bucket: Bucket) -> 
     uri = bucket.write(prefix=PREFIX)
     assert bucket.key(uri, "dtool").startswith(PREFIX)  # and the prefix is no longer configured
 
-    assert read_dataset(uri) == brokers.read_dataset(uri) == dataset_document(uri)
+    assert unstamped(read_dataset(uri)) == brokers.read_dataset(uri) == dataset_document(uri)
     assert read_admin_metadata(uri) == brokers.read_admin_metadata(uri)
 
 
@@ -159,7 +159,7 @@ def test_bare_and_edited_datasets_read_alike(bucket: Bucket) -> None:
     dataset.put_annotation("colour", "green")
 
     for uri in (bare, edited):
-        assert read_dataset(uri) == brokers.read_dataset(uri) == dataset_document(uri)
+        assert unstamped(read_dataset(uri)) == brokers.read_dataset(uri) == dataset_document(uri)
     assert read_dataset(edited)["name"] == "renamed"
     assert read_dataset(bare)["tags"] == []
 
@@ -202,7 +202,7 @@ def test_both_readers_fail_alike(bucket: Bucket, breakage: str, prefix: str) -> 
     breaks(bucket, uri)
 
     if expected is type(None):
-        assert read_dataset(uri) == brokers.read_dataset(uri)
+        assert unstamped(read_dataset(uri)) == brokers.read_dataset(uri)
         return
     ours, theirs = raised(read_dataset, uri), raised(brokers.read_dataset, uri)
     assert ours[0] is theirs[0] is expected
@@ -227,7 +227,7 @@ def test_a_lost_registration_key_falls_back_on_the_configured_prefix(
     bucket.delete(f"dtool-{uri.rsplit('/', 1)[1]}")
     monkeypatch.setenv(f"DTOOL_S3_DATASET_PREFIX_{bucket.name}", PREFIX)
 
-    assert read_dataset(uri) == brokers.read_dataset(uri)
+    assert unstamped(read_dataset(uri)) == brokers.read_dataset(uri)
     assert read_admin_metadata(uri) == brokers.read_admin_metadata(uri)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from lookup_events.errors import DatabaseUnavailable, InvalidDataset
-from lookup_events.model import DatasetRecord, record_from_info
+from lookup_events.model import STAMP, DatasetRecord, record_from_info, record_read
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
 from tests.support.data import (
@@ -167,6 +167,28 @@ def test_frozen_at_by_uri(anchored: Stores) -> None:
         f"{SNOW_WHITE}/{ORANGES_UUID}": FROZEN_AT,
     }
     assert anchored.datasets.frozen_at_by_uri("s3://elsewhere") == {}
+
+
+def test_stamps_by_uri_holds_what_the_registrar_read(stores: Stores) -> None:
+    stamped = record_read({**make_info(1, SNOW_WHITE), STAMP: "listed-once"})
+    unstamped = record_read(make_info(2, SNOW_WHITE))
+    stores.datasets.upsert_many([stamped, unstamped])
+    assert stores.datasets.stamps_by_uri(SNOW_WHITE) == {
+        stamped.uri: "listed-once",
+        unstamped.uri: None,
+    }
+    assert stored_extra(stores, stamped.uri) == {}  # the stamp is no metadata of the dataset
+    # A document sent over HTTP carries no stamp, whatever it says: read again at a rescan.
+    stores.datasets.upsert(record_from_info({**make_info(1, SNOW_WHITE), STAMP: "forged"}))
+    assert stores.datasets.stamps_by_uri(SNOW_WHITE)[stamped.uri] is None
+    assert stores.datasets.stamps_by_uri("s3://elsewhere") == {}
+
+
+def stored_extra(stores: Stores, uri: str) -> dict[str, object]:
+    """Return the ``extra`` of the stored record of ``uri``."""
+    record = stores.datasets.get(uri)
+    assert record is not None
+    return dict(record.entry.extra)
 
 
 def test_timestamps_keep_microseconds(stores: Stores) -> None:
