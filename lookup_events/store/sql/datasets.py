@@ -402,12 +402,18 @@ class SqlDatasetStore:
         cache_key = ("ids", key)
         ids: array[int] | None = self._cache.get(revision, cache_key)
         if ids is None:
+            # NOTE(dev): a query found too long is remembered as such: else every
+            # page of it read (and dropped) MAX_CACHED_IDS ids first, 80 ms a page
+            # of a million datasets on PostgreSQL.
+            if self._cache.get(revision, ("too many", key)):
+                return None
             result = conn.execute(statement.limit(self._max_cached_ids + 1))
             # NOTE(dev): reading the DBAPI cursor directly is 4x faster than
             # building a Row per id; ids are plain integers either way.
             ids = array("q", (row[0] for row in result.cursor.fetchall()))
             result.close()
             if len(ids) > self._max_cached_ids:
+                self._cache.put(revision, ("too many", key), True)
                 return None
             self._cache.put(revision, cache_key, ids, weight=1 + len(ids) // 64)
         return ids
