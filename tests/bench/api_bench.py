@@ -6,13 +6,15 @@ Run: ``.venv/bin/python -m tests.bench.api_bench --sizes 10000,100000
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
+import random
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +22,27 @@ import click
 
 from lookup_events.keys import embedded_key_pair
 from lookup_events.tokens import issue_token
+from tests.bench.kept import kept_database, seed_kept
 from tests.bench.loaders import Loader, Probe, check_bounds, probe, select_loader
-from tests.bench.report import Group, Measurement, Report, render_markdown
+from tests.bench.prose import ProseCorpus
+from tests.bench.report import (
+    POOLED_SEARCH,
+    Group,
+    Measurement,
+    Report,
+    SeedResult,
+    render_markdown,
+)
 from tests.bench.seeding import BACKENDS, seed, temporary_database
 from tests.bench.server import gunicorn, server_environment
 from tests.bench.synthetic import Corpus
-from tests.bench.workload import Target, api_targets, bare_target, single_client_targets
+from tests.bench.workload import (
+    Target,
+    api_targets,
+    bare_target,
+    search_target,
+    single_client_targets,
+)
 
 USERNAME = "bench-user"
 API_APP = "lookup_api.wsgi:app"
@@ -47,6 +64,13 @@ class Options:
     loader: str = "auto"
     postgres_url: str = DEFAULT_POSTGRES_URL
     seed: int = 2026
+    corpus: str = "prose"
+    # Seed into kept databases here (``kept.py``), resuming, instead of fresh ones.
+    keep_in: Path | None = None
+
+    def make_corpus(self, size: int) -> Corpus:
+        """Return the corpus of ``size`` datasets this run seeds and asks for."""
+        return (ProseCorpus if self.corpus == "prose" else Corpus)(size, self.seed)
 
 
 @dataclass(frozen=True)
@@ -84,13 +108,12 @@ def run_benchmark(options: Options, progress: Progress = lambda message: None) -
 
 
 def run_group(session: Session, backend: str, size: int) -> Group:
-    """Seed one fresh database, then measure the baseline and the API on it."""
+    """Seed one database, then measure the baseline and the API on it."""
     options = session.options
     workdir = session.scratch / f"{backend}-{size}"
     workdir.mkdir()
-    with temporary_database(backend, workdir, options.postgres_url) as url:
-        session.progress(f"{backend} N={size:,}: seeding")
-        seeded = seed(url, workdir, Corpus(size, options.seed), USERNAME)
+    corpus = options.make_corpus(size)
+    with seeded_database(session, backend, corpus, workdir) as (url, seeded):
         session.progress(f"{backend} N={size:,}: seeded in {seeded.seconds:.1f} s")
         env = server_environment(
             {
@@ -100,15 +123,49 @@ def run_group(session: Session, backend: str, size: int) -> Group:
             }
         )
         with gunicorn(BARE_APP, env, workdir) as bare, gunicorn(API_APP, env, workdir) as api:
-            targets = api_targets(Corpus(size, options.seed))
+            targets = api_targets(corpus)
             bare_runs, measurements = bracketed(session, bare.port, api.port, targets)
             singles = [
                 measure(session, api.port, target, connections=1)
-                for target in single_client_targets(Corpus(size, options.seed))
+                for target in single_client_targets(corpus)
             ]
             bare_rss, _ = bare.worker_memory_mb()
             rss, peak = api.worker_memory_mb()
+        measurements.append(pooled_search(session, env, workdir, corpus, bare_runs))
     return Group(backend, size, seeded, bare_runs, bare_rss, measurements, rss, peak, singles)
+
+
+@contextlib.contextmanager
+def seeded_database(
+    session: Session, backend: str, corpus: Corpus, workdir: Path
+) -> Iterator[tuple[str, SeedResult]]:
+    """Yield the URL of a seeded database: a fresh one, or a kept one (resumed)."""
+    options = session.options
+    session.progress(f"{backend} N={corpus.size:,}: seeding")
+    if options.keep_in is not None:
+        kept = kept_database(backend, corpus, options.keep_in, options.postgres_url)
+        yield kept.url, seed_kept(kept, workdir, corpus, USERNAME, progress=session.progress)
+        return
+    with temporary_database(backend, workdir, options.postgres_url) as url:
+        yield url, seed(url, workdir, corpus, USERNAME)
+
+
+def pooled_search(
+    session: Session,
+    env: Mapping[str, str],
+    workdir: Path,
+    corpus: Corpus,
+    bare_runs: list[Measurement],
+) -> Measurement:
+    """Load the search again, from all connections, on one worker a core (fresh caches)."""
+    workers = os.cpu_count() or 1
+    with gunicorn(API_APP, env, workdir, workers=workers) as api:
+        target = search_target(random.Random(f"pooled:{corpus.seed}"))
+        measured = measure(session, api.port, target)
+    rates = [run.result.requests_per_second for run in bare_runs]
+    return dataclasses.replace(
+        measured, endpoint=POOLED_SEARCH, baseline_rps=sum(rates) / len(rates)
+    )
 
 
 def bracketed(
@@ -188,6 +245,12 @@ def _backend_list(_ctx: object, _param: object, value: str) -> tuple[str, ...]:
 @click.option("--connections", default=8, show_default=True, help="Concurrent connections.")
 @click.option("--loader", type=click.Choice(["auto", "wrk", "python"]), default="auto")
 @click.option("--postgres-url", default=DEFAULT_POSTGRES_URL, show_default=True)
+@click.option("--corpus", type=click.Choice(["prose", "classic"]), default="prose")
+@click.option(
+    "--keep-in",
+    type=click.Path(path_type=Path),
+    help="Seed kept databases in this folder (resuming) instead of fresh ones.",
+)
 @click.option("--output", type=click.Path(path_type=Path), help="Also write the Markdown here.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Raw results.")
 def main(
@@ -198,11 +261,22 @@ def main(
     connections: int,
     loader: str,
     postgres_url: str,
+    corpus: str,
+    keep_in: Path | None,
     output: Path | None,
     json_path: Path | None,
 ) -> None:
     """Seed synthetic datasets, serve the API with gunicorn and load it."""
-    options = Options(sizes, backends, duration, connections, loader, postgres_url)
+    options = Options(
+        sizes,
+        backends,
+        duration,
+        connections,
+        loader,
+        postgres_url,
+        corpus=corpus,
+        keep_in=keep_in,
+    )
     report = run_benchmark(options, progress=lambda message: click.echo(message, err=True))
     markdown = render_markdown(report)
     click.echo(markdown)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,42 +27,14 @@ from lookup_events.model import record_from_info
 from lookup_events.store import Stores
 from lookup_events.store.dependencies import DEFAULT_KEYS
 from lookup_events.store.protocols import GraphQuery, PageRequest, SearchQuery
+from tests.bench.kept import kept_groups
 from tests.bench.seeding import BACKENDS, seeded_groups
-from tests.bench.synthetic import BASE_URIS, Corpus
+from tests.bench.synthetic import BASE_URIS, FAMILY, GRAPH_SIZE, LinkedCorpus
 
 USERNAME = "bench-user"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-GRAPH_SIZE = 1000
-FAMILY = 10
 PAGE = PageRequest(1, 10)
 WHOLE = PageRequest(1, 100)
-
-
-@dataclass(frozen=True)
-class LinkedCorpus(Corpus):
-    """The synthetic corpus with dependency links: one big tree, then families of ten."""
-
-    graph_size: int = GRAPH_SIZE
-
-    def parent_of(self, index: int) -> int | None:
-        """Return the index of the dataset ``index`` derives from, if any."""
-        if index == 0:
-            return None
-        if index < self.graph_size:
-            return (index - 1) // 3
-        return None if index % FAMILY == 0 else index - 1
-
-    def info(self, index: int) -> dict[str, Any]:
-        """Return the info of dataset ``index``, naming its parent if it has one."""
-        info = super().info(index)
-        parent = self.parent_of(index)
-        if parent is None:
-            return info
-        if index % 2:
-            info["readme"] += f"derived_from:\n  uuid: {self.uuid_of(parent)}\n"
-        else:
-            info["annotations"]["source_dataset_uuid"] = self.uuid_of(parent)
-        return info
 
 
 Operation = Callable[[Stores, LinkedCorpus], Any]
@@ -155,7 +128,9 @@ def run(
     backends: tuple[str, ...],
     repeats: int,
     postgres_url: str,
+    *,
     graph_size: int = GRAPH_SIZE,
+    keep_in: Path | None = None,
 ) -> str:
     """Seed, time and return the Markdown table of every backend and size."""
     rows = []
@@ -163,7 +138,12 @@ def run(
     def corpus(size: int) -> LinkedCorpus:
         return LinkedCorpus(size, graph_size=min(graph_size, size))
 
-    for group in seeded_groups(backends, sizes, postgres_url, corpus, USERNAME):
+    groups = (
+        seeded_groups(backends, sizes, postgres_url, corpus, USERNAME)
+        if keep_in is None
+        else kept_groups(backends, sizes, keep_in, postgres_url, USERNAME)
+    )
+    for group in groups:
         timings = time_operations(group.stores, group.corpus, repeats)
         rows.append(group_table(group.backend, group.size, timings))
     return "\n".join([HEADER, *rows])
@@ -174,13 +154,19 @@ def run(
 @click.option("--backends", default=",".join(BACKENDS), help="sqlite and/or postgres.")
 @click.option("--repeats", default=100, type=click.IntRange(1, 1000), help="Calls per operation.")
 @click.option("--postgres-url", default=DEFAULT_POSTGRES_URL, help="Server for the databases.")
-def main(sizes: str, backends: str, repeats: int, postgres_url: str) -> None:
+@click.option(
+    "--keep-in",
+    type=click.Path(path_type=Path),
+    help="Use the kept prose-corpus databases in this folder (kept.py), seeding them to the end.",
+)
+def main(sizes: str, backends: str, repeats: int, postgres_url: str, keep_in: Path | None) -> None:
     """Print the dependency-graph benchmark table (Markdown) to stdout."""
     table = run(
         tuple(int(size) for size in sizes.split(",")),
         tuple(backends.split(",")),
         repeats,
         postgres_url,
+        keep_in=keep_in,
     )
     print(table)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from tests.bench.loaders import LoadResult, Probe
 
 RSS_LIMIT_MB = 150.0
+# The loaded search again, served by as many workers as the machine has cores.
+POOLED_SEARCH = "POST /dataset/search, 1 worker a core"
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,15 @@ class Goal:
 
 
 GOALS: dict[str, Goal] = {
-    "GET /dataset/lookup/<uuid>": Goal("≥ 50% of bare req/s", lambda r, pct: pct >= 50.0),
+    "GET /dataset/lookup/<uuid>": Goal("≥ 80% of bare req/s", lambda r, pct: pct >= 80.0),
     "GET /dataset/list?page=P": Goal("≥ 50% of bare req/s", lambda r, pct: pct >= 50.0),
+    "GET /dataset/list?page=P&page_size=100": Goal(
+        "≥ 50% of bare req/s", lambda r, pct: pct >= 50.0
+    ),
     "POST /dataset/search": Goal(
         "p99 < 50 ms, 1 client", lambda r, pct: r.p99_ms < 50.0, one_client=True
     ),
+    POOLED_SEARCH: Goal("p99 < 100 ms, 8 conn., 1 worker a core", lambda r, pct: r.p99_ms < 100.0),
     "GET /dataset/summary": Goal(
         "p99 < 250 ms, 1 client", lambda r, pct: r.p99_ms < 250.0, one_client=True
     ),

@@ -1,4 +1,4 @@
-"""Serve a WSGI app with gunicorn (one sync worker) on a free loopback port."""
+"""Serve a WSGI app with gunicorn (sync workers, one by default) on a free loopback port."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Server:
     log_path: Path
 
     def worker_pid(self) -> int:
-        """Return the pid of the (only) worker process."""
+        """Return the pid of the (first) worker process."""
         children = child_pids(self.master_pid)
         if not children:
             raise RuntimeError(f"gunicorn {self.master_pid} has no worker; see {self.log_path}")
@@ -83,9 +83,13 @@ def server_environment(settings_env: Mapping[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, env: Mapping[str, str], log_dir: Path, options: Sequence[str] = ()
+    app_spec: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    options: Sequence[str] = (),
+    workers: int = 1,
 ) -> Iterator[Server]:
-    """Run ``app_spec`` under gunicorn with one sync worker until the block ends.
+    """Run ``app_spec`` under gunicorn with ``workers`` sync workers until the block ends.
 
     ``options`` come before the app (``-c infra/gunicorn.conf.py``, say); with
     any, the server's own output (the app's log lines) goes to its log file too.
@@ -93,7 +97,7 @@ def gunicorn(
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     command = [
-        sys.executable, "-m", "gunicorn", *options, "--workers=1", "--worker-class=sync",
+        sys.executable, "-m", "gunicorn", *options, f"--workers={workers}", "--worker-class=sync",
         f"--bind={LOOPBACK}:{port}", "--log-level=warning", f"--error-logfile={log_path}",
         app_spec,
     ]  # fmt: skip

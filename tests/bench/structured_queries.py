@@ -18,7 +18,8 @@ measured in the same group.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,7 +29,8 @@ from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.bench.annotation_facets import HEADER, Timing, group_table
-from tests.bench.seeding import BACKENDS, seeded_groups
+from tests.bench.kept import kept_groups
+from tests.bench.seeding import BACKENDS, SeededGroup, seeded_groups
 from tests.bench.synthetic import BASE_URIS, EPOCH_START, Corpus
 
 USERNAME = "bench-user"
@@ -77,10 +79,21 @@ def time_operations(stores: Stores, corpus: Corpus, repeats: int) -> list[Timing
     return timings
 
 
-def run(sizes: tuple[int, ...], backends: tuple[str, ...], repeats: int, postgres_url: str) -> str:
+def run(
+    sizes: tuple[int, ...],
+    backends: tuple[str, ...],
+    repeats: int,
+    postgres_url: str,
+    keep_in: Path | None = None,
+) -> str:
     """Seed, time and return the Markdown table of every backend and size."""
     rows = []
-    for group in seeded_groups(backends, sizes, postgres_url, Corpus, USERNAME):
+    groups: Iterable[SeededGroup[Corpus]] = (
+        seeded_groups(backends, sizes, postgres_url, Corpus, USERNAME)
+        if keep_in is None
+        else kept_groups(backends, sizes, keep_in, postgres_url, USERNAME)
+    )
+    for group in groups:
         timings = time_operations(group.stores, group.corpus, repeats)
         rows.append(group_table(group.backend, group.size, timings))
     return "\n".join([HEADER, *rows])
@@ -91,10 +104,15 @@ def run(sizes: tuple[int, ...], backends: tuple[str, ...], repeats: int, postgre
 @click.option("--backends", default=",".join(BACKENDS), help="sqlite and/or postgres.")
 @click.option("--repeats", default=15, type=click.IntRange(1, 200), help="Calls per operation.")
 @click.option("--postgres-url", default=DEFAULT_POSTGRES_URL, help="Server for the databases.")
-def main(sizes: str, backends: str, repeats: int, postgres_url: str) -> None:
+@click.option(
+    "--keep-in",
+    type=click.Path(path_type=Path),
+    help="Use the kept prose-corpus databases in this folder (kept.py), seeding them to the end.",
+)
+def main(sizes: str, backends: str, repeats: int, postgres_url: str, keep_in: Path | None) -> None:
     """Print the structured-query benchmark table (Markdown) to stdout."""
     sized = tuple(int(size) for size in sizes.split(","))
-    print(run(sized, tuple(backends.split(",")), repeats, postgres_url))
+    print(run(sized, tuple(backends.split(",")), repeats, postgres_url, keep_in))
 
 
 if __name__ == "__main__":

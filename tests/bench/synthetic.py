@@ -49,6 +49,9 @@ WORDS = (
 PROJECTS = ("hydra", "lumen", "orca", "quartz", "sable", "tundra", "vesper", "zephyr")
 EPOCH_START = 1_600_000_000.0  # September 2020
 EPOCH_SPAN = 3 * 365 * 24 * 3600.0
+# The dependency links of ``LinkedCorpus``: one tree of this many, then families.
+GRAPH_SIZE = 1000
+FAMILY = 10
 # NOTE(bench): earlier words are likelier, as in real prose (roughly Zipf).
 _WORD_WEIGHTS = list(itertools.accumulate(range(len(WORDS), 0, -1)))
 
@@ -94,6 +97,33 @@ class Corpus:
             "tags": rng.sample(TAGS, rng.randint(0, 4)),
             "annotations": _annotations(rng),
         }
+
+
+@dataclass(frozen=True)
+class LinkedCorpus(Corpus):
+    """The synthetic corpus with dependency links: one big tree, then families of ten."""
+
+    graph_size: int = GRAPH_SIZE
+
+    def parent_of(self, index: int) -> int | None:
+        """Return the index of the dataset ``index`` derives from, if any."""
+        if index == 0:
+            return None
+        if index < self.graph_size:
+            return (index - 1) // 3
+        return None if index % FAMILY == 0 else index - 1
+
+    def info(self, index: int) -> dict[str, Any]:
+        """Return the info of dataset ``index``, naming its parent if it has one."""
+        info = super().info(index)
+        parent = self.parent_of(index)
+        if parent is None:
+            return info
+        if index % 2:
+            info["readme"] += f"derived_from:\n  uuid: {self.uuid_of(parent)}\n"
+        else:
+            info["annotations"]["source_dataset_uuid"] = self.uuid_of(parent)
+        return info
 
 
 def _sentence(rng: random.Random, words: int) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.dependency_graph import OPERATIONS, LinkedCorpus, run
+from tests.bench.dependency_graph import OPERATIONS, run
+from tests.bench.synthetic import LinkedCorpus
 from tests.support.postgres import DEFAULT_POSTGRES_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -12,6 +12,7 @@ LOOKUP_SAMPLES = 500
 LIST_PAGES = 50
 SEARCH_BODIES = 60
 PAGE_SIZE = 10
+LONG_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def api_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
     return [
         lookup_target(corpus),
         list_target(corpus.size),
+        list_target(corpus.size, page_size=LONG_PAGE_SIZE),
         search_target(random.Random(seed)),
         summary_target(),
     ]
@@ -56,6 +58,7 @@ def single_client_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
     return [
         lookup_target(corpus, first=max(1, corpus.size // LOOKUP_SAMPLES) // 2),
         list_target(corpus.size, shift=1),
+        list_target(corpus.size, shift=1, page_size=LONG_PAGE_SIZE),
         search_target(random.Random(seed + 1)),
         summary_target(),
     ]
@@ -74,16 +77,19 @@ def lookup_target(corpus: Corpus, first: int = 0) -> Target:
     return Target("GET /dataset/lookup/<uuid>", requests)
 
 
-def list_target(size: int, shift: int = 0) -> Target:
+def list_target(size: int, shift: int = 0, page_size: int = PAGE_SIZE) -> Target:
     """Ask for list pages spread evenly from the first to the last (each ``shift`` later)."""
-    last = max(1, -(-size // PAGE_SIZE))
+    last = max(1, -(-size // page_size))
     count = min(LIST_PAGES, last)
     spread = {1 + round(i * (last - 1) / max(1, count - 1)) for i in range(count)}
     pages = sorted({min(last, page + shift) for page in spread})
     requests = tuple(
-        Request("GET", f"/dataset/list?page={page}&page_size={PAGE_SIZE}") for page in pages
+        Request("GET", f"/dataset/list?page={page}&page_size={page_size}") for page in pages
     )
-    return Target("GET /dataset/list?page=P", requests)
+    name = "GET /dataset/list?page=P" + (
+        "" if page_size == PAGE_SIZE else f"&page_size={page_size}"
+    )
+    return Target(name, requests)
 
 
 def search_target(rng: random.Random) -> Target:

@@ -8,7 +8,7 @@ reads its candidate links in one range and walks them in memory
 (``sql.graph``). Existing rows are labelled here.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-06 06:00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from lookup_events.store.dependencies import components
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0015"
 branch_labels: str | None = None
 depends_on: str | None = None
 

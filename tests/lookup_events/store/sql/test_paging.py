@@ -1,0 +1,78 @@
+"""Lists too long for the id cache: deep pages are sought from anchors, exactly.
+
+A store caching at most a few ids must answer every page and total as a
+store that caches them all, in registration order, around anchor
+boundaries and past the end, with and without a filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from lookup_events.model import record_from_info
+from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.sql.datasets import SqlDatasetStore
+from lookup_events.store.sql.paging import ANCHOR_EVERY
+from tests.support.data import make_info
+
+BASE_URIS = ("s3://paging-a", "s3://paging-b")
+SIZE = 2 * ANCHOR_EVERY + 150
+PAGES = [
+    PageRequest(1, 10),
+    PageRequest(100, 10),  # the last page before the first anchor
+    PageRequest(101, 10),  # starts at the first anchor
+    PageRequest(11, 95),  # straddles it
+    PageRequest(3, 1000),
+    PageRequest(216, 10),  # the short last page
+    PageRequest(300, 10),  # past the end
+]
+QUERIES = {
+    "every dataset": SearchQuery(BASE_URIS),
+    "one creator": SearchQuery(BASE_URIS, creator_usernames=("user3",)),
+    "one base URI": SearchQuery(BASE_URIS[:1]),
+}
+
+
+def _page(store: SqlDatasetStore, query: SearchQuery, page: PageRequest) -> Any:
+    result = store.search(query, page)
+    return [entry.uri for entry in result.items], result.total
+
+
+@pytest.fixture
+def two_stores(database_url: str) -> Iterator[tuple[SqlDatasetStore, SqlDatasetStore]]:
+    """Yield a store caching every id and one caching ten, on one seeded database."""
+    caching = SqlDatasetStore(create_engine(database_url))
+    anchored = SqlDatasetStore(create_engine(database_url), max_cached_ids=10)
+    infos = (make_info(i, BASE_URIS[i % 3 % 2], items=1) for i in range(SIZE))
+    caching.upsert_many([record_from_info(info) for info in infos])
+    yield caching, anchored
+    caching.close()
+    anchored.close()
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_deep_pages_match_the_cached_ids(
+    two_stores: tuple[SqlDatasetStore, SqlDatasetStore], name: str
+) -> None:
+    caching, anchored = two_stores
+    query = QUERIES[name]
+
+    for page in PAGES:
+        assert _page(anchored, query, page) == _page(caching, query, page), page
+
+
+def test_the_total_is_exact_and_a_write_moves_the_pages(
+    two_stores: tuple[SqlDatasetStore, SqlDatasetStore],
+) -> None:
+    caching, anchored = two_stores
+    query, deep = QUERIES["every dataset"], PageRequest(201, 10)
+    assert anchored.search(query, deep).total == SIZE
+
+    caching.delete(f"{BASE_URIS[0]}/{make_info(5, BASE_URIS[0])['uuid']}")
+
+    assert _page(anchored, query, deep) == _page(caching, query, deep)
+    assert anchored.search(query, deep).total == SIZE - 1
