@@ -12,6 +12,7 @@ stored values are exactly SQLAlchemy's) and passes the rows to the driver.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,16 +50,34 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(insert(table), rows)
         return
     sql, order, processors = found
-    active = {name: p for name, p in processors.items() if p is not None}
     parameters: list[Any]
     if order is not None:
-        parameters = [
-            tuple(active[name](row[name]) if name in active else row[name] for name in order)
-            for row in rows
-        ]
+        parameters = _positional(rows, order, processors)
     else:
+        active = {name: p for name, p in processors.items() if p is not None}
         parameters = [
             {name: active[name](value) if name in active else value for name, value in row.items()}
             for row in rows
         ]
     conn.exec_driver_sql(sql, parameters)
+
+
+def _positional(
+    rows: Sequence[Mapping[str, Any]], order: tuple[str, ...], processors: dict[str, Processor]
+) -> list[tuple[Any, ...]]:
+    """Return each row's values in ``order``, processed where the column has a processor."""
+    active = [(at, processors[name]) for at, name in enumerate(order) if processors[name]]
+    if len(order) == 1:
+        values = [(row[order[0]],) for row in rows]
+    else:
+        pick = operator.itemgetter(*order)
+        values = [pick(row) for row in rows]
+    if not active:
+        return values
+    processed = []
+    for row in values:
+        listed = list(row)
+        for at, process in active:
+            listed[at] = process(listed[at])
+        processed.append(tuple(listed))
+    return processed
