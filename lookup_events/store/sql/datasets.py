@@ -79,7 +79,7 @@ from lookup_events.store.sql.facets import (
 from lookup_events.store.sql.graph import Walk, among, walk_graph
 from lookup_events.store.sql.outbox import record_removed, record_written
 from lookup_events.store.sql.paging import ANCHOR_EVERY, Anchors, anchored_page, read_anchors
-from lookup_events.store.sql.query import order_by
+from lookup_events.store.sql.query import fetch_ids, order_by
 from lookup_events.store.sql.revisions import RevisionCache, RevisionReader, bump_revision
 from lookup_events.store.sql.schema import (
     DATASETS_REVISION,
@@ -398,11 +398,7 @@ class SqlDatasetStore:
             # of a million datasets on PostgreSQL.
             if self._cache.get(revision, ("too many", key)):
                 return None
-            result = conn.execute(statement.limit(self._max_cached_ids + 1))
-            # NOTE(dev): reading the DBAPI cursor directly is 4x faster than
-            # building a Row per id; ids are plain integers either way.
-            ids = array("q", (row[0] for row in result.cursor.fetchall()))
-            result.close()
+            ids = fetch_ids(conn, statement.limit(self._max_cached_ids + 1))
             if len(ids) > self._max_cached_ids:
                 self._cache.put(revision, ("too many", key), True)
                 return None
