@@ -299,12 +299,12 @@ class SqlDatasetStore:
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
-        check_query(query)
         key = ("search", query, page, tuple(sort))
         revision = self._revisions.read(DATASETS_REVISION)
         cached = self._cache.get(revision, key)
-        if cached is not None:
+        if cached is not None:  # NOTE(dev): only a query within the limits is ever cached
             return ResultPage(list(cached[0]), cached[1])
+        check_query(query)
         if 0 < len(query.uuids) <= DIRECT_UUIDS:
             result = self._search_directly(query, page, sort)
             items = tuple(result.items)
