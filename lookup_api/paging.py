@@ -17,8 +17,10 @@ HEADER = "X-Pagination"
 
 # NOTE(dev): both are on every list request's path and their inputs repeat (an
 # empty or ``page_size=100`` query string; a handful of totals), so each answer
-# is remembered, in a dictionary emptied when full.
+# is remembered, in a dictionary emptied when full; only short query strings
+# are, so a client cannot make a worker hold thousands of long ones.
 _MAX_REMEMBERED = 4096
+_MAX_QUERY_REMEMBERED = 64
 _PAGES: dict[str, PageRequest] = {}
 _HEADERS: dict[tuple[int, int, int], str] = {}
 
@@ -34,7 +36,8 @@ def page_request(req: falcon.Request) -> PageRequest:
     if page is None:
         values = query_integers(req, ("page", "page_size"), PAGE_QUERY)
         page = PageRequest(number=values["page"], size=values["page_size"])
-        _remember(_PAGES, query, page)
+        if len(query) <= _MAX_QUERY_REMEMBERED:
+            _remember(_PAGES, query, page)
     return page
 
 
