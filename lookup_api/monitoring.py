@@ -10,10 +10,12 @@ quieter than INFO).
 The access line is on every request's path, so it is built cheaply: the
 parts a client chose (method, path, request id) are redacted here, and the
 record is marked ``prechecked`` so the formatter does not scan the whole line
-for secret-looking patterns again (it still masks configured secrets). ``/metrics`` serves
-the figures of every process sharing the metrics directory, but only to
-whom ``DTOOL_LOOKUP_API_METRICS`` allows; ``/config/ready`` checks the
-database and the queue (``/config/health`` stays the cheap liveness check).
+for secret-looking patterns again (it still masks configured secrets).
+
+``/metrics`` serves the figures of every process sharing the metrics
+directory, but only to whom ``DTOOL_LOOKUP_API_METRICS`` allows;
+``/config/ready`` checks the database and the queue (``/config/health``
+stays the cheap liveness check).
 """
 
 from __future__ import annotations
