@@ -8,11 +8,14 @@ queue when their lease ends (3 s here).
 from __future__ import annotations
 
 import ast
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from lookup_events.events import DatasetEvent
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.publisher import Publisher
 from lookup_events.queue.topology import QueueCounts
@@ -24,6 +27,7 @@ from tests.support.rabbitmq import RabbitVhost
 pytestmark = pytest.mark.slow
 
 BURST = 1000
+EXTRAS = 50  # published around the kill
 
 
 @pytest.fixture(params=[pytest.param("rabbitmq", marks=pytest.mark.rabbitmq), "embedded"])
@@ -56,15 +60,12 @@ def test_a_killed_registrar_loses_nothing_and_duplicates_nothing(
             uris.append(factory.freeze(f"ds-{number:04d}"))
             publisher.publish(frozen(uris[-1]))
             if at_kill is None and number % 25 == 0 and count(stores, factory.base_uri) >= 200:
-                # Frozen, it is still handed events it will never settle: the kill
-                # always catches some in flight.
-                registrar.pause()
-                publisher.publish_many([frozen(factory.freeze(f"extra-{n}")) for n in range(20)])
-                time.sleep(0.5)
+                extras = [frozen(factory.freeze(f"extra-{n}")) for n in range(EXTRAS)]
+                _stop_with_messages_in_flight(registrar, publisher, extras, broker_url)
                 registrar.kill()
                 at_kill = number + 1
         assert at_kill is not None and at_kill < BURST, "the registrar was not killed mid-burst"
-        uris += [factory.uri(f"extra-{n}") for n in range(20)]
+        uris += [factory.uri(f"extra-{n}") for n in range(EXTRAS)]
 
         registrar.start()
         assert wait_until(lambda: count(stores, factory.base_uri) == len(uris), 120), (
@@ -81,3 +82,38 @@ def test_a_killed_registrar_loses_nothing_and_duplicates_nothing(
     assert "Traceback" not in registrar.log()
     queue.close()
     stores.close()
+
+
+def _stop_with_messages_in_flight(
+    registrar: LookupProcess, publisher: Publisher, extras: list[DatasetEvent], broker_url: str
+) -> None:
+    """Stop ``registrar`` (SIGSTOP) at a moment it holds ``extras`` it has not settled.
+
+    RabbitMQ keeps pushing events to a stopped consumer, up to its prefetch:
+    stop it, then publish. The embedded queue is pulled: publish first, then
+    stop the registrar again and again until it is caught holding leases.
+    """
+    if not broker_url.startswith("sqlite"):
+        registrar.pause()
+        publisher.publish_many(extras)
+        time.sleep(0.5)
+        return
+    publisher.publish_many(extras)
+    for _ in range(1000):
+        registrar.pause()
+        if _leased(broker_url) > 0:
+            return
+        registrar.resume()
+        time.sleep(0.001)
+    raise AssertionError("the registrar was never caught holding an embedded queue lease")
+
+
+def _leased(broker_url: str) -> int:
+    """Return how many messages of the embedded queue at ``broker_url`` are leased right now."""
+    path = broker_url.removeprefix("sqlite:///").split("?", 1)[0]
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        (leased,) = db.execute(
+            "SELECT count(*) FROM messages WHERE lease IS NOT NULL AND visible_at > ?",
+            (time.time(),),
+        ).fetchone()
+    return int(leased)
