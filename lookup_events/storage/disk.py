@@ -16,7 +16,7 @@ from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import STAMP
 from lookup_events.storage.layout import check_frozen
-from lookup_events.storage.stamps import disk_stamp
+from lookup_events.storage.stamps import DiskListing, disk_listing
 from lookup_events.uris import base_uri_of, is_local, local_path, normalise_uri
 
 # NOTE(dev): dtoolcore.DataSet spends most of a small disk dataset's read
@@ -44,10 +44,10 @@ def read_dataset(uri: str) -> dict[str, Any]:
         if not is_local(uri):
             raise ValueError(f"{uri} is not a file:// URI")
         path = local_path(uri)
-    stamp = disk_stamp(path)  # before reading: see ``storage.stamps``
+    listing = disk_listing(path)  # before reading: see ``storage.stamps``
     admin = _admin(uri, path)
     try:
-        readme, manifest, annotations, tags = _parts(path)
+        readme, manifest, annotations, tags = _parts(path, listing)
     except _MISSING as ex:  # as brokers.read_dataset reads dtoolcore's FileNotFoundError
         raise DatasetNotFound(f"no dataset at {uri}") from ex
     except (OSError, ValueError) as ex:
@@ -61,8 +61,8 @@ def read_dataset(uri: str) -> dict[str, Any]:
         annotations=annotations,
         tags=tags,
     )
-    if stamp is not None:
-        info[STAMP] = stamp
+    if listing is not None:
+        info[STAMP] = listing.stamp
     return info
 
 
@@ -90,17 +90,24 @@ def _admin(uri: str, path: str) -> dict[str, Any]:
     return check_frozen(uri, admin)
 
 
-def _parts(path: str) -> tuple[str, Any, dict[str, Any], list[str]]:
-    """Read the README, manifest, annotations and tags at ``path``."""
-    annotations = os.path.join(path, _ANNOTATIONS)
+def _parts(path: str, listing: DiskListing | None) -> tuple[str, Any, dict[str, Any], list[str]]:
+    """Read the README, manifest, annotations and tags at ``path``.
+
+    NOTE(dev): the annotation and tag names come from the listing the stamp
+    was made of, when there is one (two directory listings a dataset fewer).
+    """
+    annotations = f"{path}/{_ANNOTATIONS}"
+    if listing is None:
+        annotation_names = _names(annotations, strip=True)
+        tags = _names(f"{path}/{_TAGS}")
+    else:
+        annotation_names = [os.path.splitext(name)[0] for name in listing.annotation_files]
+        tags = list(listing.tags)
     return (
-        _text(os.path.join(path, _README)),
-        _json(os.path.join(path, _MANIFEST)),
-        {
-            name: _json(os.path.join(annotations, name + ".json"))
-            for name in _names(annotations, strip=True)
-        },
-        _names(os.path.join(path, _TAGS)),
+        _text(f"{path}/{_README}"),
+        _json(f"{path}/{_MANIFEST}"),
+        {name: _json(f"{annotations}/{name}.json") for name in annotation_names},
+        tags,
     )
 
 

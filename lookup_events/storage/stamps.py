@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from dtoolcore.storagebroker import _STRUCTURE_PARAMETERS
 
@@ -38,20 +39,43 @@ def digest(parts: object) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class DiskListing:
+    """What listing a dataset directory gave: its stamp and the names it saw.
+
+    ``annotation_files`` and ``tags`` are in directory order, as
+    ``os.listdir`` gives them; a reader taking them reads what the stamp
+    describes instead of listing both directories again.
+    """
+
+    stamp: str
+    annotation_files: list[str]
+    tags: list[str]
+
+
 def disk_stamp(path: str) -> str | None:
     """Return the stamp of the dataset directory ``path``; None: no admin metadata."""
+    listing = disk_listing(path)
+    return None if listing is None else listing.stamp
+
+
+def disk_listing(path: str) -> DiskListing | None:
+    """List the dataset directory ``path`` for its stamp; None: no admin metadata."""
     try:
         admin = os.stat(os.path.join(path, _ADMIN))
     except OSError:
         return None
-    return digest(
+    annotations = list(_annotation_stats(os.path.join(path, _ANNOTATIONS)))
+    tags = _names(os.path.join(path, _TAGS))
+    stamp = digest(
         (
             (admin.st_mtime_ns, admin.st_size),
             _stat(os.path.join(path, _README)),
-            sorted(_annotation_stats(os.path.join(path, _ANNOTATIONS))),
-            sorted(_names(os.path.join(path, _TAGS))),
+            sorted(annotations),
+            sorted(tags),
         )
     )
+    return DiskListing(stamp, [name for name, _, _ in annotations], tags)
 
 
 def s3_stamp(etags: Mapping[str, str]) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from lookup_events.store.actors import Actor
 from lookup_events.store.audit import AuditEntry, AuditQuery
 from lookup_events.store.protocols import PageRequest, ResultPage
+from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.engine import reader, translate_errors, writer
 from lookup_events.store.sql.schema import audit_entries, datasets
 
@@ -36,7 +37,6 @@ Clock = Callable[[], float]
 
 _COLUMNS = ["at", "subject_kind", "subject", "action", "base_uri", "uuid"]
 _COLUMNS += ["actor_kind", "actor", "cause", "changes"]
-_INSERT = insert(audit_entries)
 
 
 def _removals(where: ColumnElement[bool]) -> Insert:
@@ -65,7 +65,7 @@ _REMOVED_BASE_URI = _removals(datasets.c.base_uri == bindparam("where"))
 def record(conn: Connection, entries: Sequence[AuditEntry]) -> None:
     """Insert ``entries`` in the transaction of ``conn`` (one statement)."""
     if entries:
-        conn.execute(_INSERT, [_row(entry) for entry in entries])
+        insert_rows(conn, audit_entries, [_row(entry) for entry in entries])
 
 
 def record_removals(

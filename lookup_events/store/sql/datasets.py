@@ -30,7 +30,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     literal_column,
     select,
     update,
@@ -60,6 +59,7 @@ from lookup_events.store.protocols import (
 )
 from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
+from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
@@ -158,11 +158,6 @@ _UPDATE_TEXT = (
     # NOTE(dev): the text holds the creator and tags, so unchanged text means
     # unchanged filter terms (the base URI is part of the URI).
     .values(search_text=bindparam("new_text"), filter_terms=bindparam("filter_terms"))
-)
-_INSERT_TEXT = insert(dataset_texts).values(
-    dataset_id=bindparam("text_id"),
-    search_text=bindparam("new_text"),
-    filter_terms=bindparam("filter_terms"),
 )
 _IN_CHUNK = 500
 # Queries matching more datasets than this page with LIMIT/OFFSET instead
@@ -796,7 +791,7 @@ def _write(conn: Connection, records: list[DatasetRecord], existing: dict[str, A
     if new:
         # NOTE(dev): one executemany and one SELECT of the new ids; INSERT ... RETURNING
         # in parameter order runs row by row on SQLite (a third of an upsert's time).
-        conn.execute(insert(datasets), new)
+        insert_rows(conn, datasets, new)
         ids.update(_existing_ids(conn, [row["uri"] for row in new]))
     if old:
         conn.execute(_UPDATE, old)
@@ -824,7 +819,7 @@ def _write_tags(
         conn.execute(delete(dataset_tags).where(dataset_tags.c.dataset_id.in_(chunk)))
     tags = _tag_rows(changed, ids)
     if tags:
-        conn.execute(insert(dataset_tags), tags)
+        insert_rows(conn, dataset_tags, tags)
 
 
 def _write_texts(
@@ -833,7 +828,15 @@ def _write_texts(
     """Insert the searchable text of new records; update the others' where it changed."""
     fresh = [r for r in records if r.uri not in existing]
     if fresh:
-        conn.execute(_INSERT_TEXT, _text_rows(fresh, ids))
+        rows = [
+            {
+                "dataset_id": r["text_id"],
+                "search_text": r["new_text"],
+                "filter_terms": r["filter_terms"],
+            }
+            for r in _text_rows(fresh, ids)
+        ]
+        insert_rows(conn, dataset_texts, rows)
     if len(fresh) < len(records):
         conn.execute(_UPDATE_TEXT, _text_rows([r for r in records if r.uri in existing], ids))
 

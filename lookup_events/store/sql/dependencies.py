@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from lookup_events.model import DatasetRecord
 from lookup_events.store.dependencies import components, dependency_links
+from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.schema import dataset_dependencies, datasets
 
 _L = dataset_dependencies.c
@@ -65,7 +66,7 @@ def insert_links(conn: Connection, rows: list[dict[str, Any]]) -> None:
     labels = _labels(conn, links)
     for row in rows:
         row["component"] = labels[row["uuid"]]
-    conn.execute(insert(dataset_dependencies), rows)
+    insert_rows(conn, dataset_dependencies, rows)
 
 
 def _labels(conn: Connection, links: list[tuple[str, str]]) -> dict[str, str]:

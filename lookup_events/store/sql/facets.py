@@ -12,11 +12,12 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, select
 
 from lookup_events.model import DatasetRecord
 from lookup_events.store.annotations import annotation_pairs, keys_of_interest
 from lookup_events.store.protocols import SearchQuery
+from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.schema import dataset_annotations, datasets
 
 _A = dataset_annotations.c
@@ -96,7 +97,7 @@ def write_annotations(
         conn.execute(delete(dataset_annotations).where(_A.dataset_id.in_(chunk)))
     rows = list(_annotation_rows(records, ids))
     if rows:
-        conn.execute(insert(dataset_annotations), rows)
+        insert_rows(conn, dataset_annotations, rows)
 
 
 def _annotation_rows(

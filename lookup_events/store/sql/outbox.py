@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from lookup_events.errors import DatabaseUnavailable
 from lookup_events.model import DatasetRecord
 from lookup_events.store.feeds import Change
+from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.engine import reader, translate_errors, writer
 from lookup_events.store.sql.schema import dataset_changes
 
@@ -39,8 +40,7 @@ def record_written(conn: Connection, records: Sequence[DatasetRecord]) -> None:
         }
         for record in records
     ]
-    if rows:
-        conn.execute(insert(dataset_changes), rows)
+    insert_rows(conn, dataset_changes, rows)
 
 
 def record_removed(conn: Connection, removed: Sequence[Any]) -> None:

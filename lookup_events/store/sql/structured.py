@@ -57,6 +57,7 @@ from lookup_events.store.structured import (
     Or,
     Pattern,
     field_rows,
+    field_tuples,
     record_parts,
 )
 
@@ -298,11 +299,7 @@ def write_fields(
     # plain tuples through the driver's executemany, which skips SQLAlchemy's
     # per-row parameter processing (a tenth of a registration's time).
     statement = _insert_fields(conn)
-    rows = [
-        (dataset_id, row.path, row.element, row.item, row.kind, row.number, row.short, row.text)
-        for dataset_id, parts in ((ids[r.uri], record_parts(r)) for r in records)
-        for row in field_rows(parts)
-    ]
+    rows = [row for r in records for row in field_tuples(ids[r.uri], record_parts(r))]
     for start in range(0, len(rows), 5000):
         conn.exec_driver_sql(statement, rows[start : start + 5000])
 

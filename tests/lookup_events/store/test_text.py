@@ -37,3 +37,13 @@ def test_searchable_text_covers_every_string_a_user_may_search():
     for expected in ["my", "dataset", "olssont", "description", "evil", "crazystuff", "U00096"]:
         assert expected in words
     assert "d89117c9da2cc34586e183017cb14851" not in words  # item hashes are not indexed
+
+
+def test_searchable_text_scans_each_part_alike():
+    body = info(tags=["evil-fruit", "x"])
+    body["readme"] = "---\ndescription: pears, apples;\n\n"
+    body["annotations"] = {"empty": "", "spaced": "  a  b ", "dots": "U00096.3.rev"}
+    words = searchable_text(record_from_info(body)).split(" ")
+    assert "" not in words
+    assert words[words.index("evil") + 1] == "fruit"
+    assert words[words.index("U00096") : words.index("U00096") + 3] == ["U00096", "3", "rev"]
