@@ -39,7 +39,7 @@ from lookup_events.observability import listener, metrics
 from lookup_events.registrar.curation import Curator
 from lookup_events.registrar.writer import Registrar
 from lookup_events.services import Services
-from lookup_events.store import Stores, revision_view
+from lookup_events.store import Stores, close_revision_view, open_revision_view
 from lookup_events.store.feeds import SubscriptionStore
 from lookup_events.subscriptions.addresses import policy_for
 from lookup_events.subscriptions.manager import SubscriptionManager
@@ -75,7 +75,7 @@ def create_app(
 
     app: WSGIApp = falcon.App(
         middleware=[
-            monitoring.Telemetry(),
+            monitoring.Telemetry(access_lines=settings.access_log),
             cors_middleware(settings),
             BodyLimit(settings.max_register_bytes),
             PathGuard(),
@@ -209,16 +209,15 @@ class RevisionView:
 
     def process_request(self, req: falcon.Request, _resp: falcon.Response) -> None:
         """Open the request's view; its first revision read fetches them all."""
-        req.context.revision_view = view = revision_view()
-        view.__enter__()
+        req.context.revision_view = open_revision_view()
 
     def process_response(
         self, req: falcon.Request, _resp: falcon.Response, _resource: object, _ok: bool
     ) -> None:
         """Close the request's view."""
-        view = req.context.get("revision_view")
-        if view is not None:
-            view.__exit__(None, None, None)
+        token = req.context.get("revision_view")
+        if token is not None:
+            close_revision_view(token)
 
 
 # NOTE(dev): falcon 4.4 types CORSMiddleware over ASGI request types only.

@@ -35,6 +35,9 @@ LATEST_TIME = 253_402_300_799
 MAX_SUBJECT_LENGTH = 255  # the longest username a store holds
 # NUL (PostgreSQL text cannot hold it) and surrogates (UTF-8 cannot encode them alone).
 _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+# The header nearly every request sends: one scheme, one token, no list.
+_BEARER_PREFIX = f"{HEADER_TYPE} "
+_PLAIN_TOKEN = re.compile(r"[^\s,]+")
 _EXPECTED = f"Expected '{HEADER_NAME}: {HEADER_TYPE} <JWT>'"
 _NOT_CONFIGURED = "This server has no usable public key to verify tokens with"
 _DECODE_OPTIONS: Options = {
@@ -54,6 +57,9 @@ def bearer_token(req: falcon.Request) -> str:
         TokenError: 401 when missing or of another scheme, 422 when malformed.
     """
     header = (req.get_header(HEADER_NAME) or "").strip().strip(",")
+    token = _plain_bearer(header)
+    if token is not None:
+        return token
     if not header:
         raise TokenError(401, f"Missing {HEADER_NAME} Header")
     fields = [field.split() for field in re.split(r",\s*", header)]
@@ -65,6 +71,15 @@ def bearer_token(req: falcon.Request) -> str:
     if len(bearer[0]) != 2:
         raise TokenError(422, f"Bad {HEADER_NAME} header. {_EXPECTED}")
     return bearer[0][1]
+
+
+def _plain_bearer(header: str) -> str | None:
+    """Return the token of the usual header, ``Bearer <token>`` alone; else None."""
+    if header.startswith(_BEARER_PREFIX):
+        token = header[len(_BEARER_PREFIX) :]
+        if token and _PLAIN_TOKEN.fullmatch(token):
+            return token
+    return None
 
 
 class TokenVerifier:

@@ -15,14 +15,30 @@ from lookup_events.store.protocols import PageRequest, ResultPage
 HEADER = "X-Pagination"
 
 
+# NOTE(dev): both are on every list request's path and their inputs repeat (an
+# empty or ``page_size=100`` query string; a handful of totals), so each answer
+# is remembered, in a dictionary emptied when full; only short query strings
+# are, so a client cannot make a worker hold thousands of long ones.
+_MAX_REMEMBERED = 4096
+_MAX_QUERY_REMEMBERED = 64
+_PAGES: dict[str, PageRequest] = {}
+_HEADERS: dict[tuple[int, int, int], str] = {}
+
+
 def page_request(req: falcon.Request) -> PageRequest:
     """Return the page the query string asks for (page 1 of 10 by default).
 
     Raises:
         APIError: 422 for a page below 1 or a page size outside 1..100.
     """
-    values = query_integers(req, ("page", "page_size"), PAGE_QUERY)
-    return PageRequest(number=values["page"], size=values["page_size"])
+    query = req.query_string
+    page = _PAGES.get(query)
+    if page is None:
+        values = query_integers(req, ("page", "page_size"), PAGE_QUERY)
+        page = PageRequest(number=values["page"], size=values["page_size"])
+        if len(query) <= _MAX_QUERY_REMEMBERED:
+            _remember(_PAGES, query, page)
+    return page
 
 
 def metadata(page: PageRequest, total: int) -> dict[str, Any]:
@@ -47,7 +63,18 @@ def metadata(page: PageRequest, total: int) -> dict[str, Any]:
 
 def paginate(resp: falcon.Response, page: PageRequest, result: ResultPage[Any]) -> None:
     """Set the ``X-Pagination`` header for ``result``."""
-    resp.set_header(HEADER, json.dumps(metadata(page, result.total)))
+    key = (page.number, page.size, result.total)
+    header = _HEADERS.get(key)
+    if header is None:
+        header = json.dumps(metadata(page, result.total))
+        _remember(_HEADERS, key, header)
+    resp.set_header(HEADER, header)
+
+
+def _remember(answers: dict[Any, Any], key: Any, answer: Any) -> None:
+    if len(answers) >= _MAX_REMEMBERED:
+        answers.clear()
+    answers[key] = answer
 
 
 def require_in_range(page: PageRequest, result: ResultPage[Any]) -> None:

@@ -323,6 +323,13 @@ class Settings:
         parse=_log_format,
         help="Log lines as text, json (one object a line), or auto (JSON unless on a terminal).",
     )
+    access_log: bool = setting(
+        "DTOOL_LOOKUP_ACCESS_LOG",
+        default=True,
+        parse=_bool,
+        help="The API writes one access line a request: request id, user, route, status, "
+        "duration (true); false leaves them out, as gunicorn does by default.",
+    )
     metrics_address: str = setting(
         "DTOOL_LOOKUP_METRICS_ADDRESS",
         default="127.0.0.1:9464",

@@ -11,17 +11,19 @@ once the token is checked).
 Every line passes ``redact`` last, whatever its origin (a library's
 exception text included): URL passwords, bearer tokens, JWTs, private keys
 and ``secret=...``-like pairs become ``***``, and so does any secret value
-handed to ``configure``.
+handed to ``configure``. A record marked ``PRECHECKED`` (the API's access
+line, whose client-chosen parts were redacted by its writer) is only
+searched for the configured secrets, not for the patterns.
 """
 
 from __future__ import annotations
 
 import contextvars
-import datetime
 import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -42,6 +44,9 @@ FIELDS = (
     "status",
 )
 MASK = "***"
+#: Record attribute (an ``extra`` key) saying every part of the record that a
+#: client or a library could have chosen has been through ``redact`` already.
+PRECHECKED = "prechecked"
 _MIN_SECRET = 6  # shorter configured "secrets" would mask ordinary words
 
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -94,11 +99,16 @@ _ANY_TRIGGER = re.compile(
 )
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return ``text`` with every secret-looking value and every known secret masked."""
+def redact(text: str, secrets: Iterable[str] = (), *, patterns: bool = True) -> str:
+    """Return ``text`` with every secret-looking value and every known secret masked.
+
+    ``patterns=False`` masks only the known ``secrets``.
+    """
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
+    if not patterns:
+        return text
     lowered = text.lower()
     if not _ANY_TRIGGER.search(lowered):
         return text
@@ -152,11 +162,27 @@ class _Redacting(logging.Formatter):
         super().__init__(fmt)
         self.role = role
         self.secrets = tuple(sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len))[::-1]
+        self._second: tuple[int, str] = (-1, "")
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
         found = context_fields()
-        found.update({k: getattr(record, k) for k in FIELDS if hasattr(record, k)})
-        return {k: v for k, v in found.items() if v not in (None, "")}
+        given = record.__dict__
+        for name in FIELDS:
+            if name in given:
+                found[name] = given[name]
+        return {k: v for k, v in found.items() if v is not None and v != ""}
+
+    def redact(self, record: logging.LogRecord, line: str) -> str:
+        """Return ``line`` redacted as ``record`` needs (only secrets when prechecked)."""
+        return redact(line, self.secrets, patterns=not record.__dict__.get(PRECHECKED, False))
+
+    def stamp(self, created: float, pattern: str, converter: Any) -> str:
+        """Return ``created`` to the second in ``pattern``, formatted once a second."""
+        second = int(created)
+        known = self._second  # NOTE(dev): one tuple, so threads never see half an update
+        if known[0] != second:
+            known = self._second = (second, time.strftime(pattern, converter(second)))
+        return known[1]
 
 
 class TextFormatter(_Redacting):
@@ -165,11 +191,18 @@ class TextFormatter(_Redacting):
     def __init__(self, role: str = "", secrets: Iterable[str] = ()) -> None:
         super().__init__(role, secrets, "%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """Return the record's local time as logging's default does, a second's part cached."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        stamp = self.stamp(record.created, self.default_time_format, self.converter)
+        return f"{stamp},{int(record.msecs):03d}"
+
     def format(self, record: logging.LogRecord) -> str:
         """Return the redacted line."""
         line = super().format(record)
         extra = " ".join(f"{k}={v}" for k, v in self.fields(record).items())
-        return redact(f"{line} [{extra}]" if extra else line, self.secrets)
+        return self.redact(record, f"{line} [{extra}]" if extra else line)
 
 
 class JsonFormatter(_Redacting):
@@ -177,10 +210,9 @@ class JsonFormatter(_Redacting):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the redacted JSON line."""
+        stamp = self.stamp(record.created, "%Y-%m-%dT%H:%M:%S", time.gmtime)
         document: dict[str, Any] = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": f"{stamp}.{int(record.msecs):03d}+00:00",
             "level": record.levelname.lower(),
             "role": self.role,
             "logger": record.name,
@@ -189,7 +221,7 @@ class JsonFormatter(_Redacting):
         }
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(document, default=str), self.secrets)
+        return self.redact(record, json.dumps(document, default=str))
 
 
 def formatter(

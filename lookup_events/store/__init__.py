@@ -21,7 +21,11 @@ from lookup_events.store.sql.audit import SqlAuditLog
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.outbox import SqlChangeFeed
-from lookup_events.store.sql.revisions import revision_view
+from lookup_events.store.sql.revisions import (
+    close_revision_view,
+    open_revision_view,
+    revision_view,
+)
 from lookup_events.store.sql.subscriptions import SqlSubscriptionStore
 from lookup_events.store.upgrade import MIGRATIONS, SchemaStatus, schema_status, upgrade_database
 
@@ -33,7 +37,9 @@ __all__ = [
     "SchemaStatus",
     "StoreConfig",
     "Stores",
+    "close_revision_view",
     "is_sql",
+    "open_revision_view",
     "open_stores",
     "revision_view",
     "schema_status",

@@ -6,12 +6,16 @@ matcher, so a saved search matches exactly what ``/dataset/search`` finds.
 
 from __future__ import annotations
 
+import re
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lookup_events.store.annotations import annotation_value
 from lookup_events.store.protocols import SearchQuery
+
+# What ``str(uuid.UUID(text))`` returns: lower-case hex, hyphenated 8-4-4-4-12.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def criteria_query(criteria: Mapping[str, Any], base_uris: Sequence[str]) -> SearchQuery:
@@ -38,6 +42,8 @@ def criteria_query(criteria: Mapping[str, Any], base_uris: Sequence[str]) -> Sea
 
 def canonical_uuid(text: str) -> str:
     """Return the canonical spelling of a UUID; other text is kept as it is."""
+    if _CANONICAL_UUID.fullmatch(text):  # already canonical, as nearly every request's is
+        return text
     try:
         return str(uuidlib.UUID(text))
     except ValueError:

@@ -283,3 +283,25 @@ def test_correctly_signed_tokens_with_any_claims_never_give_500(
         assert result.status_code in (200, 401, 422), (path, claims, result.text)
         if result.status_code != 200:
             assert result.json["code"] == result.status_code
+
+
+def test_a_cached_token_vouches_for_no_tampered_copy(
+    sqlite_data_client: testing.TestClient, keys: KeyPair
+) -> None:
+    token = signed(keys, {"sub": "sleepy", "exp": int(time.time()) + 600})
+    assert get(sqlite_data_client, bearer(token)).status_code == 200  # verified, now cached
+    header, payload, signature = token.split(".")
+    as_admin = signed(keys, {"sub": "snow-white", "exp": int(time.time()) + 600}).split(".")[1]
+    middle = len(signature) // 2
+    flipped = "A" if signature[middle] != "A" else "B"
+    forged = [
+        f"{header}.{as_admin}.{signature}",  # someone else's claims under this signature
+        f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}",
+        f"{header}.{payload}.",
+    ]
+
+    for copy in forged:
+        result = get(sqlite_data_client, bearer(copy))
+        assert result.status_code == 422, copy
+        assert result.json["msg"] == "Signature verification failed"
+    assert get(sqlite_data_client, bearer(token)).status_code == 200

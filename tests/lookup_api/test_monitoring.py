@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
 from falcon import testing
 
+from lookup_api import monitoring
 from lookup_api.app import create_app
 from lookup_events.config import Settings
 from lookup_events.errors import QueueUnavailable
@@ -158,3 +162,107 @@ def test_json_access_lines_carry_request_id_user_route_status_and_duration(
     assert line["duration_ms"] > 0
     token = auth("grumpy")["Authorization"].split()[1]
     assert token not in stream.getvalue()
+
+
+@pytest.fixture
+def log_stream() -> Iterator[Callable[[str], io.StringIO]]:
+    """Send every log line to a string in a format, as a process's ``configure`` does."""
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+
+    def configure(log_format: str) -> io.StringIO:
+        stream = io.StringIO()
+        logs.configure("api", log_format, secrets=[SECRET], stream=stream)
+        return stream
+
+    yield configure
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+SECRET = "database-password-7"  # a configured secret, as Services.log_secrets gives it
+
+
+def access_lines(stream: io.StringIO) -> list[str]:
+    return [line for line in stream.getvalue().splitlines() if "lookup_api.access" in line]
+
+
+def test_plain_access_lines_are_readable_and_carry_the_request_fields(
+    monitored: testing.TestClient, auth: Header, log_stream: Callable[[str], io.StringIO]
+) -> None:
+    stream = log_stream("text")
+    uuid = "af6727bf-29c7-43dd-b42f-a5d7ede28337"
+    monitored.simulate_get(
+        f"/dataset/lookup/{uuid}", headers={**auth("grumpy"), "X-Request-ID": "req-8"}
+    )
+
+    [line] = access_lines(stream)
+    time, level, logger, message = line.split(" ", 4)[1:]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d,\d{3}", time)
+    assert (level, logger) == ("INFO", "lookup_api.access:")
+    assert message.startswith(f"GET /dataset/lookup/{uuid} 200 ")
+    for field in (
+        "request_id=req-8",
+        "user=grumpy",
+        "route=/dataset/lookup/{uuid}",
+        f"path=/dataset/lookup/{uuid}",
+        "status=200",
+        "duration_ms=",
+    ):
+        assert field in message
+    assert auth("grumpy")["Authorization"].split()[1] not in stream.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_access_lines_never_show_what_looks_like_a_secret(
+    monitored: testing.TestClient,
+    auth: Header,
+    log_stream: Callable[[str], io.StringIO],
+    log_format: str,
+) -> None:
+    stream = log_stream(log_format)
+    token = auth("grumpy")["Authorization"].split()[1]
+    monitored.simulate_get(f"/dataset/lookup/{token}", headers=auth("grumpy"))
+    monitored.simulate_get(f"/uuids/password={SECRET[:-1]}x", headers=auth("grumpy"))
+    monitored.simulate_get(f"/uuids/{SECRET}", headers=auth("grumpy"))
+    reply = monitored.simulate_get("/config/health", headers={"X-Request-ID": token})
+
+    lines = access_lines(stream)
+    assert len(lines) == 4
+    assert token not in stream.getvalue()
+    assert SECRET not in stream.getvalue()
+    assert f"{SECRET[:-1]}x" not in stream.getvalue()
+    assert all("***" in line for line in lines[:3])
+    # a request id that looks like a token is replaced, not logged nor echoed
+    assert reply.headers["X-Request-ID"] != token
+    assert reply.headers["X-Request-ID"] in lines[3]
+
+
+def test_access_lines_can_be_turned_off(
+    settings: Settings, sqlite_stores: Stores, log_stream: Callable[[str], io.StringIO]
+) -> None:
+    stream = log_stream("json")
+    quiet = testing.TestClient(create_app(replace(settings, access_log=False), sqlite_stores))
+    reply = quiet.simulate_get("/config/health", headers={"X-Request-ID": "req-9"})
+
+    assert reply.headers["X-Request-ID"] == "req-9"
+    assert access_lines(stream) == []
+
+
+def test_request_ids_are_unique_and_new_in_a_forked_child() -> None:
+    ids = monitoring.RequestIds()
+    made = [ids() for _ in range(1000)]
+    assert len(set(made)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", made_id) for made_id in made)
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writing, ids().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    in_child = os.read(reading, 64).decode()
+    os.close(reading)
+    os.close(writing)
+    assert in_child[:16] != made[0][:16]
+    assert ids()[:16] == made[0][:16]

@@ -106,3 +106,19 @@ def test_bad_page_parameters_are_422_before_authentication(client: testing.TestC
                 "errors": {"query": errors},
                 "status": "Unprocessable Entity",
             }
+
+
+def test_repeated_pages_follow_the_total_as_it_changes(
+    client: testing.TestClient, stores: Stores, auth: Header
+) -> None:
+    _load(stores, 3)
+
+    def header() -> dict[str, int]:
+        reply = client.simulate_get("/dataset/list?page=2&page_size=2", headers=auth("grumpy"))
+        return dict(json.loads(reply.headers["X-Pagination"]))
+
+    assert header() == header() == metadata(PageRequest(2, 2), 3)
+    stores.datasets.upsert(record_from_info(make_info(3, SNOW_WHITE)))
+    assert header() == metadata(PageRequest(2, 2), 4)
+    stores.datasets.upsert(record_from_info(make_info(4, SNOW_WHITE)))
+    assert header()["next_page"] == 3

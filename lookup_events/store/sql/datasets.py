@@ -116,6 +116,12 @@ _AUDITED = select(datasets.c.id, *_ENTRY_COLUMNS, datasets.c.readme, datasets.c.
     datasets.c.uri.in_(bindparam("uris"))
 )
 # A lookup: the copies of a few UUIDs in the base URIs a user may search.
+# One UUID (nearly every lookup): every copy, base URIs filtered by the caller.
+# NOTE(dev): a copy is one row per base URI, so few rows; the statement has no
+# expanding parameter to render per call, which cost more than running it.
+_LOOKUP_ONE = (
+    select(*_ENTRY_COLUMNS).where(datasets.c.uuid == bindparam("uuid")).order_by(datasets.c.id)
+)
 _LOOKUP = (
     select(*_ENTRY_COLUMNS)
     .where(datasets.c.uuid.in_(bindparam("uuids", expanding=True)))
@@ -294,12 +300,12 @@ class SqlDatasetStore:
         self, query: SearchQuery, page: PageRequest, sort: Sequence[SortKey] = ()
     ) -> ResultPage[DatasetEntry]:
         """Return one page of entries matching ``query`` (registration order by default)."""
-        check_query(query)
         key = ("search", query, page, tuple(sort))
         revision = self._revisions.read(DATASETS_REVISION)
         cached = self._cache.get(revision, key)
-        if cached is not None:
+        if cached is not None:  # NOTE(dev): only a query within the limits is ever cached
             return ResultPage(list(cached[0]), cached[1])
+        check_query(query)
         if 0 < len(query.uuids) <= DIRECT_UUIDS:
             result = self._search_directly(query, page, sort)
             items = tuple(result.items)
@@ -340,7 +346,10 @@ class SqlDatasetStore:
         Such a query matches at most one row per UUID and base URI: reading
         them all costs less than caching their ids first.
         """
-        if query == SearchQuery(query.base_uris, uuids=query.uuids) and not sort:
+        plain = query == SearchQuery(query.base_uris, uuids=query.uuids) and not sort
+        if plain and len(query.uuids) == 1:
+            return self._lookup_one(query.uuids[0], query.base_uris, page)
+        if plain:
             statement, parameters = _LOOKUP, {"uuids": query.uuids, "base_uris": query.base_uris}
         elif (where := self._where(query)) is not None:
             ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
@@ -349,6 +358,16 @@ class SqlDatasetStore:
             return ResultPage([], 0)
         with self._reader.connect() as conn:
             entries = [_entry(row) for row in conn.execute(statement, parameters)]
+        return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
+
+    def _lookup_one(
+        self, uuid: str, base_uris: Sequence[str], page: PageRequest
+    ) -> ResultPage[DatasetEntry]:
+        """Return the copies of one dataset in ``base_uris``, in registration order."""
+        allowed = set(base_uris)
+        with self._reader.connect() as conn:
+            rows = conn.execute(_LOOKUP_ONE, {"uuid": uuid}).all()
+        entries = [_entry(row) for row in rows if row.base_uri in allowed]
         return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
 
     def _ids_from_text_index(

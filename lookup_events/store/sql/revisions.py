@@ -35,7 +35,7 @@ import select
 import threading
 import time
 from collections.abc import Hashable, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,11 +89,24 @@ def revision_view() -> Iterator[None]:
     An API request whose admin and dataset stores share a database looks
     once for both. A write in the block forgets what was read.
     """
-    token = _REVISION_VIEW.set({})
+    token = open_revision_view()
     try:
         yield
     finally:
-        _REVISION_VIEW.reset(token)
+        close_revision_view(token)
+
+
+ViewToken = Token[dict[tuple[str, str], int] | None]
+
+
+def open_revision_view() -> ViewToken:
+    """Open a view spanning two calls (a request's middleware); close it with the token."""
+    return _REVISION_VIEW.set({})
+
+
+def close_revision_view(token: ViewToken) -> None:
+    """Close the view ``open_revision_view`` opened."""
+    _REVISION_VIEW.reset(token)
 
 
 @dataclass
