@@ -8,6 +8,7 @@ from typing import Any
 
 from lookup_api.access import require_register, require_search, searchable
 from lookup_api.bodies import entries
+from lookup_api.memo import Memo
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
@@ -203,16 +204,15 @@ class EncodedPages:
     """
 
     def __init__(self, capacity: int = 1024) -> None:
-        self._capacity = capacity
-        self._bodies: dict[tuple[bool, tuple[int, ...]], tuple[tuple[Any, ...], bytes]] = {}
+        self._bodies: Memo[tuple[bool, tuple[int, ...]], tuple[tuple[Any, ...], bytes]] = Memo(
+            capacity
+        )
 
     def body(self, page: ResultPage[DatasetEntry], search: bool = False) -> bytes:
         """Return the JSON body of ``page`` in 0.18's list or search shape."""
         key = (search, tuple(map(id, page.items)))
         known = self._bodies.get(key)
         if known is None:
-            if len(self._bodies) >= self._capacity:
-                self._bodies.clear()
             encoded = json.dumps(entries(page, search), ensure_ascii=False).encode()
-            known = self._bodies[key] = (tuple(page.items), encoded)
+            known = self._bodies.put(key, (tuple(page.items), encoded))
         return known[1]

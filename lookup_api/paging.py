@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 
 from lookup_api.errors import APIError
+from lookup_api.memo import Memo
 from lookup_api.schemas import PAGE_QUERY
 from lookup_api.validation import query_integers
 from lookup_events.store.protocols import PageRequest, ResultPage
@@ -19,10 +20,9 @@ HEADER = "X-Pagination"
 # empty or ``page_size=100`` query string; a handful of totals), so each answer
 # is remembered, in a dictionary emptied when full; only short query strings
 # are, so a client cannot make a worker hold thousands of long ones.
-_MAX_REMEMBERED = 4096
 _MAX_QUERY_REMEMBERED = 64
-_PAGES: dict[str, PageRequest] = {}
-_HEADERS: dict[tuple[int, int, int], str] = {}
+_PAGES: Memo[str, PageRequest] = Memo(4096)
+_HEADERS: Memo[tuple[int, int, int], str] = Memo(4096)
 
 
 def page_request(req: falcon.Request) -> PageRequest:
@@ -37,7 +37,7 @@ def page_request(req: falcon.Request) -> PageRequest:
         values = query_integers(req, ("page", "page_size"), PAGE_QUERY)
         page = PageRequest(number=values["page"], size=values["page_size"])
         if len(query) <= _MAX_QUERY_REMEMBERED:
-            _remember(_PAGES, query, page)
+            _PAGES.put(query, page)
     return page
 
 
@@ -66,15 +66,8 @@ def paginate(resp: falcon.Response, page: PageRequest, result: ResultPage[Any]) 
     key = (page.number, page.size, result.total)
     header = _HEADERS.get(key)
     if header is None:
-        header = json.dumps(metadata(page, result.total))
-        _remember(_HEADERS, key, header)
+        header = _HEADERS.put(key, json.dumps(metadata(page, result.total)))
     resp.set_header(HEADER, header)
-
-
-def _remember(answers: dict[Any, Any], key: Any, answer: Any) -> None:
-    if len(answers) >= _MAX_REMEMBERED:
-        answers.clear()
-    answers[key] = answer
 
 
 def require_in_range(page: PageRequest, result: ResultPage[Any]) -> None:

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 from lookup_api.errors import APIError
 from lookup_api.limits import read_body
+from lookup_api.memo import Memo
 from lookup_api.schemas import FLOAT_PATTERN, MANIFEST, MAX_INT64, REGISTER, SEARCH, Schema
 from lookup_events.errors import QueryTooLarge
 from lookup_events.store.limits import LIST_LIMITS, check_criteria
@@ -238,8 +239,7 @@ def query_integers(req: falcon.Request, names: Iterable[str], schema: Schema) ->
 
 
 _VALIDATORS: dict[int, tuple[Schema, Draft202012Validator]] = {}
-_INTEGER_VERDICTS: dict[tuple[int, tuple[tuple[str, Any], ...]], Errors] = {}
-_MAX_INTEGER_VERDICTS = 4096
+_INTEGER_VERDICTS: Memo[tuple[int, tuple[tuple[str, Any], ...]], Errors] = Memo(4096)
 
 
 def _integer_errors(values: dict[str, Any], schema: Schema) -> Errors:
@@ -252,9 +252,7 @@ def _integer_errors(values: dict[str, Any], schema: Schema) -> Errors:
     key = (id(schema), tuple(values.items()))
     verdict = _INTEGER_VERDICTS.get(key)
     if verdict is None:
-        if len(_INTEGER_VERDICTS) >= _MAX_INTEGER_VERDICTS:
-            _INTEGER_VERDICTS.clear()
-        verdict = _INTEGER_VERDICTS[key] = collect_errors(values, schema)
+        verdict = _INTEGER_VERDICTS.put(key, collect_errors(values, schema))
     return verdict
 
 
