@@ -1,7 +1,9 @@
 """The broker or the database goes away mid-burst; the registrar waits and catches up.
 
 RabbitMQ is restarted with ``rabbitmqctl stop_app``/``start_app`` (always
-started again, whatever happens: other tests use it next). PostgreSQL is
+started again, whatever happens: other tests use it next), holding the broker
+exclusively (``broker_to_stop``): tests in the other pytest-xdist processes
+wait until it is back rather than lose their connection. PostgreSQL is
 never touched: the registrar reaches it through a TCP proxy in this test
 process, which drops every connection and refuses new ones for a while.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,12 @@ from tests.support.checks import count, frozen, open_test_stores, registered, st
 from tests.support.datasets import DatasetFactory
 from tests.support.network import TcpProxy
 from tests.support.processes import LookupProcess, process_env, wait_until
-from tests.support.rabbitmq import RabbitVhost, rabbitmqctl
+from tests.support.rabbitmq import (
+    RabbitVhost,
+    broker_to_stop,
+    rabbitmqctl,
+    require_rabbitmqctl,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,14 +56,23 @@ def restart_rabbitmq(pause: float) -> threading.Thread:
     return thread
 
 
+@pytest.fixture
+def rabbit_to_stop() -> Iterator[RabbitVhost]:
+    """A virtual host of the test's own on a broker no other test uses meanwhile."""
+    require_rabbitmqctl()
+    with broker_to_stop(), RabbitVhost(hold=False) as vhost:
+        yield vhost
+
+
 @pytest.mark.rabbitmq
 def test_a_rabbitmq_restart_mid_burst_loses_nothing(
     tmp_path: Path,
     sqlite_url_migrated: str,
-    rabbit: RabbitVhost,
+    rabbit_to_stop: RabbitVhost,
     factory: DatasetFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    rabbit = rabbit_to_stop
     stores = open_test_stores(sqlite_url_migrated, tmp_path)
     stores.admin.add_base_uri(factory.base_uri)
     env = process_env(

@@ -18,26 +18,33 @@ import pytest
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff
 from tests.support.queues import REDIS_URL, TRANSPORTS, Broker
-from tests.support.rabbitmq import AMQP_URL
+from tests.support.rabbitmq import AMQP_URL, broker_in_use
 from tests.support.servers import require_service
 
 
 @pytest.fixture(params=TRANSPORTS)
-def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Broker:
-    """Return each transport in turn."""
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    """Return each transport in turn (RabbitMQ held while the test uses it)."""
     kind: str = request.param
-    if kind == "embedded":
-        return Broker(kind, f"sqlite:///{tmp_path / 'data' / 'queue.db'}?lease=2")
-    if kind == "memory":
-        return Broker(kind, "memory://")
-    if kind == "sqs":
+    if kind == "rabbitmq":
+        with broker_in_use():
+            yield _server_broker(kind, AMQP_URL, {})
+    elif kind == "redis":
+        yield _server_broker(kind, REDIS_URL, {"visibility_timeout": 2})
+    elif kind == "embedded":
+        yield Broker(kind, f"sqlite:///{tmp_path / 'data' / 'queue.db'}?lease=2")
+    elif kind == "memory":
+        yield Broker(kind, "memory://")
+    else:  # sqs
         endpoint = urlsplit(request.getfixturevalue("moto_endpoint"))
         options = {"region": "us-east-1", "is_secure": False, "visibility_timeout": 2}
-        return Broker(kind, f"sqs://testing:testing@{endpoint.netloc}", options)
-    url = AMQP_URL if kind == "rabbitmq" else REDIS_URL
+        yield Broker(kind, f"sqs://testing:testing@{endpoint.netloc}", options)
+
+
+def _server_broker(kind: str, url: str, options: dict[str, object]) -> Broker:
     parts = urlsplit(url)
     require_service(kind, parts.hostname or "127.0.0.1", parts.port or 0)
-    return Broker(kind, url, {"visibility_timeout": 2} if kind == "redis" else {})
+    return Broker(kind, url, options)
 
 
 @pytest.fixture

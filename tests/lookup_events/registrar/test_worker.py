@@ -11,6 +11,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
 from tests.support.datasets import corrupt, make_dataset
-from tests.support.rabbitmq import AMQP_URL
+from tests.support.rabbitmq import AMQP_URL, broker_in_use
 from tests.support.servers import require_service
 from tests.support.stores import settings_for
 
@@ -48,16 +49,18 @@ CLOSED_PORT = 1  # nothing listens on 127.0.0.1:1
 )
 def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventQueue]:
     """A queue with quick backoff and 3 attempts, on each transport."""
-    if request.param == "embedded":
-        url = f"sqla+sqlite:///{tmp_path / 'queue.db'}"
-    else:
-        require_service("RabbitMQ", "127.0.0.1", 5672)
-        url = AMQP_URL
-    opened = EventQueue(
-        url, name=f"test-worker-{uuid.uuid4().hex[:8]}", max_attempts=3, backoff=QUICK
-    )
-    yield opened
-    opened.delete()
+    with ExitStack() as held:
+        if request.param == "embedded":
+            url = f"sqla+sqlite:///{tmp_path / 'queue.db'}"
+        else:
+            require_service("RabbitMQ", "127.0.0.1", 5672)
+            held.enter_context(broker_in_use())
+            url = AMQP_URL
+        opened = EventQueue(
+            url, name=f"test-worker-{uuid.uuid4().hex[:8]}", max_attempts=3, backoff=QUICK
+        )
+        yield opened
+        opened.delete()
 
 
 @pytest.fixture
