@@ -35,6 +35,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_RECYCLE_SECONDS = 600
 PING_AFTER_IDLE_SECONDS = 5.0
 POSTGRES_RANDOM_PAGE_COST = 1.1
+# The least work_mem a session gets (a server configured with more keeps its own).
+POSTGRES_WORK_MEM = "32MB"
 _RESTING_SINCE = "lookup_resting_since"
 # SQLite virtual-machine steps between two looks at a read's deadline (~1 ms).
 _SQLITE_PROGRESS_STEPS = 10_000
@@ -45,6 +47,11 @@ _SQLITE_INTERRUPTED = "interrupted"
 # Planner settings of a free-text query's transaction on PostgreSQL (see text_reader).
 _BITMAP_SCANS_ONLY = (
     "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)"
+)
+
+_AT_LEAST_WORK_MEM = (
+    "SELECT set_config('work_mem', %s, false)"
+    " WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%s)"
 )
 
 
@@ -91,6 +98,10 @@ def _configure_postgres(engine: Engine) -> None:
         dbapi_connection.autocommit = True
         cursor = dbapi_connection.cursor()
         cursor.execute(f"SET random_page_cost = {POSTGRES_RANDOM_PAGE_COST}")
+        # NOTE(dev): a query's ordered ids (up to 250,000, cached for its pages) are
+        # sorted in work_mem; at the default 4 MB more than about 130,000 spill to
+        # disk (an external merge sort, docs/scale-out.md), in memory they do not.
+        cursor.execute(_AT_LEAST_WORK_MEM, (POSTGRES_WORK_MEM, POSTGRES_WORK_MEM))
         cursor.close()
         dbapi_connection.autocommit = autocommit
 

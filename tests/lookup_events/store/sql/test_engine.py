@@ -65,6 +65,30 @@ def test_a_rested_connection_killed_by_the_server_is_replaced(
         stores.close()
 
 
+@pytest.mark.parametrize(("server", "session"), [("4MB", "32MB"), ("64MB", "64MB")])
+def test_a_session_sorts_a_long_id_list_in_memory_unless_the_server_gives_more(
+    postgres_url_migrated: str, server: str, session: str
+) -> None:
+    # 200,000 ids (a common word in a million datasets) spill to disk at the default 4 MB.
+    engine = sql_engine.make_engine(postgres_url_migrated)
+    # As if the server were configured so: before the engine's own settings.
+    event.listen(engine, "connect", lambda dbapi, _: _set(dbapi, "work_mem", server), insert=True)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW work_mem").scalar() == session
+        plan = connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT array(SELECT g FROM"
+            " generate_series(1, 200000) AS g ORDER BY g DESC)"
+        ).scalars()
+        assert any("quicksort" in line for line in plan)
+    engine.dispose()
+
+
+def _set(dbapi_connection: Any, name: str, value: str) -> None:
+    dbapi_connection.autocommit = True  # else the pool's first rollback undoes the SET
+    dbapi_connection.execute(f"SET {name} = '{value}'")
+    dbapi_connection.autocommit = False
+
+
 # NOTE(dev): the tests below share the session database ``analysed`` loads once, so a
 # test that empties it (``postgres_url_migrated``) has to come before them.
 @pytest.fixture(scope="module")
