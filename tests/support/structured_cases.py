@@ -60,6 +60,10 @@ project: apples
 temperature: 20.5
 """
 
+# Notes around the 100 characters a string's indexed prefix holds (SHORT): alpha's is
+# one shorter, beta's exactly that long, delta's longer; all three share a prefix.
+_NOTE = "n" * 100 + "ote"
+
 # name, base URI, items (so sizes differ), creator, README, annotations, tags
 DATASETS: list[tuple[str, str, int, str, str, dict[str, Any], list[str]]] = [
     (
@@ -68,10 +72,18 @@ DATASETS: list[tuple[str, str, int, str, str, dict[str, Any], list[str]]] = [
         1,
         "queen",
         _README_ALPHA,
-        {"species": "apple", "count": 3, "ripe": True},
+        {"species": "apple", "count": 3, "ripe": True, "note": _NOTE[:99]},
         ["fruit", "red"],
     ),
-    ("beta", SNOW_WHITE, 2, "queen", _README_BETA, {"species": "pear", "count": 3.0}, ["fruit"]),
+    (
+        "beta",
+        SNOW_WHITE,
+        2,
+        "queen",
+        _README_BETA,
+        {"species": "pear", "count": 3.0, "note": _NOTE[:100]},
+        ["fruit"],
+    ),
     ("gamma", SNOW_WHITE, 3, "grumpy", "not: yaml: [", {}, []),
     (
         "delta",
@@ -79,7 +91,7 @@ DATASETS: list[tuple[str, str, int, str, str, dict[str, Any], list[str]]] = [
         0,
         "mrhappy",
         _README_DELTA,
-        {"species": "apple", "list": [1, 2], "nested": {"a": 1}},
+        {"species": "apple", "list": [1, 2], "nested": {"a": 1}, "note": _NOTE},
         ["red", "veg"],
     ),
     ("epsilon", MR_MEN, 4, "queen", _README_EPSILON, {"nothing": None}, ["veg"]),
@@ -190,6 +202,12 @@ CASES: list[tuple[dict[str, Any], str]] = [
     ({"annotations.species": {"$in": ["pear", None]}}, "beta gamma epsilon"),
     ({"annotations.species": {"$regex": "^ap"}}, "alpha delta"),
     ({"annotations.species": {"$not": {"$regex": "^ap"}}}, "beta gamma epsilon"),
+    ({"annotations.note": _NOTE[:99]}, "alpha"),
+    ({"annotations.note": _NOTE[:100]}, "beta"),
+    ({"annotations.note": _NOTE}, "delta"),
+    ({"annotations.note": _NOTE[:101]}, ""),
+    ({"annotations.note": {"$in": [_NOTE[:99], _NOTE]}}, "alpha delta"),
+    ({"annotations.note": {"$nin": [_NOTE[:100], _NOTE]}}, "alpha gamma epsilon"),
     ({"annotations.species": {"$nin": ["apple", "pear"]}}, "gamma epsilon"),
     ({"annotations.species": {"$exists": False}}, "gamma epsilon"),
     # readme

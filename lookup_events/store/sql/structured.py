@@ -203,11 +203,23 @@ def _values_in(row: FromClause, test: Condition) -> Clause:
 
 
 def _texts_in(row: FromClause, kinds: str | tuple[str, ...], texts: Sequence[str]) -> Clause:
-    """Return: the row holds one of ``texts``, found through the indexed prefix."""
+    """Return: the row holds one of ``texts``, found through the indexed prefix.
+
+    A text shorter than the prefix is its own prefix, and a prefix that short
+    is a whole text: such texts are matched on the index alone. Comparing
+    ``text`` too read the table's row for every match (at a million datasets,
+    a quarter of them holding the value, 12 s on SQLite instead of an index
+    range).
+    """
     c = row.c
     kind = c.kind == kinds if isinstance(kinds, str) else c.kind.in_(kinds)
-    shorts = sorted({text[:SHORT] for text in texts})
-    return and_(c.short.in_(shorts), kind, c.text.in_(sorted(set(texts))))
+    whole = sorted({text for text in texts if len(text) < SHORT})
+    long = sorted({text for text in texts if len(text) >= SHORT})
+    groups: list[Clause] = [c.short.in_(whole)] if whole else []
+    if long:
+        shorts = sorted({text[:SHORT] for text in long})
+        groups.append(and_(c.short.in_(shorts), c.text.in_(long)))
+    return and_(kind, or_(*groups))
 
 
 def _bool_text(value: bool) -> str:
