@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +24,7 @@ from lookup_events.events import DatasetEvent
 from lookup_events.queue.consumer import Delivery
 from lookup_events.queue.event_queue import EventQueue
 from tests.support.processes import REPO
+from tests.support.servers import require_service
 
 REDIS_URL = os.environ.get("DTOOL_LOOKUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 EMBEDDED = pytest.param("embedded", id="embedded")
@@ -68,6 +70,13 @@ class Broker:
     kind: str
     url: str
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def server_broker(kind: str, url: str, options: dict[str, Any]) -> Broker:
+    """Return the broker of a server at ``url`` (skip, or fail under CI, when it is down)."""
+    parts = urlsplit(url)
+    require_service(kind, parts.hostname or "127.0.0.1", parts.port or 0)
+    return Broker(kind, url, options)
 
 
 def event(number: int = 0) -> DatasetEvent:

@@ -17,9 +17,8 @@ import pytest
 
 from lookup_events.queue.event_queue import EventQueue
 from lookup_events.queue.topology import Backoff
-from tests.support.queues import REDIS_URL, TRANSPORTS, Broker
+from tests.support.queues import REDIS_URL, TRANSPORTS, Broker, server_broker
 from tests.support.rabbitmq import AMQP_URL, broker_in_use
-from tests.support.servers import require_service
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -28,9 +27,9 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
     kind: str = request.param
     if kind == "rabbitmq":
         with broker_in_use():
-            yield _server_broker(kind, AMQP_URL, {})
+            yield server_broker(kind, AMQP_URL, {})
     elif kind == "redis":
-        yield _server_broker(kind, REDIS_URL, {"visibility_timeout": 2})
+        yield server_broker(kind, REDIS_URL, {"visibility_timeout": 2})
     elif kind == "embedded":
         yield Broker(kind, f"sqlite:///{tmp_path / 'data' / 'queue.db'}?lease=2")
     elif kind == "memory":
@@ -39,12 +38,6 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
         endpoint = urlsplit(request.getfixturevalue("moto_endpoint"))
         options = {"region": "us-east-1", "is_secure": False, "visibility_timeout": 2}
         yield Broker(kind, f"sqs://testing:testing@{endpoint.netloc}", options)
-
-
-def _server_broker(kind: str, url: str, options: dict[str, object]) -> Broker:
-    parts = urlsplit(url)
-    require_service(kind, parts.hostname or "127.0.0.1", parts.port or 0)
-    return Broker(kind, url, options)
 
 
 @pytest.fixture
