@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from lookup_events.errors import DatabaseUnavailable
+from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
 from lookup_events.model import DatasetEntry, record_from_info
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest, SearchQuery
@@ -138,3 +138,36 @@ def test_a_postgres_server_that_refuses_is_unavailable(postgres_url: str) -> Non
     reader = CopyReader(engine)
     with pytest.raises(DatabaseUnavailable):
         reader.read(UUID)
+
+
+def test_a_sqlite_read_past_its_budget_times_out(sqlite_url_migrated: str) -> None:
+    engine = make_engine(sqlite_url_migrated)
+    row = {
+        "uuid": UUID,
+        "name": "copy",
+        "type": "dataset",
+        "creator_username": "grumpy",
+        "frozen_at": 1.0,
+        "created_at": 1.0,
+        "tags": [],
+        "extra": {},
+        "readme": "",
+        "manifest": {},
+        "annotations": {},
+    }
+    copies = [
+        {**row, "uri": f"file:///c{n}/{UUID}", "base_uri": f"file:///c{n}"} for n in range(3000)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(datasets), copies)
+    timed, unbounded = CopyReader(engine, timeout=1e-9), CopyReader(engine)
+    try:
+        with pytest.raises(QueryTimedOut):
+            timed.read(UUID)
+        assert len(unbounded.read(UUID)) == 3000
+        with pytest.raises(QueryTimedOut):  # the connection stays usable
+            timed.read(UUID)
+    finally:
+        timed.close()
+        unbounded.close()
+    engine.dispose()
