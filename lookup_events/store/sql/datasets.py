@@ -60,6 +60,7 @@ from lookup_events.store.protocols import (
 from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.bulk import insert_rows
+from lookup_events.store.sql.copies import CopyReader
 from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
@@ -116,12 +117,7 @@ _AUDITED = select(datasets.c.id, *_ENTRY_COLUMNS, datasets.c.readme, datasets.c.
     datasets.c.uri.in_(bindparam("uris"))
 )
 # A lookup: the copies of a few UUIDs in the base URIs a user may search.
-# One UUID (nearly every lookup): every copy, base URIs filtered by the caller.
-# NOTE(dev): a copy is one row per base URI, so few rows; the statement has no
-# expanding parameter to render per call, which cost more than running it.
-_LOOKUP_ONE = (
-    select(*_ENTRY_COLUMNS).where(datasets.c.uuid == bindparam("uuid")).order_by(datasets.c.id)
-)
+# (One UUID, nearly every lookup, is read by ``copies.CopyReader``.)
 _LOOKUP = (
     select(*_ENTRY_COLUMNS)
     .where(datasets.c.uuid.in_(bindparam("uuids", expanding=True)))
@@ -197,6 +193,7 @@ class SqlDatasetStore:
         self._reader = reader(self._read_engine)
         self._cache = RevisionCache()
         self._revisions = RevisionReader(engine, follow_revisions)
+        self._copies = CopyReader(self._read_engine, query_timeout)
         self._match = sqlite_match if is_sqlite(engine) else postgres_match
         self._text_ids = sqlite_ids if is_sqlite(engine) else postgres_ids
         self._statistics = PlannerStatistics(self._writer)
@@ -364,10 +361,10 @@ class SqlDatasetStore:
         self, uuid: str, base_uris: Sequence[str], page: PageRequest
     ) -> ResultPage[DatasetEntry]:
         """Return the copies of one dataset in ``base_uris``, in registration order."""
+        # NOTE(dev): a copy is one row per base URI, so few rows: every copy is
+        # read, on a raw connection (``copies.py``), and filtered here.
         allowed = set(base_uris)
-        with self._reader.connect() as conn:
-            rows = conn.execute(_LOOKUP_ONE, {"uuid": uuid}).all()
-        entries = [_entry(row) for row in rows if row.base_uri in allowed]
+        entries = [entry for entry in self._copies.read(uuid) if entry.base_uri in allowed]
         return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
 
     def _ids_from_text_index(
@@ -644,6 +641,7 @@ class SqlDatasetStore:
     def close(self) -> None:
         """Release connections."""
         self._revisions.close()
+        self._copies.close()
         self._engine.dispose()
         self._read_engine.dispose()
 

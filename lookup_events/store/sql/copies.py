@@ -1,0 +1,242 @@
+"""The copies of one dataset, read on a raw connection: a lookup's first answer.
+
+A lookup that misses the revision cache asks for the rows of one UUID, a
+few rows found through ``ix_datasets_uuid``. Through SQLAlchemy that read
+cost several times the query itself: a pool checkout and its reset, an
+execution context, result metadata, and on PostgreSQL psycopg's cursor and
+column descriptions (``docs/measurements.md``). So, as ``RevisionReader``
+does for revisions, ``CopyReader`` keeps one raw connection per thread from
+the engine of reads and sends one prepared statement on it: ``sqlite3``
+directly, or libpq through psycopg's ``pgconn`` (text results, parsed here
+exactly as psycopg's text loaders parse them). A kept connection that fails
+is replaced once; one made before a fork is never used by the child.
+
+The statement bound of reads holds here too: PostgreSQL connections of the
+read engine carry their ``statement_timeout``; on SQLite the reader sets
+the same progress handler ``engine.timed_reads`` sets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
+from lookup_events.model import DatasetEntry
+
+R = TypeVar("R")
+
+# The entry columns, in ``DatasetEntry``'s field order.
+COLUMNS = (
+    "uri",
+    "base_uri",
+    "uuid",
+    "name",
+    "creator_username",
+    "frozen_at",
+    "created_at",
+    "number_of_items",
+    "size_in_bytes",
+    "type",
+    "tags",
+    "extra",
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM datasets WHERE uuid = {{}} ORDER BY id"
+_PREPARED_NAME = b"dtool_lookup_copies"
+_NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
+_QUERY_CANCELED = b"57014"  # SQLSTATE query_canceled: the statement timeout
+_SQLITE_INTERRUPTED = "interrupted"
+_SQLITE_PROGRESS_STEPS = 10_000  # as engine.timed_reads
+
+
+@dataclass
+class _Kept:
+    """One thread's raw connection."""
+
+    pid: int
+    connection: Any
+
+
+class CopyReader:
+    """Reads every row of one UUID on a raw connection per thread, in registration order."""
+
+    def __init__(self, engine: Engine, timeout: float | None = None) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._timeout = timeout or None
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+
+    def read(self, uuid: str) -> list[DatasetEntry]:
+        """Return the entry of every copy of ``uuid`` (every base URI), by row id.
+
+        Raises:
+            QueryTimedOut: the read ran past the time budget of reads.
+            DatabaseUnavailable: the database cannot be reached.
+        """
+        if self._postgres:
+            return _postgres_entries(self._run(_postgres_rows, uuid))
+        return _sqlite_entries(self._run(self._sqlite_rows, uuid))
+
+    def _run(self, query: Callable[[Any, str], R], uuid: str) -> R:
+        """Run ``query`` on this thread's connection; replace a failing one, once."""
+        while True:
+            kept, fresh = self._kept()
+            try:
+                return query(kept.connection, uuid)
+            except QueryTimedOut:
+                raise
+            except Exception as ex:
+                self._local.kept = None
+                _close_quietly(kept.connection)
+                if fresh:
+                    raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+
+    def _sqlite_rows(self, connection: sqlite3.Connection, uuid: str) -> list[Any]:
+        if self._timeout is not None:
+            connection.set_progress_handler(_past(self._timeout), _SQLITE_PROGRESS_STEPS)
+        try:
+            return connection.execute(_SELECT.format("?"), (uuid,)).fetchall()
+        except sqlite3.OperationalError as ex:
+            if str(ex) == _SQLITE_INTERRUPTED:
+                raise QueryTimedOut(f"the query ran out of time: {ex}") from ex
+            raise
+
+    def _kept(self) -> tuple[_Kept, bool]:
+        """Return this thread's connection, and whether it was opened just now."""
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        if kept is not None and kept.pid == os.getpid():
+            return kept, False
+        try:
+            proxied = self._engine.raw_connection()
+        except Exception as ex:  # the pool raises driver errors unwrapped here
+            raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        connection = proxied.driver_connection
+        proxied.detach()
+        if self._postgres:
+            connection.autocommit = True  # type: ignore[union-attr]
+            try:
+                _prepare(connection.pgconn)  # type: ignore[union-attr]
+            except ConnectionError as ex:
+                _close_quietly(connection)
+                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        self._local.kept = kept = _Kept(os.getpid(), connection)
+        with self._lock:
+            self._opened.append(connection)
+        return kept, True
+
+    def close(self) -> None:
+        """Close every connection this reader opened."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            _close_quietly(connection)
+        self._local = threading.local()
+
+
+def _past(seconds: float) -> Callable[[], bool]:
+    """Return a progress handler that stops the statement ``seconds`` from now."""
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() > deadline
+
+
+def _prepare(pgconn: Any) -> None:
+    """Prepare the statement on a new PostgreSQL connection."""
+    result = pgconn.prepare(_PREPARED_NAME, _SELECT.format("$1").encode())
+    if result.status != _pq().ExecStatus.COMMAND_OK:
+        message = result.error_message or pgconn.error_message
+        raise ConnectionError(message.decode(errors="replace").strip())
+
+
+def _postgres_rows(connection: Any, uuid: str) -> Any:
+    """Run the prepared statement; return its result (text values).
+
+    Behind a pooler in transaction mode the statement may reach a server
+    connection it was never prepared on: it is then sent whole.
+
+    Raises:
+        QueryTimedOut: the statement timeout stopped it (the connection is kept).
+        ConnectionError: any other failure (the connection is replaced).
+    """
+    pgconn, pq = connection.pgconn, _pq()
+    parameters = [uuid.encode()]
+    result = pgconn.exec_prepared(_PREPARED_NAME, parameters)
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if state == _NOT_PREPARED:
+        result = pgconn.exec_params(_SELECT.format("$1").encode(), parameters)
+        state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        message = (result.error_message or pgconn.error_message).decode(errors="replace")
+        if state == _QUERY_CANCELED:
+            raise QueryTimedOut(f"the query ran out of time: {message.strip()}")
+        raise ConnectionError(message.strip())
+    return result
+
+
+def _postgres_entries(result: Any) -> list[DatasetEntry]:
+    """Return the entries of a result, parsing text as psycopg's text loaders do."""
+    value = result.get_value
+    entries = []
+    for row in range(result.ntuples):
+        items, size = value(row, 7), value(row, 8)
+        entries.append(
+            DatasetEntry(
+                value(row, 0).decode(),
+                value(row, 1).decode(),
+                value(row, 2).decode(),
+                value(row, 3).decode(),
+                value(row, 4).decode(),
+                float(value(row, 5)),
+                float(value(row, 6)),
+                None if items is None else int(items),
+                None if size is None else int(size),
+                value(row, 9).decode(),
+                tuple(json.loads(value(row, 10))),
+                json.loads(value(row, 11)),
+            )
+        )
+    return entries
+
+
+def _sqlite_entries(rows: list[Any]) -> list[DatasetEntry]:
+    """Return the entries of SQLite rows (JSON columns hold text)."""
+    return [
+        DatasetEntry(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            float(row[5]),
+            float(row[6]),
+            row[7],
+            row[8],
+            row[9],
+            tuple(json.loads(row[10])),
+            json.loads(row[11]),
+        )
+        for row in rows
+    ]
+
+
+def _pq() -> Any:
+    """Return psycopg's libpq wrapper (PostgreSQL comes with the postgres extra)."""
+    from psycopg import pq  # noqa: PLC0415 - the postgres extra is optional
+
+    return pq
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:
+        return
