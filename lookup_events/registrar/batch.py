@@ -37,7 +37,10 @@ _PROTO = "not frozen (a proto dataset)"
 
 
 @dataclass
-class _Plan:
+class Plan:
+    """A batch read from storage and not yet written: records, deletions, verdicts."""
+
+    events: Sequence[DatasetEvent]
     upserts: dict[str, DatasetRecord] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
@@ -53,13 +56,28 @@ class BatchHandler:
 
     def handle_batch(self, events: Sequence[DatasetEvent]) -> list[Outcome]:
         """Apply a batch of events; return one outcome per event, in order."""
-        plan = _Plan(actors={event.uri: Actor.event(event) for event in events})
+        return self.write(self.inspect(events))
+
+    def inspect(self, events: Sequence[DatasetEvent]) -> Plan:
+        """Read each dataset of a batch from its storage; write nothing.
+
+        Safe to run in another thread than ``write``: it only reads storage
+        and the admin store (whether a base URI is registered).
+
+        Raises:
+            DatabaseUnavailable: the admin store could not be asked.
+        """
+        plan = Plan(events, actors={event.uri: Actor.event(event) for event in events})
         for uri in dict.fromkeys(event.uri for event in events):
             plan.verdicts[uri] = self._inspect(uri, plan)
-        self._write(plan)
-        return [plan.verdicts[event.uri].of(event) for event in events]
+        return plan
 
-    def _inspect(self, uri: str, plan: _Plan) -> Verdict:
+    def write(self, plan: Plan) -> list[Outcome]:
+        """Write what ``inspect`` found in one transaction; return one outcome per event."""
+        self._write(plan)
+        return [plan.verdicts[event.uri].of(event) for event in plan.events]
+
+    def _inspect(self, uri: str, plan: Plan) -> Verdict:
         try:
             plan.upserts[uri] = self._registrar.read(uri, plan.base_uris)
         except DatasetNotFound:
@@ -73,7 +91,7 @@ class BatchHandler:
             return Verdict.failed(Status.RETRY, ex)
         return Verdict.done(Action.REGISTERED)
 
-    def _write(self, plan: _Plan) -> None:
+    def _write(self, plan: Plan) -> None:
         try:
             self._registrar.store_many(list(plan.upserts.values()), plan.actors)
             for uri in plan.deletes:
@@ -85,7 +103,7 @@ class BatchHandler:
         except InvalidDataset as ex:  # e.g. a document the store refuses as too large
             self._write_one_by_one(plan, ex)
 
-    def _write_one_by_one(self, plan: _Plan, cause: Exception) -> None:
+    def _write_one_by_one(self, plan: Plan, cause: Exception) -> None:
         logger.info("batch refused (%s); writing its records one by one", cause)
         for uri, record in plan.upserts.items():
             try:
