@@ -33,6 +33,8 @@ WRITE = "lookup_write"
 READ = "lookup_read"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_RECYCLE_SECONDS = 600
+# Rows of each index SQLite's ANALYZE looks at (SQLite's advice: 100 to 1,000).
+SQLITE_ANALYSIS_LIMIT = 1000
 PING_AFTER_IDLE_SECONDS = 5.0
 POSTGRES_RANDOM_PAGE_COST = 1.1
 # The least work_mem a session gets (a server configured with more keeps its own).
@@ -293,7 +295,10 @@ class PlannerStatistics:
     runs ``ANALYZE`` after its first thousand writes and each time it has
     written four times as many again. On SQLite the first ``ANALYZE``
     changes the schema, so every connection reloads at once; later ones
-    reach other processes as their pooled connections are recycled.
+    reach other processes as their pooled connections are recycled. On
+    SQLite ``ANALYZE`` samples ``SQLITE_ANALYSIS_LIMIT`` rows of each index
+    instead of reading all of them, so a registrar's first one does not
+    stall it on a large store.
     """
 
     FIRST = 1000
@@ -310,6 +315,8 @@ class PlannerStatistics:
             return
         self._next = self._written * 4
         with self._engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             connection.exec_driver_sql("ANALYZE datasets")
             connection.exec_driver_sql("ANALYZE dataset_tags")
             connection.exec_driver_sql("ANALYZE dataset_texts")
