@@ -64,6 +64,10 @@ class DatasetEntry:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+# The entry's fields in order: the columns and document keys a store reads an entry from.
+ENTRY_FIELDS = tuple(entry_field.name for entry_field in dataclasses.fields(DatasetEntry))
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetRecord:
     """One registered dataset: admin metadata, README text, manifest, annotations, tags."""

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
+from lookup_events.model import ENTRY_FIELDS, DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.annotations import annotation_pairs, keys_of_interest
 from lookup_events.store.dependencies import dependency_links
 from lookup_events.store.mongo.structured import README_FIELD
@@ -34,21 +34,7 @@ SEQUENCE = "seq"
 # text index's ``language_override`` ("language" by default) and refuses the
 # insert when the value is no language it knows. No document has this field.
 LANGUAGE_OVERRIDE = "search_language"
-_ENTRY_FIELDS = (
-    "uri",
-    "base_uri",
-    "uuid",
-    "name",
-    "creator_username",
-    "frozen_at",
-    "created_at",
-    "number_of_items",
-    "size_in_bytes",
-    "type",
-    "tags",
-    "extra",
-)
-ENTRY_PROJECTION: Document = {"_id": 0, **dict.fromkeys(_ENTRY_FIELDS, 1)}
+ENTRY_PROJECTION: Document = {"_id": 0, **dict.fromkeys(ENTRY_FIELDS, 1)}
 RECORD_PROJECTION: Document = {**ENTRY_PROJECTION, "readme": 1, "manifest": 1, "annotations": 1}
 
 

@@ -30,25 +30,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
-from lookup_events.model import DatasetEntry
+from lookup_events.model import ENTRY_FIELDS, DatasetEntry
 
 R = TypeVar("R")
 
-# The entry columns, in ``DatasetEntry``'s field order.
-COLUMNS = (
-    "uri",
-    "base_uri",
-    "uuid",
-    "name",
-    "creator_username",
-    "frozen_at",
-    "created_at",
-    "number_of_items",
-    "size_in_bytes",
-    "type",
-    "tags",
-    "extra",
-)
+COLUMNS = ENTRY_FIELDS
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM datasets WHERE uuid = {{}} ORDER BY id"
 _PREPARED_NAME = b"dtool_lookup_copies"
 _NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name

@@ -36,6 +36,17 @@ def copy_info(base_uri: str, **changes: Any) -> dict[str, Any]:
     return info
 
 
+# Scalar extras of every JSON kind, on the SNOW_WHITE copy.
+EXTRA = {
+    "dtoolcore_version": "3.19.0",
+    "note": "ü",
+    "n": 5,
+    "x": 2.5,
+    "flag": True,
+    "none": None,
+}
+
+
 @pytest.fixture
 def copies(stores: Stores) -> Stores:
     """Stores holding three copies of one dataset, each a little different, and others."""
@@ -43,15 +54,7 @@ def copies(stores: Stores) -> Stores:
         stores.admin.add_base_uri(base_uri)
     stores.datasets.upsert_many([record_from_info(make_info(i, MR_MEN)) for i in range(8)])
     stores.datasets.upsert(record_from_info(copy_info(THIRD, tags=[], name="späte Kopie")))
-    extra = {
-        "dtoolcore_version": "3.19.0",
-        "note": "ü",
-        "n": 5,
-        "x": 2.5,
-        "flag": True,
-        "none": None,
-    }
-    stores.datasets.upsert(record_from_info(copy_info(SNOW_WHITE, frozen_at=1.0e9, **extra)))
+    stores.datasets.upsert(record_from_info(copy_info(SNOW_WHITE, frozen_at=1.0e9, **EXTRA)))
     stores.datasets.upsert_many([record_from_info(make_info(i, SNOW_WHITE)) for i in range(8, 11)])
     return stores
 
@@ -77,14 +80,7 @@ def test_the_raw_reader_returns_what_sqlalchemy_reads(copies: Stores, database_u
         assert found == sqlalchemy_entries(database_url, UUID)
         assert [entry.base_uri for entry in found] == [MR_MEN, THIRD, SNOW_WHITE]
         assert found[1].tags == () and found[1].name == "späte Kopie"
-        assert found[2].extra == {
-            "dtoolcore_version": "3.19.0",
-            "note": "ü",
-            "n": 5,
-            "x": 2.5,
-            "flag": True,
-            "none": None,
-        }
+        assert found[2].extra == EXTRA
         assert reader.read("00000000-0000-0000-0000-00000000abcd") == []
     finally:
         reader.close()
