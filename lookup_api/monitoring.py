@@ -8,9 +8,10 @@ status with its latency, and writes one access line (unless
 quieter than INFO).
 
 The access line is on every request's path, so it is built cheaply: the
-parts a client chose (method, path, request id) are redacted here, and the
-record is marked ``prechecked`` so the formatter does not scan the whole line
-for secret-looking patterns again (it still masks configured secrets).
+parts a client chose (method, path, request id) are redacted here, so the
+line is not scanned for secret-looking patterns again (configured secrets
+are still masked), and while logging is as the server configured it the line
+is written straight to its handler's stream (``logs.write_prechecked``).
 
 ``/metrics`` serves the figures of every process sharing the metrics
 directory, but only to whom ``DTOOL_LOOKUP_API_METRICS`` allows;
@@ -122,15 +123,9 @@ def write_access_line(method: str, path: str, route: str, status: int, seconds: 
         "path": path,
         "status": status,
         "duration_ms": round(seconds * 1000, 3),
-        logs.PRECHECKED: True,
     }
-    # NOTE(dev): makeRecord + handle is what Logger.info does, less the walk up
-    # the stack for the caller's file and line, which no access line shows.
-    args = (method, path, status, seconds * 1000)
-    record = access_log.makeRecord(
-        access_log.name, logging.INFO, "", 0, "%s %s %d %.1f ms", args, None, extra=fields
-    )
-    access_log.handle(record)
+    message = f"{method} {path} {status} {seconds * 1000:.1f} ms"
+    logs.write_prechecked(access_log, logging.INFO, message, fields)
 
 
 def _acceptable_id(given: str) -> bool:

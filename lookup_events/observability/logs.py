@@ -24,8 +24,9 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 FORMATS = ("text", "json", "auto")
@@ -165,12 +166,7 @@ class _Redacting(logging.Formatter):
         self._second: tuple[int, str] = (-1, "")
 
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
-        found = context_fields()
-        given = record.__dict__
-        for name in FIELDS:
-            if name in given:
-                found[name] = given[name]
-        return {k: v for k, v in found.items() if v is not None and v != ""}
+        return _merged(record.__dict__)
 
     def redact(self, record: logging.LogRecord, line: str) -> str:
         """Return ``line`` redacted as ``record`` needs (only secrets when prechecked)."""
@@ -184,6 +180,10 @@ class _Redacting(logging.Formatter):
             known = self._second = (second, time.strftime(pattern, converter(second)))
         return known[1]
 
+    def compose(self, line: Line) -> str:
+        """Return the line ``format`` would make of a record holding ``line``'s parts."""
+        raise NotImplementedError
+
 
 class TextFormatter(_Redacting):
     """Readable lines: time, level, logger, message, then ``key=value`` fields."""
@@ -195,14 +195,25 @@ class TextFormatter(_Redacting):
         """Return the record's local time as logging's default does, a second's part cached."""
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        stamp = self.stamp(record.created, self.default_time_format, self.converter)
-        return f"{stamp},{int(record.msecs):03d}"
+        return self._local_time(record.created, record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the redacted line."""
-        line = super().format(record)
-        extra = " ".join(f"{k}={v}" for k, v in self.fields(record).items())
-        return self.redact(record, f"{line} [{extra}]" if extra else line)
+        return self.redact(record, self._with_fields(super().format(record), self.fields(record)))
+
+    def compose(self, line: Line) -> str:
+        """Return the text line of ``line`` (as ``format`` writes a record without exception)."""
+        stamp = self._local_time(line.created, line.msecs)
+        text = f"{stamp} {line.level} {line.logger}: {line.message}"
+        return redact(self._with_fields(text, _merged(line.fields)), self.secrets, patterns=False)
+
+    def _local_time(self, created: float, msecs: float) -> str:
+        return f"{self.stamp(created, self.default_time_format, self.converter)},{int(msecs):03d}"
+
+    @staticmethod
+    def _with_fields(line: str, fields: dict[str, Any]) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in fields.items())
+        return f"{line} [{extra}]" if extra else line
 
 
 class JsonFormatter(_Redacting):
@@ -210,18 +221,113 @@ class JsonFormatter(_Redacting):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the redacted JSON line."""
-        stamp = self.stamp(record.created, "%Y-%m-%dT%H:%M:%S", time.gmtime)
-        document: dict[str, Any] = {
-            "time": f"{stamp}.{int(record.msecs):03d}+00:00",
-            "level": record.levelname.lower(),
-            "role": self.role,
-            "logger": record.name,
-            "message": record.getMessage(),
-            **self.fields(record),
-        }
+        document = self._document(
+            record.created, record.msecs, record.levelname, record.name, record.getMessage()
+        )
+        document.update(self.fields(record))
         if record.exc_info:
             document["exception"] = self.formatException(record.exc_info)
-        return self.redact(record, json.dumps(document, default=str))
+        return self.redact(record, _JSON.encode(document))
+
+    def compose(self, line: Line) -> str:
+        """Return the JSON line of ``line`` (as ``format`` writes a record without exception)."""
+        document = self._document(line.created, line.msecs, line.level, line.logger, line.message)
+        document.update(_merged(line.fields))
+        return redact(_JSON.encode(document), self.secrets, patterns=False)
+
+    def _document(
+        self, created: float, msecs: float, level: str, logger: str, message: str
+    ) -> dict[str, Any]:
+        stamp = self.stamp(created, "%Y-%m-%dT%H:%M:%S", time.gmtime)
+        return {
+            "time": f"{stamp}.{int(msecs):03d}+00:00",
+            "level": level.lower(),
+            "role": self.role,
+            "logger": logger,
+            "message": message,
+        }
+
+
+_JSON = json.JSONEncoder(default=str)
+
+
+def _merged(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the context's fields, then those of ``FIELDS`` in ``given``, empty ones left out."""
+    found = context_fields()
+    for name in FIELDS:
+        if name in given:
+            found[name] = given[name]
+    return {k: v for k, v in found.items() if v is not None and v != ""}
+
+
+@dataclass(frozen=True)
+class Line:
+    """The parts of one log line whose client-chosen text went through ``redact`` already."""
+
+    created: float
+    msecs: float
+    level: str
+    logger: str
+    message: str
+    fields: Mapping[str, Any]
+
+
+def write_prechecked(
+    logger: logging.Logger, level: int, message: str, fields: Mapping[str, Any]
+) -> None:
+    """Log ``message`` with ``fields``, every client-chosen part already redacted.
+
+    When the one handler that would see the line is the one ``configure``
+    installed, the line is composed from its parts and written to its stream
+    directly: no ``LogRecord``, no handler dispatch, the same text. Otherwise
+    (a handler or filter an operator added, another formatter) it goes
+    through ``logger`` as any record does.
+    """
+    handler = _sole_handler(logger, level)
+    if handler is not None:
+        created = time.time()
+        msecs = int((created - int(created)) * 1000)
+        text = handler.formatter.compose(  # type: ignore[union-attr]
+            Line(created, msecs, logging.getLevelName(level), logger.name, message, fields)
+        )
+        if _write(handler, text):
+            return
+    extra = {**fields, PRECHECKED: True}
+    logger.handle(logger.makeRecord(logger.name, level, "", 0, message, (), None, extra=extra))
+
+
+def _sole_handler(logger: logging.Logger, level: int) -> logging.StreamHandler[Any] | None:
+    """Return our handler when it alone, unfiltered, would write ``logger``'s ``level`` line."""
+    if logger.filters:
+        return None
+    current: logging.Logger | None = logger
+    while current is not None and not current.handlers:
+        if not current.propagate:
+            return None
+        current = current.parent
+    if current is None or (current.propagate and current.parent is not None):
+        return None
+    handlers = current.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    ours = getattr(handler, "_dtool_lookup", False) and isinstance(handler.formatter, _Redacting)
+    if not ours or handler.filters or level < handler.level:
+        return None
+    return handler  # type: ignore[return-value]
+
+
+def _write(handler: logging.StreamHandler[Any], text: str) -> bool:
+    """Write ``text`` as the handler's ``emit`` would; False if the stream failed."""
+    handler.acquire()
+    try:
+        handler.stream.write(text + handler.terminator)
+        handler.flush()
+    except Exception:  # the record path reports it through handleError
+        return False
+    finally:
+        handler.release()
+    return True
 
 
 def formatter(

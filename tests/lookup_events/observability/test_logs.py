@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,95 @@ def test_no_token_password_or_secret_reaches_a_log_line(
         assert part not in written
     assert "db.example:5432/lookup" in written  # only the secret parts go
     assert "***" in written
+
+
+# -- lines written straight to the handler's stream ---------------------------
+
+FIELDS = {"method": "GET", "route": "/x/{y}", "path": "/x/s3cr3t-Pa55word", "status": 200}
+
+
+def record_line(handler: logging.Handler, created: float, message: str) -> str:
+    """Return what the ordinary record path makes of the same line at ``created``."""
+    logger = logging.getLogger("test.direct")
+    extra = {**FIELDS, logs.PRECHECKED: True}
+    record = logger.makeRecord(logger.name, logging.INFO, "", 0, message, None, None, extra=extra)
+    record.created, record.msecs = created, int((created - int(created)) * 1000)
+    return handler.format(record)
+
+
+@pytest.fixture
+def records_made() -> Iterator[list[logging.LogRecord]]:
+    """Return every log record made from now on (through logging's public factory)."""
+    made: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(factory(*args, **kwargs))
+        return made[-1]
+
+    logging.setLogRecordFactory(counting)
+    yield made
+    logging.setLogRecordFactory(factory)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_prechecked_line_goes_straight_to_the_stream_as_the_record_path_writes_it(
+    captured: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    records_made: list[logging.LogRecord],
+    log_format: str,
+) -> None:
+    handler = logs.configure("api", log_format, secrets=[PASSWORD], stream=captured)
+    logging.getLogger().handlers[:] = [handler]  # pytest's own capture handlers out
+    monkeypatch.setattr(logs.time, "time", lambda: 1_765_000_000.042)
+    with logs.context(request_id="r-9", user="grumpy"):
+        logs.write_prechecked(logging.getLogger("test.direct"), logging.INFO, "GET /x 200", FIELDS)
+        assert records_made == []
+        expected = record_line(handler, 1_765_000_000.042, "GET /x 200")
+    assert captured.getvalue() == expected + "\n"
+    assert PASSWORD not in captured.getvalue()
+    assert "r-9" in expected and "grumpy" in expected and "042" in expected
+
+
+def test_a_handler_an_operator_added_still_gets_a_record(captured: io.StringIO) -> None:
+    handler = logs.configure("api", "json", stream=captured)
+    logging.getLogger().handlers[:] = [handler]
+    logger = logging.getLogger("test.direct.extra")
+    seen: list[logging.LogRecord] = []
+    extra = logging.Handler()
+    extra.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(extra)
+    try:
+        logs.write_prechecked(logger, logging.INFO, "GET /x 200", FIELDS)
+    finally:
+        logger.removeHandler(extra)
+    assert [record.getMessage() for record in seen] == ["GET /x 200"]
+    assert json.loads(captured.getvalue())["route"] == "/x/{y}"
+
+
+def test_a_filter_on_the_logger_is_obeyed(captured: io.StringIO) -> None:
+    handler = logs.configure("api", "text", stream=captured)
+    logging.getLogger().handlers[:] = [handler]
+    logger = logging.getLogger("test.direct.filtered")
+    refuse = logging.Filter("somewhere.else")
+    logger.addFilter(refuse)
+    try:
+        logs.write_prechecked(logger, logging.INFO, "GET /x 200", FIELDS)
+    finally:
+        logger.removeFilter(refuse)
+    assert captured.getvalue() == ""
+
+
+def test_a_failing_stream_is_reported_as_logging_reports_it(
+    captured: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken(io.StringIO):
+        def write(self, _text: str) -> int:
+            raise OSError("disk full")
+
+    handler = logs.configure("api", "text", stream=Broken())
+    logging.getLogger().handlers[:] = [handler]
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    logs.write_prechecked(logging.getLogger("test.direct"), logging.INFO, "GET /x 200", FIELDS)
+    assert [record.getMessage() for record in reported] == ["GET /x 200"]
