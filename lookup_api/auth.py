@@ -37,7 +37,6 @@ MAX_SUBJECT_LENGTH = 255  # the longest username a store holds
 _UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 # The header nearly every request sends: one scheme, one token, no list.
 _BEARER_PREFIX = f"{HEADER_TYPE} "
-_PLAIN_TOKEN = re.compile(r"[^\s,]+")
 _EXPECTED = f"Expected '{HEADER_NAME}: {HEADER_TYPE} <JWT>'"
 _NOT_CONFIGURED = "This server has no usable public key to verify tokens with"
 _DECODE_OPTIONS: Options = {
@@ -77,7 +76,9 @@ def _plain_bearer(header: str) -> str | None:
     """Return the token of the usual header, ``Bearer <token>`` alone; else None."""
     if header.startswith(_BEARER_PREFIX):
         token = header[len(_BEARER_PREFIX) :]
-        if token and _PLAIN_TOKEN.fullmatch(token):
+        # NOTE(dev): printable with no space or comma is a subset of [^\s,]+ that
+        # str checks in C without a regular expression; the rest take the long way.
+        if token and token.isprintable() and " " not in token and "," not in token:
             return token
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from falcon import testing
 from hypothesis import strategies as st
 
+from lookup_api import auth
 from lookup_events.config import Settings
 from lookup_events.store import Stores
 from tests.support.api import KeyPair, client_for
@@ -305,3 +307,18 @@ def test_a_cached_token_vouches_for_no_tampered_copy(
         assert result.status_code == 422, copy
         assert result.json["msg"] == "Signature verification failed"
     assert get(sqlite_data_client, bearer(token)).status_code == 200
+
+
+def general_parse(header: str) -> str | None:
+    """What the long way makes of a ``Bearer <token>`` header (None when it refuses)."""
+    fields = [field.split() for field in re.split(r",\s*", header.strip().strip(","))]
+    bearer = [field for field in fields if field and field[0] == "Bearer"]
+    return bearer[0][1] if len(bearer) == 1 and len(bearer[0]) == 2 else None
+
+
+@hypothesis.given(token=st.text(min_size=1, max_size=40))
+def test_the_usual_headers_shortcut_agrees_with_the_general_parse(token: str) -> None:
+    header = f"Bearer {token}"
+    shortcut = auth._plain_bearer(header)
+    if shortcut is not None:
+        assert shortcut == general_parse(header) == token
