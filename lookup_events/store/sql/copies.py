@@ -6,7 +6,8 @@ cost several times the query itself: a pool checkout and its reset, an
 execution context, result metadata, and on PostgreSQL psycopg's cursor and
 column descriptions (``docs/measurements.md``). So, as ``RevisionReader``
 does for revisions, ``CopyReader`` keeps one raw connection per thread from
-the engine of reads and sends one prepared statement on it: ``sqlite3``
+the engine of reads (``KeptConnections``, ``store/sql/kept.py``) and sends
+one prepared statement on it: ``sqlite3``
 directly, or libpq through psycopg's ``pgconn`` (text results, parsed here
 exactly as psycopg's text loaders parse them). A kept connection that fails
 is replaced once; one made before a fork is never used by the child.
@@ -19,48 +20,34 @@ the same progress handler ``engine.timed_reads`` sets.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
 from lookup_events.model import ENTRY_FIELDS, DatasetEntry
+from lookup_events.store.sql.kept import KeptConnections, libpq, run_prepared
 
 R = TypeVar("R")
 
 COLUMNS = ENTRY_FIELDS
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM datasets WHERE uuid = {{}} ORDER BY id"
 _PREPARED_NAME = b"dtool_lookup_copies"
-_NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
 _QUERY_CANCELED = b"57014"  # SQLSTATE query_canceled: the statement timeout
 _SQLITE_INTERRUPTED = "interrupted"
 _SQLITE_PROGRESS_STEPS = 10_000  # as engine.timed_reads
-
-
-@dataclass
-class _Kept:
-    """One thread's raw connection."""
-
-    pid: int
-    connection: Any
 
 
 class CopyReader:
     """Reads every row of one UUID on a raw connection per thread, in registration order."""
 
     def __init__(self, engine: Engine, timeout: float | None = None) -> None:
-        self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._timeout = timeout or None
-        self._local = threading.local()
-        self._opened: list[Any] = []
-        self._lock = threading.Lock()
+        self._connections = KeptConnections(engine, _prepare)
 
     def read(self, uuid: str) -> list[DatasetEntry]:
         """Return the entry of every copy of ``uuid`` (every base URI), by row id.
@@ -76,14 +63,13 @@ class CopyReader:
     def _run(self, query: Callable[[Any, str], R], uuid: str) -> R:
         """Run ``query`` on this thread's connection; replace a failing one, once."""
         while True:
-            kept, fresh = self._kept()
+            connection, fresh = self._connections.get()
             try:
-                return query(kept.connection, uuid)
+                return query(connection, uuid)
             except QueryTimedOut:
                 raise
             except Exception as ex:
-                self._local.kept = None
-                _close_quietly(kept.connection)
+                self._connections.discard()
                 if fresh:
                     raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
 
@@ -97,36 +83,9 @@ class CopyReader:
                 raise QueryTimedOut(f"the query ran out of time: {ex}") from ex
             raise
 
-    def _kept(self) -> tuple[_Kept, bool]:
-        """Return this thread's connection, and whether it was opened just now."""
-        kept: _Kept | None = getattr(self._local, "kept", None)
-        if kept is not None and kept.pid == os.getpid():
-            return kept, False
-        try:
-            proxied = self._engine.raw_connection()
-        except Exception as ex:  # the pool raises driver errors unwrapped here
-            raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
-        connection = proxied.driver_connection
-        proxied.detach()
-        if self._postgres:
-            connection.autocommit = True  # type: ignore[union-attr]
-            try:
-                _prepare(connection.pgconn)  # type: ignore[union-attr]
-            except ConnectionError as ex:
-                _close_quietly(connection)
-                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
-        self._local.kept = kept = _Kept(os.getpid(), connection)
-        with self._lock:
-            self._opened.append(connection)
-        return kept, True
-
     def close(self) -> None:
         """Close every connection this reader opened."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            _close_quietly(connection)
-        self._local = threading.local()
+        self._connections.close()
 
 
 def _past(seconds: float) -> Callable[[], bool]:
@@ -138,7 +97,7 @@ def _past(seconds: float) -> Callable[[], bool]:
 def _prepare(pgconn: Any) -> None:
     """Prepare the statement on a new PostgreSQL connection."""
     result = pgconn.prepare(_PREPARED_NAME, _SELECT.format("$1").encode())
-    if result.status != _pq().ExecStatus.COMMAND_OK:
+    if result.status != libpq().ExecStatus.COMMAND_OK:
         message = result.error_message or pgconn.error_message
         raise ConnectionError(message.decode(errors="replace").strip())
 
@@ -153,13 +112,9 @@ def _postgres_rows(connection: Any, uuid: str) -> Any:
         QueryTimedOut: the statement timeout stopped it (the connection is kept).
         ConnectionError: any other failure (the connection is replaced).
     """
-    pgconn, pq = connection.pgconn, _pq()
-    parameters = [uuid.encode()]
-    result = pgconn.exec_prepared(_PREPARED_NAME, parameters)
+    pgconn, pq = connection.pgconn, libpq()
+    result = run_prepared(pgconn, _PREPARED_NAME, _SELECT.format("$1"), [uuid.encode()])
     state = result.error_field(pq.DiagnosticField.SQLSTATE)
-    if state == _NOT_PREPARED:
-        result = pgconn.exec_params(_SELECT.format("$1").encode(), parameters)
-        state = result.error_field(pq.DiagnosticField.SQLSTATE)
     if result.status != pq.ExecStatus.TUPLES_OK:
         message = (result.error_message or pgconn.error_message).decode(errors="replace")
         if state == _QUERY_CANCELED:
@@ -212,17 +167,3 @@ def _sqlite_entries(rows: list[Any]) -> list[DatasetEntry]:
         )
         for row in rows
     ]
-
-
-def _pq() -> Any:
-    """Return psycopg's libpq wrapper (PostgreSQL comes with the postgres extra)."""
-    from psycopg import pq  # noqa: PLC0415 - the postgres extra is optional
-
-    return pq
-
-
-def _close_quietly(connection: Any) -> None:
-    try:
-        connection.close()
-    except Exception:
-        return

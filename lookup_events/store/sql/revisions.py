@@ -29,8 +29,8 @@ How a reader learns the current revisions:
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
-import os
 import select
 import threading
 import time
@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, update
 
 from lookup_events.errors import DatabaseUnavailable
+from lookup_events.store.sql.kept import KeptConnections, libpq, run_prepared
 from lookup_events.store.sql.schema import revisions
 
 CHANNEL = "dtool_lookup_revisions"
@@ -49,7 +50,6 @@ CHANNEL = "dtool_lookup_revisions"
 FOLLOW_AT_MOST_S = 1.0
 _READ_ALL = "SELECT name, value FROM revisions"
 _PREPARED_NAME = b"dtool_lookup_read_revisions"
-_NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
 _REVISED = "lookup_revised"  # pool-record flag: this connection's transaction bumped a revision
 _MAX_READS = 100  # socket reads per look, so a flood of notifications cannot hold a request
 _COMMITS = itertools.count(1)
@@ -110,11 +110,9 @@ def close_revision_view(token: ViewToken) -> None:
 
 
 @dataclass
-class _Kept:
-    """One thread's raw connection and the revisions it last read."""
+class _Heard:
+    """What one thread's kept connection last read of the revisions, and when."""
 
-    pid: int
-    connection: Any
     revisions: dict[str, int] = field(default_factory=dict)
     read_at: float = -1.0
     commit_seen: int = -1
@@ -130,13 +128,12 @@ class RevisionReader:
     """
 
     def __init__(self, engine: Engine, follow: bool = True) -> None:
-        self._engine = engine
         self._database = engine.url.render_as_string(hide_password=True)
         self._postgres = engine.dialect.name == "postgresql"
         self._follow = follow and self._postgres
+        prepare = functools.partial(_prepare, listen=self._follow)
+        self._connections = KeptConnections(engine, prepare)
         self._local = threading.local()
-        self._opened: list[Any] = []
-        self._lock = threading.Lock()
         if not event.contains(engine, "checkin", _on_checkin):
             event.listen(engine, "checkin", _on_checkin)
 
@@ -154,28 +151,26 @@ class RevisionReader:
     def _current(self) -> dict[str, int]:
         """Return every revision; a kept connection that fails is replaced, once."""
         while True:
-            kept, fresh = self._kept()
+            connection, fresh = self._connections.get()
+            heard = self._heard(fresh)
             try:
-                if self._follow and self._unchanged(kept):
-                    return kept.revisions
+                if self._follow and _unchanged(connection, heard):
+                    return heard.revisions
                 commit_seen = _last_commit  # before the query: a later commit reads again
-                kept.revisions = {n: int(value) for n, value in self._rows(kept.connection)}
-                kept.read_at, kept.commit_seen = time.monotonic(), commit_seen
-                return kept.revisions
+                heard.revisions = {n: int(value) for n, value in self._rows(connection)}
+                heard.read_at, heard.commit_seen = time.monotonic(), commit_seen
+                return heard.revisions
             except Exception as ex:
-                self._local.kept = None
-                _close_quietly(kept.connection)
+                self._connections.discard()
                 if fresh:
                     raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
 
-    def _unchanged(self, kept: _Kept) -> bool:
-        """Tell whether the revisions ``kept`` holds are still the database's, as far as heard."""
-        notified = _drain_notifications(kept.connection.pgconn)
-        return (
-            not notified
-            and kept.commit_seen == _last_commit
-            and time.monotonic() - kept.read_at < FOLLOW_AT_MOST_S
-        )
+    def _heard(self, fresh: bool) -> _Heard:
+        """Return what this thread has heard; nothing yet on a connection opened just now."""
+        heard: _Heard | None = getattr(self._local, "heard", None)
+        if heard is None or fresh:
+            self._local.heard = heard = _Heard()
+        return heard
 
     def _rows(self, connection: Any) -> list[Any]:
         if self._postgres:
@@ -186,36 +181,20 @@ class RevisionReader:
         cursor.close()
         return rows
 
-    def _kept(self) -> tuple[_Kept, bool]:
-        """Return this thread's connection, and whether it was opened just now."""
-        kept: _Kept | None = getattr(self._local, "kept", None)
-        if kept is not None and kept.pid == os.getpid():
-            return kept, False
-        try:
-            proxied = self._engine.raw_connection()
-        except Exception as ex:  # the pool raises driver errors unwrapped here
-            raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
-        connection = proxied.driver_connection
-        proxied.detach()
-        if self._postgres:
-            connection.autocommit = True  # type: ignore[union-attr]
-            try:
-                _prepare(connection.pgconn, listen=self._follow)  # type: ignore[union-attr]
-            except ConnectionError as ex:
-                _close_quietly(connection)
-                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
-        self._local.kept = kept = _Kept(os.getpid(), connection)
-        with self._lock:
-            self._opened.append(connection)
-        return kept, True
-
     def close(self) -> None:
         """Close every connection this reader opened."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            _close_quietly(connection)
+        self._connections.close()
         self._local = threading.local()
+
+
+def _unchanged(connection: Any, heard: _Heard) -> bool:
+    """Tell whether the revisions ``heard`` holds are still the database's, as far as heard."""
+    notified = _drain_notifications(connection.pgconn)
+    return (
+        not notified
+        and heard.commit_seen == _last_commit
+        and time.monotonic() - heard.read_at < FOLLOW_AT_MOST_S
+    )
 
 
 def _prepare(pgconn: Any, listen: bool) -> None:
@@ -255,9 +234,7 @@ def _libpq_rows(pgconn: Any) -> list[tuple[str, ...]]:
     Behind a pooler in transaction mode the next query may reach a server
     connection the statement was never prepared on: it is then sent whole.
     """
-    result = pgconn.exec_prepared(_PREPARED_NAME, [])
-    if result.error_field(_pq().DiagnosticField.SQLSTATE) == _NOT_PREPARED:
-        result = pgconn.exec_params(_READ_ALL.encode(), [])
+    result = run_prepared(pgconn, _PREPARED_NAME, _READ_ALL, [])
     _check(result, pgconn)
     columns = range(result.nfields)
     return [
@@ -268,24 +245,10 @@ def _libpq_rows(pgconn: Any) -> list[tuple[str, ...]]:
 
 def _check(result: Any, pgconn: Any) -> None:
     """Raise the server's error when ``result`` is not a success."""
-    status = _pq().ExecStatus
+    status = libpq().ExecStatus
     if result.status not in (status.TUPLES_OK, status.COMMAND_OK):
         message = result.error_message or pgconn.error_message
         raise ConnectionError(message.decode(errors="replace").strip())
-
-
-def _pq() -> Any:
-    """Return psycopg's libpq wrapper (PostgreSQL comes with the postgres extra)."""
-    from psycopg import pq  # noqa: PLC0415 - the postgres extra is optional
-
-    return pq
-
-
-def _close_quietly(connection: Any) -> None:
-    try:
-        connection.close()
-    except Exception:
-        return
 
 
 class RevisionCache:

@@ -114,7 +114,7 @@ def test_a_failed_connection_is_replaced(copies: Stores, database_url: str) -> N
     try:
         before = reader.read(UUID)
         if database_url.startswith("sqlite"):
-            reader._local.kept.connection.close()  # as a connection gone bad
+            reader._connections.get()[0].close()  # as a connection gone bad
         else:
             terminate_other_backends(database_url)  # as a server restart
         assert reader.read(UUID) == before

@@ -1,0 +1,130 @@
+"""Raw driver connections kept one per thread, for reads that bypass SQLAlchemy.
+
+``RevisionReader`` (every cached read) and ``CopyReader`` (a lookup's first
+answer) each send one small query per read, which through SQLAlchemy's pool
+and execution machinery would cost several times the query itself
+(``docs/measurements.md``). So each keeps a driver connection per thread,
+detached from the engine's pool: ``sqlite3`` as it comes, or psycopg in
+autocommit with its statement prepared through libpq.
+
+A kept connection belongs to the process that opened it. After a fork the
+child never uses one it inherited: it drops it, without closing the
+parent's socket, and opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from lookup_events.errors import DatabaseUnavailable
+
+_NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
+
+
+@dataclass
+class _Kept:
+    """One thread's raw connection, and the process that opened it."""
+
+    pid: int
+    connection: Any
+
+
+class KeptConnections:
+    """One raw driver connection per thread, opened from an engine when first asked for."""
+
+    def __init__(self, engine: Engine, prepare: Callable[[Any], None]) -> None:
+        """Keep connections of ``engine``.
+
+        Args:
+            engine: the engine whose pool opens each connection (then lets it go).
+            prepare: run on each new PostgreSQL connection's libpq ``pgconn``
+                (after autocommit is set); raises ``ConnectionError`` on failure.
+        """
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._prepare = prepare
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[Any, bool]:
+        """Return this thread's connection, and whether it was opened just now.
+
+        Raises:
+            DatabaseUnavailable: no connection could be opened or prepared.
+        """
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        if kept is not None and kept.pid == os.getpid():
+            return kept.connection, False
+        connection = self._open()
+        self._local.kept = _Kept(os.getpid(), connection)
+        with self._lock:
+            self._opened.append(connection)
+        return connection, True
+
+    def discard(self) -> None:
+        """Close this thread's connection, which failed; the next ``get`` opens another."""
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        self._local.kept = None
+        if kept is None or kept.pid != os.getpid():
+            return
+        with self._lock:
+            self._opened = [c for c in self._opened if c is not kept.connection]
+        _close_quietly(kept.connection)
+
+    def close(self) -> None:
+        """Close every connection opened here."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            _close_quietly(connection)
+        self._local = threading.local()
+
+    def _open(self) -> Any:
+        """Open a driver connection detached from the engine's pool, prepared for use."""
+        try:
+            proxied = self._engine.raw_connection()
+        except Exception as ex:  # the pool raises driver errors unwrapped here
+            raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        connection = proxied.driver_connection
+        proxied.detach()
+        if self._postgres:
+            connection.autocommit = True  # type: ignore[union-attr]
+            try:
+                self._prepare(connection.pgconn)  # type: ignore[union-attr]
+            except ConnectionError as ex:
+                _close_quietly(connection)
+                raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        return connection
+
+
+def run_prepared(pgconn: Any, name: bytes, sql: str, parameters: list[bytes]) -> Any:
+    """Run the statement prepared as ``name``; return libpq's result.
+
+    Behind a pooler in transaction mode the statement may reach a server
+    connection it was never prepared on: it is then sent whole, as ``sql``.
+    """
+    result = pgconn.exec_prepared(name, parameters)
+    if result.error_field(libpq().DiagnosticField.SQLSTATE) == _NOT_PREPARED:
+        result = pgconn.exec_params(sql.encode(), parameters)
+    return result
+
+
+def libpq() -> Any:
+    """Return psycopg's libpq wrapper (PostgreSQL comes with the postgres extra)."""
+    from psycopg import pq  # noqa: PLC0415 - the postgres extra is optional
+
+    return pq
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:
+        return
