@@ -50,7 +50,7 @@ class KeptConnections:
         self._postgres = engine.dialect.name == "postgresql"
         self._prepare = prepare
         self._local = threading.local()
-        self._opened: list[Any] = []
+        self._opened: list[_Kept] = []
         self._lock = threading.Lock()
 
     def get(self) -> tuple[Any, bool]:
@@ -62,11 +62,10 @@ class KeptConnections:
         kept: _Kept | None = getattr(self._local, "kept", None)
         if kept is not None and kept.pid == os.getpid():
             return kept.connection, False
-        connection = self._open()
-        self._local.kept = _Kept(os.getpid(), connection)
+        self._local.kept = kept = _Kept(os.getpid(), self._open())
         with self._lock:
-            self._opened.append(connection)
-        return connection, True
+            self._opened.append(kept)
+        return kept.connection, True
 
     def discard(self) -> None:
         """Close this thread's connection, which failed; the next ``get`` opens another."""
@@ -75,15 +74,17 @@ class KeptConnections:
         if kept is None or kept.pid != os.getpid():
             return
         with self._lock:
-            self._opened = [c for c in self._opened if c is not kept.connection]
+            self._opened = [other for other in self._opened if other is not kept]
         _close_quietly(kept.connection)
 
     def close(self) -> None:
-        """Close every connection opened here."""
+        """Close every connection this process opened here (not a forked child's parent's)."""
         with self._lock:
             opened, self._opened = self._opened, []
-        for connection in opened:
-            _close_quietly(connection)
+        pid = os.getpid()
+        for kept in opened:
+            if kept.pid == pid:
+                _close_quietly(kept.connection)
         self._local = threading.local()
 
     def _open(self) -> Any:

@@ -136,6 +136,22 @@ def test_a_forked_child_opens_its_own_and_leaves_the_parents_alone(
     assert works(parents)
 
 
+def test_close_in_a_forked_child_leaves_the_parents_connection_working(
+    kept: KeptConnections,
+) -> None:
+    parents, _ = kept.get()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            kept.close()
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+
+    assert works(parents)
+    assert kept.get() == (parents, False)
+
+
 def test_an_unreachable_database_is_unavailable(tmp_path: Path) -> None:
     kept = KeptConnections(make_engine(f"sqlite:///{tmp_path}/missing/lookup.db"), Prepared())
     with pytest.raises(DatabaseUnavailable):
