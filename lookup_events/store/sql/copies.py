@@ -27,9 +27,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
+from lookup_events.errors import QueryTimedOut
 from lookup_events.model import ENTRY_FIELDS, DatasetEntry
-from lookup_events.store.sql.kept import KeptConnections, libpq, run_prepared
+from lookup_events.store.sql.kept import (
+    KeptConnections,
+    check_result,
+    libpq,
+    run_prepared,
+    server_error,
+)
 
 R = TypeVar("R")
 
@@ -62,16 +68,9 @@ class CopyReader:
 
     def _run(self, query: Callable[[Any, str], R], uuid: str) -> R:
         """Run ``query`` on this thread's connection; replace a failing one, once."""
-        while True:
-            connection, fresh = self._connections.get()
-            try:
-                return query(connection, uuid)
-            except QueryTimedOut:
-                raise
-            except Exception as ex:
-                self._connections.discard()
-                if fresh:
-                    raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        return self._connections.run(
+            lambda connection, _fresh: query(connection, uuid), passes=(QueryTimedOut,)
+        )
 
     def _sqlite_rows(self, connection: sqlite3.Connection, uuid: str) -> list[Any]:
         if self._timeout is not None:
@@ -96,10 +95,7 @@ def _past(seconds: float) -> Callable[[], bool]:
 
 def _prepare(pgconn: Any) -> None:
     """Prepare the statement on a new PostgreSQL connection."""
-    result = pgconn.prepare(_PREPARED_NAME, _SELECT.format("$1").encode())
-    if result.status != libpq().ExecStatus.COMMAND_OK:
-        message = result.error_message or pgconn.error_message
-        raise ConnectionError(message.decode(errors="replace").strip())
+    check_result(pgconn.prepare(_PREPARED_NAME, _SELECT.format("$1").encode()), pgconn)
 
 
 def _postgres_rows(connection: Any, uuid: str) -> Any:
@@ -116,10 +112,10 @@ def _postgres_rows(connection: Any, uuid: str) -> Any:
     result = run_prepared(pgconn, _PREPARED_NAME, _SELECT.format("$1"), [uuid.encode()])
     state = result.error_field(pq.DiagnosticField.SQLSTATE)
     if result.status != pq.ExecStatus.TUPLES_OK:
-        message = (result.error_message or pgconn.error_message).decode(errors="replace")
+        message = server_error(result, pgconn)
         if state == _QUERY_CANCELED:
-            raise QueryTimedOut(f"the query ran out of time: {message.strip()}")
-        raise ConnectionError(message.strip())
+            raise QueryTimedOut(f"the query ran out of time: {message}")
+        raise ConnectionError(message)
     return result
 
 

@@ -18,13 +18,15 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from lookup_events.errors import DatabaseUnavailable
 
 _NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -66,6 +68,28 @@ class KeptConnections:
         with self._lock:
             self._opened.append(kept)
         return kept.connection, True
+
+    def run(self, query: Callable[[Any, bool], R], passes: tuple[type[Exception], ...] = ()) -> R:
+        """Return ``query(connection, fresh)`` on this thread's connection.
+
+        A connection that fails is replaced, once: a failure on one opened
+        just now means the database is unreachable. An exception of
+        ``passes`` is the query's own answer: raised as it is, the
+        connection kept.
+
+        Raises:
+            DatabaseUnavailable: no connection could be opened, or a new one failed.
+        """
+        while True:
+            connection, fresh = self.get()
+            try:
+                return query(connection, fresh)
+            except passes:
+                raise
+            except Exception as ex:
+                self.discard()
+                if fresh:
+                    raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
 
     def discard(self) -> None:
         """Close this thread's connection, which failed; the next ``get`` opens another."""
@@ -115,6 +139,19 @@ def run_prepared(pgconn: Any, name: bytes, sql: str, parameters: list[bytes]) ->
     if result.error_field(libpq().DiagnosticField.SQLSTATE) == _NOT_PREPARED:
         result = pgconn.exec_params(sql.encode(), parameters)
     return result
+
+
+def check_result(result: Any, pgconn: Any) -> None:
+    """Raise the server's error as ``ConnectionError`` when ``result`` is not a success."""
+    status = libpq().ExecStatus
+    if result.status not in (status.TUPLES_OK, status.COMMAND_OK):
+        raise ConnectionError(server_error(result, pgconn))
+
+
+def server_error(result: Any, pgconn: Any) -> str:
+    """Return the message of a failed ``result`` (or of its connection)."""
+    message: bytes = result.error_message or pgconn.error_message
+    return message.decode(errors="replace").strip()
 
 
 def libpq() -> Any:

@@ -41,8 +41,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, update
 
-from lookup_events.errors import DatabaseUnavailable
-from lookup_events.store.sql.kept import KeptConnections, libpq, run_prepared
+from lookup_events.store.sql.kept import KeptConnections, check_result, run_prepared
 from lookup_events.store.sql.schema import revisions
 
 CHANNEL = "dtool_lookup_revisions"
@@ -150,20 +149,17 @@ class RevisionReader:
 
     def _current(self) -> dict[str, int]:
         """Return every revision; a kept connection that fails is replaced, once."""
-        while True:
-            connection, fresh = self._connections.get()
-            heard = self._heard(fresh)
-            try:
-                if self._follow and _unchanged(connection, heard):
-                    return heard.revisions
-                commit_seen = _last_commit  # before the query: a later commit reads again
-                heard.revisions = {n: int(value) for n, value in self._rows(connection)}
-                heard.read_at, heard.commit_seen = time.monotonic(), commit_seen
-                return heard.revisions
-            except Exception as ex:
-                self._connections.discard()
-                if fresh:
-                    raise DatabaseUnavailable(f"database unavailable: {ex}") from ex
+        return self._connections.run(self._look)
+
+    def _look(self, connection: Any, fresh: bool) -> dict[str, int]:
+        """Return the revisions as far as heard on ``connection``, reading them when needed."""
+        heard = self._heard(fresh)
+        if self._follow and _unchanged(connection, heard):
+            return heard.revisions
+        commit_seen = _last_commit  # before the query: a later commit reads again
+        heard.revisions = {n: int(value) for n, value in self._rows(connection)}
+        heard.read_at, heard.commit_seen = time.monotonic(), commit_seen
+        return heard.revisions
 
     def _heard(self, fresh: bool) -> _Heard:
         """Return what this thread has heard; nothing yet on a connection opened just now."""
@@ -203,8 +199,8 @@ def _prepare(pgconn: Any, listen: bool) -> None:
     Listening starts before the first read, so no write can fall between them.
     """
     if listen:
-        _check(pgconn.exec_(f"LISTEN {CHANNEL}".encode()), pgconn)
-    _check(pgconn.prepare(_PREPARED_NAME, _READ_ALL.encode()), pgconn)
+        check_result(pgconn.exec_(f"LISTEN {CHANNEL}".encode()), pgconn)
+    check_result(pgconn.prepare(_PREPARED_NAME, _READ_ALL.encode()), pgconn)
 
 
 def _drain_notifications(pgconn: Any) -> bool:
@@ -235,20 +231,12 @@ def _libpq_rows(pgconn: Any) -> list[tuple[str, ...]]:
     connection the statement was never prepared on: it is then sent whole.
     """
     result = run_prepared(pgconn, _PREPARED_NAME, _READ_ALL, [])
-    _check(result, pgconn)
+    check_result(result, pgconn)
     columns = range(result.nfields)
     return [
         tuple(result.get_value(row, column).decode() for column in columns)
         for row in range(result.ntuples)
     ]
-
-
-def _check(result: Any, pgconn: Any) -> None:
-    """Raise the server's error when ``result`` is not a success."""
-    status = libpq().ExecStatus
-    if result.status not in (status.TUPLES_OK, status.COMMAND_OK):
-        message = result.error_message or pgconn.error_message
-        raise ConnectionError(message.decode(errors="replace").strip())
 
 
 class RevisionCache:
