@@ -88,10 +88,15 @@ from lookup_events.store.sql.schema import (
     dataset_texts,
     datasets,
 )
-from lookup_events.store.sql.structured import structured_where, write_fields
+from lookup_events.store.sql.structured import (
+    shared_row_paths,
+    single_valued,
+    structured_where,
+    write_fields,
+)
 from lookup_events.store.sql.summary import summarise
 from lookup_events.store.sql.text import postgres_ids, postgres_match, sqlite_ids, sqlite_match
-from lookup_events.store.structured import StructuredQuery
+from lookup_events.store.structured import Node, StructuredQuery
 from lookup_events.store.text import filter_term, filter_terms, parse_free_text, searchable_text
 
 _ENTRY_COLUMNS = (
@@ -506,10 +511,13 @@ class SqlDatasetStore:
         cached: ResultPage[DatasetEntry] | None = self._cache.get(revision, key)
         if cached is not None:
             return cached
-        where = [datasets.c.base_uri.in_(query.base_uris), structured_where(query.node)]
         ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
-        statement = select(datasets.c.id).where(*where).order_by(*ordering)
         with self._reader.connect() as conn:
+            where = [
+                datasets.c.base_uri.in_(query.base_uris),
+                self._structured_where(conn, revision, query.node),
+            ]
+            statement = select(datasets.c.id).where(*where).order_by(*ordering)
             ids = self._ordered_ids(conn, revision, ("structured", query, tuple(sort)), statement)
             if ids is None:
                 rows, total = self._page_by_offset(
@@ -524,6 +532,20 @@ class SqlDatasetStore:
         self._cache.put(revision, key, cached, weight=1 + len(cached.items))
         return cached
 
+    def _structured_where(
+        self, conn: Connection, revision: int, node: Node
+    ) -> ColumnElement[bool]:
+        """Return ``structured_where`` of ``node``, told which of its paths hold one value."""
+        paths = shared_row_paths(node)
+        if not paths:
+            return structured_where(node)
+        key = ("single-valued", paths)
+        single: frozenset[str] | None = self._cache.get(revision, key)
+        if single is None:
+            single = single_valued(conn, paths)
+            self._cache.put(revision, key, single, weight=1 + len(paths))
+        return structured_where(node, single)
+
     @translate_errors(InvalidDataset)
     def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:
         """Return every output document of an aggregation over the permitted datasets.
@@ -533,17 +555,17 @@ class SqlDatasetStore:
         """
         if not query.base_uris:
             return []
-        where = [
-            datasets.c.base_uri.in_(query.base_uris),
-            structured_where(query.pipeline.leading),
-        ]
-        statement = (
-            select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations)
-            .where(*where)
-            .order_by(datasets.c.id)
-            .limit(MAX_INPUT + 1)
-        )
+        revision = self._revisions.read(DATASETS_REVISION)
         with self._reader.connect() as conn:
+            statement = (
+                select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations)
+                .where(
+                    datasets.c.base_uri.in_(query.base_uris),
+                    self._structured_where(conn, revision, query.pipeline.leading),
+                )
+                .order_by(datasets.c.id)
+                .limit(MAX_INPUT + 1)
+            )
             rows = conn.execute(statement).all()
         if len(rows) > MAX_INPUT:
             raise too_many_inputs(MAX_INPUT)

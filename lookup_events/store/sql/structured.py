@@ -11,6 +11,14 @@ numbers, a string only with strings. An ``$elemMatch`` over objects finds
 one element row and tests that element's fields with correlated
 ``EXISTS``es restricted to it (``element`` equal, or below it).
 
+Several tests AND-ed on one path are several subqueries, as MongoDB lets
+different array elements meet ``$gte`` and ``$lt``. On a path where no
+dataset holds an array (none at the path or above it: ``single_valued``
+asks the rows), each dataset has one value there, and the tests are one
+subquery on one row: a range is one index range instead of two halves of
+the path intersected (a month of dates at a million datasets read the whole
+path twice).
+
 The same SQL runs on SQLite (JSON1 is not needed: the rows are written by
 the registrar) and PostgreSQL; regular expressions are ``REGEXP`` (Python's
 ``re``, which SQLAlchemy registers on each SQLite connection) and ``~``.
@@ -20,7 +28,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypeGuard
 
 from sqlalchemy import (
     Boolean,
@@ -70,29 +79,105 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def structured_where(node: Node) -> Clause:
-    """Return the condition on ``datasets`` matching the datasets ``node`` matches."""
-    return _Translation(None).node(node)
+def structured_where(node: Node, single: frozenset[str] = frozenset()) -> Clause:
+    """Return the condition on ``datasets`` matching the datasets ``node`` matches.
+
+    ``single``: document paths known to hold at most one value a dataset
+    (``single_valued``), whose AND-ed tests may share one row.
+    """
+    return _Translation(None, single).node(node)
+
+
+_ROW_OPERATORS = frozenset({*_OPERATORS, "regex"})
+
+
+def shared_row_paths(node: Node) -> frozenset[str]:
+    """Return the document paths ``node`` ANDs two or more row tests on.
+
+    Only these gain from ``single_valued``'s answer, so only these are asked.
+    """
+    found: set[str] = set()
+    if isinstance(node, And):
+        paths = [item.path for item in _conjuncts(node) if _row_test(item)]
+        found.update(path for path in paths if paths.count(path) > 1)
+    if isinstance(node, And | Or):
+        for item in node.items:
+            found.update(shared_row_paths(item))
+    elif isinstance(node, Not):
+        found.update(shared_row_paths(node.item))
+    return frozenset(found)
+
+
+def single_valued(conn: Connection, paths: Iterable[str]) -> frozenset[str]:
+    """Return those of ``paths`` where no dataset holds an array at the path or above it.
+
+    Only values inside arrays give a dataset two rows at one path; every
+    array has its own row of kind ``array`` at its path, so one probe of the
+    ``(path, kind)`` index per path and ancestor answers.
+    """
+    single = set()
+    for path in paths:
+        segments = path.split(".")
+        above = [".".join(segments[: end + 1]) for end in range(len(segments))]
+        probe = select(dataset_fields.c.id).where(
+            dataset_fields.c.path.in_(above), dataset_fields.c.kind == "array"
+        )
+        if conn.execute(probe.limit(1)).first() is None:
+            single.add(path)
+    return frozenset(single)
+
+
+def _conjuncts(node: And) -> Iterator[Node]:
+    """Yield the items of ``node`` with nested ``And``s opened (AND is associative)."""
+    for item in node.items:
+        if isinstance(item, And):
+            yield from _conjuncts(item)
+        else:
+            yield item
+
+
+def _row_test(node: Node) -> TypeGuard[Condition]:
+    """Return: ``node`` is a test of one document value (a comparison or a pattern)."""
+    return (
+        isinstance(node, Condition)
+        and node.op in _ROW_OPERATORS
+        and node.path.split(".")[0] not in STRING_FIELDS | NUMBER_FIELDS
+    )
 
 
 class _Translation:
     """Translates a tree, at the top level or inside one array element (``scope``).
 
     ``scope`` is ``(array path, element row)`` inside a document-form
-    ``$elemMatch``; paths are then relative to the element.
+    ``$elemMatch``; paths are then relative to the element. ``single``: see
+    ``structured_where``.
     """
 
-    def __init__(self, scope: tuple[str, FromClause] | None) -> None:
+    def __init__(
+        self, scope: tuple[str, FromClause] | None, single: frozenset[str] = frozenset()
+    ) -> None:
         self._scope = scope
+        self._single = single
 
     def node(self, node: Node) -> Clause:
         if isinstance(node, Condition):
             return self.test(node)
         if isinstance(node, And):
-            return and_(true(), *(self.node(item) for item in node.items))
+            return and_(true(), *self.conjunction(node))
         if isinstance(node, Or):
             return or_(false(), *(self.node(item) for item in node.items))
         return not_(self.node(node.item))
+
+    def conjunction(self, node: And) -> Iterator[Clause]:
+        """Yield the clauses of an AND, the row tests on one single-valued path as one."""
+        shared: dict[str, list[Condition]] = {}
+        for item in _conjuncts(node):
+            if self._scope is None and _row_test(item) and item.path in self._single:
+                shared.setdefault(item.path, []).append(item)
+            else:
+                yield self.node(item)
+        for path, tests in shared.items():
+            yield self.rows(path, partial(_all_of, tests))
 
     def test(self, test: Condition) -> Clause:
         root = test.path.split(".")[0]
@@ -128,6 +213,11 @@ class _Translation:
         return exists(
             select(row.c.id).where(row.c.dataset_id == element.c.dataset_id, inside, *conditions)
         )
+
+
+def _all_of(tests: Sequence[Condition], row: FromClause) -> Clause:
+    """Return: ``row``'s value passes every one of ``tests``."""
+    return and_(*(value_test(row, test) for test in tests))
 
 
 def _elem_match(row: FromClause, path: str, match: ElemMatch) -> Clause:
