@@ -19,6 +19,7 @@ import time
 from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -321,15 +322,10 @@ class SqlDatasetStore:
         if statement is None:
             statement = select(datasets.c.id).where(*where).order_by(*ordering)
         with self._connect(query) as conn:
-            ids = self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
-            if ids is None:
-                rows, total = self._page_by_offset(
-                    conn, revision, query, page, where=where, ordering=ordering
-                )
-            else:
-                page_ids = ids[page.offset : page.offset + page.size]
-                rows = _rows_by_id(conn, page_ids, query.base_uris)
-                total = len(ids)
+            found = self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
+            rows, total = self._page_of_found(
+                conn, revision, query, page, found, where=where, ordering=ordering
+            )
         entries = [_entry(row) for row in rows]
         self._cache.put(revision, key, (tuple(entries), total), weight=len(entries) + 1)
         return ResultPage(entries, total)
@@ -405,42 +401,68 @@ class SqlDatasetStore:
 
     def _ordered_ids(
         self, conn: Connection, revision: int, key: Hashable, statement: Select[tuple[int]]
-    ) -> array[int] | None:
-        """Return the ids of every match in order, or None if there are too many.
+    ) -> _Found:
+        """Return the ids of every match in order, or the first ones if there are too many.
 
         One pass over narrow indexes answers the count and every page of a
         query; the array (8 bytes a match) is cached until the next write.
         """
         cache_key = ("ids", key)
         ids: array[int] | None = self._cache.get(revision, cache_key)
-        if ids is None:
-            # NOTE(dev): a query found too long is remembered as such: else every
-            # page of it read (and dropped) MAX_CACHED_IDS ids first, 80 ms a page
-            # of a million datasets on PostgreSQL.
-            if self._cache.get(revision, ("too many", key)):
-                return None
-            ids = fetch_ids(conn, statement.limit(self._max_cached_ids + 1))
-            if len(ids) > self._max_cached_ids:
-                self._cache.put(revision, ("too many", key), True)
-                return None
-            self._cache.put(revision, cache_key, ids, weight=1 + len(ids) // 64)
-        return ids
+        if ids is not None:
+            return _Found(ids, complete=True)
+        # NOTE(dev): a query found too long is remembered as such: else every
+        # page of it read (and dropped) MAX_CACHED_IDS ids first, 80 ms a page
+        # of a million datasets on PostgreSQL.
+        if self._cache.get(revision, ("too many", key)):
+            return _Found(array("q"), complete=False)
+        ids = fetch_ids(conn, statement.limit(self._max_cached_ids + 1))
+        if len(ids) > self._max_cached_ids:
+            self._cache.put(revision, ("too many", key), True)
+            return _Found(ids, complete=False)
+        self._cache.put(revision, cache_key, ids, weight=1 + len(ids) // 64)
+        return _Found(ids, complete=True)
+
+    def _page_of_found(
+        self,
+        conn: Connection,
+        revision: int,
+        query: SearchQuery | StructuredQuery,
+        page: PageRequest,
+        found: _Found,
+        **clauses: Any,
+    ) -> tuple[Sequence[Any], int]:
+        """Return one page of ``query`` and its total, from the ids found where they suffice."""
+        if found.complete:
+            ids = found.ids[page.offset : page.offset + page.size]
+            return _rows_by_id(conn, ids, query.base_uris), len(found.ids)
+        return self._page_by_offset(conn, revision, query, page, first=found.ids, **clauses)
 
     def _page_by_offset(
         self,
         conn: Connection,
         revision: int,
-        query: Hashable,
+        query: SearchQuery | StructuredQuery,
         page: PageRequest,
         *,
         where: _Where,
         ordering: list[UnaryExpression[Any]],
+        first: array[int],
     ) -> tuple[Sequence[Any], int]:
         """Return one page of a query matching very many datasets, and the total.
 
-        In registration order a page past the first anchor is sought from it
-        (``paging``); other orders page with LIMIT/OFFSET.
+        ``first``: the first matches in order, if this call read them. A page
+        among them is read by id, and in registration order the count goes on
+        after them rather than over them again. Otherwise, in registration
+        order a page past the first anchor is sought from it (``paging``);
+        other orders page with LIMIT/OFFSET.
         """
+        counted = first if len(ordering) == 1 else array("q")
+        if page.offset + page.size <= len(first):
+            known = _rows_by_id(
+                conn, first[page.offset : page.offset + page.size], query.base_uris
+            )
+            return known, self._count(conn, revision, query, where, counted)
         if len(ordering) == 1 and page.offset >= ANCHOR_EVERY:
             return self._page_by_anchor(conn, revision, query, page, where)
         ids = select(datasets.c.id).where(*where).order_by(*ordering)
@@ -448,7 +470,9 @@ class SqlDatasetStore:
         statement = select(*_ENTRY_COLUMNS).where(datasets.c.id.in_(page_ids)).order_by(*ordering)
         rows = conn.execute(statement).all()
         total = _page_total(page, len(rows))
-        return rows, total if total is not None else self._count(conn, revision, query, where)
+        if total is None:
+            total = self._count(conn, revision, query, where, counted)
+        return rows, total
 
     def _page_by_anchor(
         self, conn: Connection, revision: int, query: Hashable, page: PageRequest, where: _Where
@@ -465,11 +489,16 @@ class SqlDatasetStore:
         statement = select(*_ENTRY_COLUMNS).where(datasets.c.id.in_(ids.scalar_subquery()))
         return conn.execute(statement.order_by(datasets.c.id)).all(), anchors.total
 
-    def _count(self, conn: Connection, revision: int, query: Hashable, where: _Where) -> int:
+    def _count(
+        self, conn: Connection, revision: int, query: Hashable, where: _Where, counted: array[int]
+    ) -> int:
+        """Return the number of matches; ``counted``: the first ones in id order, known."""
         key = ("count", query)
         cached = self._cache.get(revision, key)
         if cached is None:
-            cached = int(conn.scalar(select(func.count()).where(*where)) or 0)
+            after = [datasets.c.id > counted[-1]] if counted else []
+            rest = int(conn.scalar(select(func.count()).where(*where, *after)) or 0)
+            cached = len(counted) + rest
             self._cache.put(revision, key, cached)
         return int(cached)
 
@@ -518,16 +547,12 @@ class SqlDatasetStore:
                 self._structured_where(conn, revision, query.node),
             ]
             statement = select(datasets.c.id).where(*where).order_by(*ordering)
-            ids = self._ordered_ids(conn, revision, ("structured", query, tuple(sort)), statement)
-            if ids is None:
-                rows, total = self._page_by_offset(
-                    conn, revision, query, page, where=where, ordering=ordering
-                )
-            else:
-                rows = _rows_by_id(
-                    conn, ids[page.offset : page.offset + page.size], query.base_uris
-                )
-                total = len(ids)
+            found = self._ordered_ids(
+                conn, revision, ("structured", query, tuple(sort)), statement
+            )
+            rows, total = self._page_of_found(
+                conn, revision, query, page, found, where=where, ordering=ordering
+            )
         cached = ResultPage([_entry(row) for row in rows], total)
         self._cache.put(revision, key, cached, weight=1 + len(cached.items))
         return cached
@@ -712,6 +737,14 @@ def _graph_nodes(
         for uuid in shown
         if uuid in first
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The ids of a query's matches in order: all of them, or (not ``complete``) the first."""
+
+    ids: array[int]
+    complete: bool
 
 
 def _page_total(page: PageRequest, found: int) -> int | None:

@@ -2,7 +2,9 @@
 
 A store caching at most a few ids must answer every page and total as a
 store that caches them all, in registration order, around anchor
-boundaries and past the end, with and without a filter.
+boundaries and past the end, with and without a filter. The first call
+after a write reads the first matches before finding them too many: a page
+among them comes from them, and the count goes on after them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from lookup_events.model import record_from_info
-from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.paging import ANCHOR_EVERY
+from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import make_info
 
 BASE_URIS = ("s3://paging-a", "s3://paging-b")
@@ -37,8 +40,16 @@ QUERIES = {
 }
 
 
-def _page(store: SqlDatasetStore, query: SearchQuery, page: PageRequest) -> Any:
-    result = store.search(query, page)
+def _page(
+    store: SqlDatasetStore,
+    query: SearchQuery | StructuredQuery,
+    page: PageRequest,
+    sort: tuple[SortKey, ...] = (),
+) -> Any:
+    if isinstance(query, StructuredQuery):
+        result = store.structured_search(query, page, sort)
+    else:
+        result = store.search(query, page, sort)
     return [entry.uri for entry in result.items], result.total
 
 
@@ -76,3 +87,38 @@ def test_the_total_is_exact_and_a_write_moves_the_pages(
 
     assert _page(anchored, query, deep) == _page(caching, query, deep)
     assert anchored.search(query, deep).total == SIZE - 1
+
+
+FIRST_READ = 300  # ids a store caches at most; it reads one more to know
+FIRST_CALLS = [
+    PageRequest(1, 10),
+    PageRequest(30, 10),  # the last page among the first ids read
+    PageRequest(16, 20),  # straddles their end
+    PageRequest(101, 10),  # past them, from the first anchor
+    PageRequest(300, 10),  # past the end
+]
+FIRST_CALL_QUERIES = {
+    **QUERIES,
+    "structured, every dataset": StructuredQuery(BASE_URIS, parse_filter({})),
+    "structured, one base URI": StructuredQuery(
+        BASE_URIS, parse_filter({"base_uri": BASE_URIS[1]})
+    ),
+}
+
+
+@pytest.mark.parametrize("sort", [(), (SortKey("name", descending=True),)], ids=["id", "name"])
+@pytest.mark.parametrize("name", sorted(FIRST_CALL_QUERIES))
+def test_a_first_call_pages_and_counts_from_the_ids_it_read(
+    two_stores: tuple[SqlDatasetStore, SqlDatasetStore],
+    database_url: str,
+    name: str,
+    sort: tuple[SortKey, ...],
+) -> None:
+    caching, _ = two_stores
+    query = FIRST_CALL_QUERIES[name]
+    for page in FIRST_CALLS:
+        fresh = SqlDatasetStore(create_engine(database_url), max_cached_ids=FIRST_READ)
+        try:
+            assert _page(fresh, query, page, sort) == _page(caching, query, page, sort), page
+        finally:
+            fresh.close()
