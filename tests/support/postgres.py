@@ -21,6 +21,7 @@ DATA_TABLES = (
     "users",
     "base_uris",
     "dataset_annotations",
+    "dataset_counts",
 )
 
 

@@ -15,6 +15,7 @@ from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.schema import (
     dataset_annotations,
+    dataset_counts,
     dataset_dependencies,
     dataset_fields,
 )
@@ -99,10 +100,26 @@ def stamp_column(url: str) -> Iterator[None]:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE datasets ADD COLUMN stamp VARCHAR(64)")
-        yield
+        with count_table(url):
+            yield
     finally:
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE datasets DROP COLUMN stamp")
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def count_table(url: str) -> Iterator[None]:
+    """Give a database at a revision before 0018 the table of datasets per base URI.
+
+    Dropped again before the test upgrades, so migration 0018 creates and fills it.
+    """
+    engine = make_engine(url)
+    try:
+        dataset_counts.create(engine)
+        yield
+    finally:
+        dataset_counts.drop(engine, checkfirst=True)
         engine.dispose()
 
 

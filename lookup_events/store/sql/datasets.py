@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.copies import CopyReader
+from lookup_events.store.sql.counts import add_counts, datasets_in
 from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
@@ -214,6 +216,7 @@ class SqlDatasetStore:
             self._record_upserts(conn, existing, [record], actor)
             if self._outbox:
                 record_written(conn, [record])
+            add_counts(conn, _added(existing, [record]))
         self._statistics.wrote(1)
         return created
 
@@ -230,6 +233,7 @@ class SqlDatasetStore:
             self._record_upserts(conn, existing, unique, actor)
             if self._outbox:
                 record_written(conn, unique)
+            add_counts(conn, _added(existing, unique))
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -253,12 +257,14 @@ class SqlDatasetStore:
 
     def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
         """Delete the rows ``where`` selects, recording them in the outbox if kept."""
-        statement = delete(datasets).where(where)
-        if not self._outbox:
-            return int(conn.execute(statement).rowcount)
-        columns = (datasets.c.uri, datasets.c.base_uri, datasets.c.uuid, datasets.c.name)
-        removed = conn.execute(statement.returning(*columns)).all()
-        record_removed(conn, removed)
+        columns = (datasets.c.uri, datasets.c.uuid, datasets.c.name) if self._outbox else ()
+        statement = delete(datasets).where(where).returning(datasets.c.base_uri, *columns)
+        removed = conn.execute(statement).all()
+        if self._outbox:
+            record_removed(conn, removed)
+        add_counts(
+            conn, Counter({uri: -n for uri, n in Counter(r.base_uri for r in removed).items()})
+        )
         return len(removed)
 
     def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
@@ -322,7 +328,7 @@ class SqlDatasetStore:
         if statement is None:
             statement = select(datasets.c.id).where(*where).order_by(*ordering)
         with self._connect(query) as conn:
-            found = self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
+            found = self._found(conn, revision, query, sort, statement)
             rows, total = self._page_of_found(
                 conn, revision, query, page, found, where=where, ordering=ordering
             )
@@ -397,6 +403,31 @@ class SqlDatasetStore:
             with self._reader.connect() as conn:
                 cached = frozenset(conn.execute(_BASE_URIS_IN_USE).scalars())
             self._cache.put(revision, ("base_uris",), cached, weight=1 + len(cached))
+        return cached
+
+    def _found(
+        self,
+        conn: Connection,
+        revision: int,
+        query: SearchQuery,
+        sort: Sequence[SortKey],
+        statement: Select[tuple[int]],
+    ) -> _Found:
+        """Return ``_ordered_ids``, none read for an unfiltered query counted too long."""
+        total = self._unfiltered_total(conn, revision, query)
+        if total is not None and total > self._max_cached_ids:
+            return _Found(array("q"), complete=False)
+        return self._ordered_ids(conn, revision, (query, tuple(sort)), statement)
+
+    def _unfiltered_total(self, conn: Connection, revision: int, query: Hashable) -> int | None:
+        """Return the total of a query naming only base URIs, from their counts; else None."""
+        if not isinstance(query, SearchQuery) or query != SearchQuery(query.base_uris):
+            return None
+        key = ("count", query)
+        cached: int | None = self._cache.get(revision, key)
+        if cached is None:
+            cached = datasets_in(conn, query.base_uris)
+            self._cache.put(revision, key, cached)
         return cached
 
     def _ordered_ids(
@@ -495,6 +526,8 @@ class SqlDatasetStore:
         """Return the number of matches; ``counted``: the first ones in id order, known."""
         key = ("count", query)
         cached = self._cache.get(revision, key)
+        if cached is None:
+            cached = self._unfiltered_total(conn, revision, query)
         if cached is None:
             after = [datasets.c.id > counted[-1]] if counted else []
             rest = int(conn.scalar(select(func.count()).where(*where, *after)) or 0)
@@ -737,6 +770,11 @@ def _graph_nodes(
         for uuid in shown
         if uuid in first
     ]
+
+
+def _added(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> Counter[str]:
+    """Return how many of ``records`` are new, by base URI."""
+    return Counter(r.entry.base_uri for r in records if r.uri not in existing)
 
 
 @dataclass(frozen=True, slots=True)

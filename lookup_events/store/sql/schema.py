@@ -163,6 +163,20 @@ class DatasetRow(Base):
     stamp: Mapped[str | None] = mapped_column(_string(64), nullable=True)
 
 
+class DatasetCountRow(Base):
+    """How many datasets each base URI holds, kept in every write's transaction.
+
+    An unfiltered list's exact total is then a sum over the caller's base
+    URIs instead of a count of every visible dataset (a million index entries
+    after every write at a million datasets).
+    """
+
+    __tablename__ = "dataset_counts"
+
+    base_uri: Mapped[str] = mapped_column(_string(1024), primary_key=True)
+    datasets: Mapped[int] = mapped_column(BigInteger)
+
+
 class DatasetTextRow(Base):
     """The searchable words of one dataset, apart from its wide row.
 
@@ -414,6 +428,7 @@ class SubscriptionDeliveryRow(Base):
 users = cast(Table, UserRow.__table__)
 base_uris = cast(Table, BaseURIRow.__table__)
 datasets = cast(Table, DatasetRow.__table__)
+dataset_counts = cast(Table, DatasetCountRow.__table__)
 dataset_tags = cast(Table, DatasetTagRow.__table__)
 dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)
