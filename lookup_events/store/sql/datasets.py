@@ -262,9 +262,7 @@ class SqlDatasetStore:
         removed = conn.execute(statement).all()
         if self._outbox:
             record_removed(conn, removed)
-        add_counts(
-            conn, Counter({uri: -n for uri, n in Counter(r.base_uri for r in removed).items()})
-        )
+        add_counts(conn, _removed(removed))
         return len(removed)
 
     def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
@@ -775,6 +773,11 @@ def _graph_nodes(
 def _added(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> Counter[str]:
     """Return how many of ``records`` are new, by base URI."""
     return Counter(r.entry.base_uri for r in records if r.uri not in existing)
+
+
+def _removed(rows: Sequence[Any]) -> Counter[str]:
+    """Return what the deleted ``rows`` take from each base URI's count (negative)."""
+    return Counter({uri: -n for uri, n in Counter(row.base_uri for row in rows).items()})
 
 
 @dataclass(frozen=True, slots=True)
