@@ -297,8 +297,14 @@ class PlannerStatistics:
     changes the schema, so every connection reloads at once; later ones
     reach other processes as their pooled connections are recycled. On
     SQLite ``ANALYZE`` samples ``SQLITE_ANALYSIS_LIMIT`` rows of each index
-    instead of reading all of them, so a registrar's first one does not
-    stall it on a large store.
+    of the tag and text tables instead of reading all of them, so a
+    registrar's first one does not stall it on a large store.
+
+    NOTE(dev): ``datasets`` is analysed whole (0.5 s at 100,000 datasets).
+    Sampled, each of its indexes got its own estimate of the row count, and
+    SQLite takes the table's from whichever index it loads last; it then
+    listed ids by scanning the wide rows in id order instead of the narrow
+    ``ix_datasets_id_filters`` (the ids of 100,000 datasets: 152 → 20 ms).
     """
 
     FIRST = 1000
@@ -315,8 +321,11 @@ class PlannerStatistics:
             return
         self._next = self._written * 4
         with self._engine.begin() as connection:
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:  # NOTE(dev): a pooled connection keeps the limit it was given last
+                connection.exec_driver_sql("PRAGMA analysis_limit=0")
             connection.exec_driver_sql("ANALYZE datasets")
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             connection.exec_driver_sql("ANALYZE dataset_tags")
             connection.exec_driver_sql("ANALYZE dataset_texts")
