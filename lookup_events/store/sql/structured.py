@@ -138,11 +138,12 @@ def _conjuncts(node: And) -> Iterator[Node]:
 
 def _row_test(node: Node) -> TypeGuard[Condition]:
     """Return: ``node`` is a test of one document value (a comparison or a pattern)."""
-    return (
-        isinstance(node, Condition)
-        and node.op in _ROW_OPERATORS
-        and node.path.split(".")[0] not in STRING_FIELDS | NUMBER_FIELDS
-    )
+    return isinstance(node, Condition) and node.op in _ROW_OPERATORS and not _on_column(node.path)
+
+
+def _on_column(path: str) -> bool:
+    """Return: ``path`` names an entry column of ``datasets``, not a document field."""
+    return path.split(".", maxsplit=1)[0] in STRING_FIELDS | NUMBER_FIELDS
 
 
 class _Translation:
@@ -180,8 +181,7 @@ class _Translation:
             yield self.rows(path, partial(_all_of, tests))
 
     def test(self, test: Condition) -> Clause:
-        root = test.path.split(".")[0]
-        if self._scope is None and root in STRING_FIELDS | NUMBER_FIELDS:
+        if self._scope is None and _on_column(test.path):
             return column_test(test)
         path = test.path if self._scope is None else f"{self._scope[0]}.{test.path}"
         if test.op == "exists":
