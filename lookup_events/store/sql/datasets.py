@@ -459,13 +459,17 @@ class SqlDatasetStore:
         query: SearchQuery | StructuredQuery,
         page: PageRequest,
         found: _Found,
-        **clauses: Any,
+        *,
+        where: _Where,
+        ordering: list[UnaryExpression[Any]],
     ) -> tuple[Sequence[Any], int]:
         """Return one page of ``query`` and its total, from the ids found where they suffice."""
         if found.complete:
             ids = found.ids[page.offset : page.offset + page.size]
             return _rows_by_id(conn, ids, query.base_uris), len(found.ids)
-        return self._page_by_offset(conn, revision, query, page, first=found.ids, **clauses)
+        return self._page_by_offset(
+            conn, revision, query, page, where=where, ordering=ordering, first=found.ids
+        )
 
     def _page_by_offset(
         self,
