@@ -59,9 +59,15 @@ def broker_to_stop() -> Iterator[None]:
 
 
 def require_rabbitmqctl() -> None:
-    """Skip (fail under CI=true) when RabbitMQ or its control command is missing."""
+    """Skip (fail under CI=true) when RabbitMQ or its control command is missing.
+
+    The port is tried under the shared lock: while another process's test has
+    stopped the broker (holding the lock exclusively), this waits until the
+    broker is back instead of finding its port closed.
+    """
     parts = urlsplit(AMQP_URL)
-    require_service("RabbitMQ", parts.hostname or "127.0.0.1", parts.port or 5672)
+    with broker_in_use():
+        require_service("RabbitMQ", parts.hostname or "127.0.0.1", parts.port or 5672)
     if shutil.which("rabbitmqctl") is None:
         reason = "rabbitmqctl is not on PATH"
         if os.environ.get("CI", "").lower() == "true":

@@ -53,8 +53,8 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventQueue
         if request.param == "embedded":
             url = f"sqla+sqlite:///{tmp_path / 'queue.db'}"
         else:
-            require_service("RabbitMQ", "127.0.0.1", 5672)
             held.enter_context(broker_in_use())
+            require_service("RabbitMQ", "127.0.0.1", 5672)
             url = AMQP_URL
         opened = EventQueue(
             url, name=f"test-worker-{uuid.uuid4().hex[:8]}", max_attempts=3, backoff=QUICK
