@@ -14,6 +14,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 from falcon import testing
 
+from lookup_api import plugins
 from lookup_events.config import Settings
 from lookup_events.store import Stores
 from tests.support.api import Header, client_for
@@ -209,3 +211,37 @@ def test_installing_the_example_plugin_adds_its_route(tmp_path: Path) -> None:
     assert hello == {"greeting": "Moin, ann!", "datasets": 0}
     assert versions["dtool_lookup_hello"] == "0.1.0"
     assert documented
+
+
+@dataclasses.dataclass
+class _Routes:
+    """A plugin of fixed routes, for ``plugins.mount`` alone."""
+
+    name: str
+    served: list[tuple[str, object]]
+    version: str | None = "1"
+    settings: tuple[()] = ()
+
+    def enabled(self, config: object) -> bool:
+        return True
+
+    def routes(self, context: object) -> list[tuple[str, object]]:
+        return self.served
+
+
+class _Page:
+    def on_get(self, req: object, resp: object) -> None:
+        """Serve nothing."""
+
+
+def test_a_refused_plugin_takes_none_of_its_routes_and_an_accepted_one_takes_all(
+    settings: Settings,
+) -> None:
+    half = _Routes("half", [("/half/{a}", _Page()), ("/uris/{other}", _Page())])
+    later = _Routes("later", [("/half/{b}", _Page())])  # clashes only with half's first route
+    last = _Routes("last", [("/half/{c}", _Page())])  # clashes with later's route
+    context = types.SimpleNamespace(settings=settings)
+
+    mounted = plugins.mount([half, later, last], {"/uris/{uri}": _Page()}, lambda **_: context)
+
+    assert [item.plugin.name for item in mounted] == ["later"]
