@@ -26,8 +26,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 FORMATS = ("text", "json", "auto")
 #: Record attributes written as JSON fields when a log call passes them in ``extra``.
@@ -260,9 +259,11 @@ def _merged(given: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v is not None and v != ""}
 
 
-@dataclass(frozen=True)
-class Line:
-    """The parts of one log line whose client-chosen text went through ``redact`` already."""
+class Line(NamedTuple):
+    """The parts of one log line whose client-chosen text went through ``redact`` already.
+
+    A tuple: one is made for every request's access line.
+    """
 
     created: float
     msecs: float
@@ -321,8 +322,9 @@ def _write(handler: logging.StreamHandler[Any], text: str) -> bool:
     """Write ``text`` as the handler's ``emit`` would; False if the stream failed."""
     handler.acquire()
     try:
-        handler.stream.write(text + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(text + handler.terminator)
+        stream.flush()  # what handler.flush() does, without taking the lock again
     except Exception:  # the record path reports it through handleError
         return False
     finally:
