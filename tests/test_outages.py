@@ -65,6 +65,31 @@ def rabbit_to_stop() -> Iterator[RabbitVhost]:
 
 
 @pytest.mark.rabbitmq
+def test_a_test_needing_the_broker_waits_while_another_holds_it_stopped() -> None:
+    require_rabbitmqctl()
+    stopped, restart = threading.Event(), threading.Event()
+
+    def hold_stopped() -> None:
+        with broker_to_stop():  # what stops the broker holds this until it is back
+            stopped.set()
+            restart.wait(10)
+
+    holder = threading.Thread(target=hold_stopped, name="broker-stopper")
+    holder.start()
+    assert stopped.wait(60)
+    checked = threading.Event()
+    checker = threading.Thread(target=lambda: (require_rabbitmqctl(), checked.set()))
+    checker.start()
+    try:
+        assert not checked.wait(0.5)  # it waits rather than find the port closed
+    finally:
+        restart.set()
+        holder.join(10)
+    assert checked.wait(10)
+    checker.join(10)
+
+
+@pytest.mark.rabbitmq
 def test_a_rabbitmq_restart_mid_burst_loses_nothing(
     tmp_path: Path,
     sqlite_url_migrated: str,
