@@ -28,8 +28,8 @@ from lookup_events.storage.brokers import read_dataset
 from lookup_events.store import Stores, open_stores
 from lookup_events.uris import normalise_uri
 from tests.support.datasets import corrupt, make_dataset
+from tests.support.queues import server_broker
 from tests.support.rabbitmq import AMQP_URL, broker_in_use
-from tests.support.servers import require_service
 from tests.support.stores import settings_for
 
 pytestmark = [
@@ -54,8 +54,7 @@ def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventQueue
             url = f"sqla+sqlite:///{tmp_path / 'queue.db'}"
         else:
             held.enter_context(broker_in_use())
-            require_service("RabbitMQ", "127.0.0.1", 5672)
-            url = AMQP_URL
+            url = server_broker("rabbitmq", AMQP_URL, {}).url  # the port, tried under the lock
         opened = EventQueue(
             url, name=f"test-worker-{uuid.uuid4().hex[:8]}", max_attempts=3, backoff=QUICK
         )
