@@ -9,6 +9,7 @@ among them comes from them, and the count goes on after them.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,8 @@ from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.paging import ANCHOR_EVERY
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import make_info
+from tests.support.postgres import empty_postgres
+from tests.support.stores import BACKEND_PARAMS
 
 BASE_URIS = ("s3://paging-a", "s3://paging-b")
 SIZE = 2 * ANCHOR_EVERY + 150
@@ -53,13 +56,35 @@ def _page(
     return [entry.uri for entry in result.items], result.total
 
 
+@pytest.fixture(scope="module", params=BACKEND_PARAMS)
+def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a database holding ``SIZE`` datasets, seeded once for the module.
+
+    The tests read it through stores of their own; the one that writes puts back
+    what it changed.
+    """
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("paging") / "lookup.db"
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite_file"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("_migrated_postgres_url")
+        empty_postgres(url)
+    seeder = SqlDatasetStore(create_engine(url))
+    seeder.upsert_many([record_from_info(_info(i)) for i in range(SIZE)])
+    seeder.close()
+    return url
+
+
+def _info(i: int) -> dict[str, Any]:
+    return make_info(i, BASE_URIS[i % 3 % 2], items=1)
+
+
 @pytest.fixture
-def two_stores(database_url: str) -> Iterator[tuple[SqlDatasetStore, SqlDatasetStore]]:
-    """Yield a store caching every id and one caching ten, on one seeded database."""
-    caching = SqlDatasetStore(create_engine(database_url))
-    anchored = SqlDatasetStore(create_engine(database_url), max_cached_ids=10)
-    infos = (make_info(i, BASE_URIS[i % 3 % 2], items=1) for i in range(SIZE))
-    caching.upsert_many([record_from_info(info) for info in infos])
+def two_stores(seeded_url: str) -> Iterator[tuple[SqlDatasetStore, SqlDatasetStore]]:
+    """Yield a store caching every id and one caching ten, on the seeded database."""
+    caching = SqlDatasetStore(create_engine(seeded_url))
+    anchored = SqlDatasetStore(create_engine(seeded_url), max_cached_ids=10)
     yield caching, anchored
     caching.close()
     anchored.close()
@@ -83,10 +108,13 @@ def test_the_total_is_exact_and_a_write_moves_the_pages(
     query, deep = QUERIES["every dataset"], PageRequest(201, 10)
     assert anchored.search(query, deep).total == SIZE
 
-    caching.delete(f"{BASE_URIS[0]}/{make_info(5, BASE_URIS[0])['uuid']}")
-
-    assert _page(anchored, query, deep) == _page(caching, query, deep)
-    assert anchored.search(query, deep).total == SIZE - 1
+    gone = record_from_info(_info(5))
+    caching.delete(gone.uri)
+    try:
+        assert _page(anchored, query, deep) == _page(caching, query, deep)
+        assert anchored.search(query, deep).total == SIZE - 1
+    finally:
+        caching.upsert(gone)
 
 
 FIRST_READ = 300  # ids a store caches at most; it reads one more to know
@@ -110,14 +138,14 @@ FIRST_CALL_QUERIES = {
 @pytest.mark.parametrize("name", sorted(FIRST_CALL_QUERIES))
 def test_a_first_call_pages_and_counts_from_the_ids_it_read(
     two_stores: tuple[SqlDatasetStore, SqlDatasetStore],
-    database_url: str,
+    seeded_url: str,
     name: str,
     sort: tuple[SortKey, ...],
 ) -> None:
     caching, _ = two_stores
     query = FIRST_CALL_QUERIES[name]
     for page in FIRST_CALLS:
-        fresh = SqlDatasetStore(create_engine(database_url), max_cached_ids=FIRST_READ)
+        fresh = SqlDatasetStore(create_engine(seeded_url), max_cached_ids=FIRST_READ)
         try:
             assert _page(fresh, query, page, sort) == _page(caching, query, page, sort), page
         finally:
