@@ -8,6 +8,7 @@ of a field overrides an earlier one, as dservercore's ordered dict did.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import falcon
 
 from lookup_api.errors import APIError
+from lookup_api.memo import Memo
 from lookup_events.store.protocols import (
     BASE_URI_SORT_FIELDS,
     DATASET_SORT_FIELDS,
@@ -35,15 +37,18 @@ class SortSpec:
     fields: tuple[str, ...]
     default: str
 
-    @property
-    def choices(self) -> list[str]:
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:
         """Every accepted item of the ``sort`` list, as dservercore listed them."""
-        return [prefix + name for prefix in ("+", "-", "") for name in self.fields]
+        return tuple(prefix + name for prefix in ("+", "-", "") for name in self.fields)
 
 
 DATASETS = SortSpec(tuple(sorted(DATASET_SORT_FIELDS)), "+uri")
 USERS = SortSpec(tuple(sorted(USER_SORT_FIELDS)), "+username")
 BASE_URIS = SortSpec(tuple(sorted(BASE_URI_SORT_FIELDS)), "+base_uri")
+# Orders and headers by what a client sent: ``sort`` values repeat.
+_ORDERS: Memo[tuple[SortSpec, str | None], tuple[tuple[str, int], ...]] = Memo(1024)
+_HEADERS: Memo[tuple[tuple[str, int], ...], str] = Memo(1024)
 
 
 def sort_order(req: falcon.Request, spec: SortSpec) -> dict[str, int]:
@@ -54,6 +59,14 @@ def sort_order(req: falcon.Request, spec: SortSpec) -> dict[str, int]:
     """
     raw = req.params.get(PARAM)
     text = raw[0] if isinstance(raw, list) else raw
+    key = (spec, text)
+    known = _ORDERS.get(key)
+    if known is None:
+        known = _ORDERS.put(key, _parsed(spec, text))
+    return dict(known)
+
+
+def _parsed(spec: SortSpec, text: str | None) -> tuple[tuple[str, int], ...]:
     items = [item for item in (text or "").split(",") if item] or [spec.default]
     choices = spec.choices
     errors = {str(i): [_one_of(choices)] for i, item in enumerate(items) if item not in choices}
@@ -62,7 +75,7 @@ def sort_order(req: falcon.Request, spec: SortSpec) -> dict[str, int]:
     order: dict[str, int] = {}
     for item in items:
         order[item.lstrip("+-")] = DESCENDING if item.startswith("-") else ASCENDING
-    return order
+    return tuple(order.items())
 
 
 def sort_keys(order: dict[str, int]) -> tuple[SortKey, ...]:
@@ -72,7 +85,11 @@ def sort_keys(order: dict[str, int]) -> tuple[SortKey, ...]:
 
 def set_sort_header(resp: falcon.Response, order: dict[str, int]) -> None:
     """Set the ``X-Sort`` header: ``{"sort": {"uri": 1}}``."""
-    resp.set_header(HEADER, json.dumps({"sort": order}))
+    key = tuple(order.items())
+    header = _HEADERS.get(key)
+    if header is None:
+        header = _HEADERS.put(key, json.dumps({"sort": order}))
+    resp.set_header(HEADER, header)
 
 
 def _one_of(choices: Iterable[str]) -> str:
