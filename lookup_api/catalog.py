@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from lookup_api.access import require_register, require_search, searchable
 from lookup_api.bodies import entries
 from lookup_api.memo import Memo
 from lookup_events.errors import DatasetNotFound, InvalidDataset
-from lookup_events.model import DatasetEntry, DatasetRecord, record_from_info
+from lookup_events.model import DatasetCard, DatasetEntry, DatasetRecord, record_from_info
 from lookup_events.registrar.writer import Registered, Registrar
 from lookup_events.store.actors import Actor
 from lookup_events.store.aggregation import AggregateQuery, parse_pipeline
@@ -28,6 +28,7 @@ from lookup_events.store.structured import And, Condition, Node, StructuredQuery
 from lookup_events.uris import base_uri_of, normalise_uri
 
 _NOTHING: ResultPage[DatasetEntry] = ResultPage(items=[], total=0)
+Found = TypeVar("Found")
 
 
 class Catalog:
@@ -113,13 +114,25 @@ class Catalog:
             PermissionDenied: no search permission on the URI's base URI.
             DatasetNotFound: no URI given, or nothing registered there.
         """
-        if not uri:
-            raise DatasetNotFound("no dataset URI given")
-        require_search(user, base_uri_of(uri))
-        record = self._datasets.get(uri)
-        if record is None:
-            raise DatasetNotFound(f"no dataset registered at {uri!r}")
-        return record
+        return _found(uri, self._datasets.get(_searchable_uri(user, uri)))
+
+    def card(self, user: User, uri: str | None) -> DatasetCard:
+        """Return the record at ``uri`` without its manifest, as ``record`` does.
+
+        Raises:
+            PermissionDenied: no search permission on the URI's base URI.
+            DatasetNotFound: no URI given, or nothing registered there.
+        """
+        return _found(uri, self._datasets.card(_searchable_uri(user, uri)))
+
+    def manifest_json(self, user: User, uri: str | None) -> bytes:
+        """Return the manifest at ``uri`` as JSON, as ``record`` finds it.
+
+        Raises:
+            PermissionDenied: no search permission on the URI's base URI.
+            DatasetNotFound: no URI given, or nothing registered there.
+        """
+        return _found(uri, self._datasets.manifest_json(_searchable_uri(user, uri))).encode()
 
     def register(self, user: User, info: Mapping[str, Any]) -> Registered:
         """Validate the dataset info, check the register permission, store it.
@@ -160,6 +173,30 @@ class Catalog:
         if not query.base_uris:
             return _NOTHING
         return self._datasets.search(query, page, sort)
+
+
+def _searchable_uri(user: User, uri: str | None) -> str:
+    """Return ``uri`` if the user may search its base URI.
+
+    Raises:
+        PermissionDenied: no search permission on the URI's base URI.
+        DatasetNotFound: no URI given.
+    """
+    if not uri:
+        raise DatasetNotFound("no dataset URI given")
+    require_search(user, base_uri_of(uri))
+    return uri
+
+
+def _found(uri: str | None, found: Found | None) -> Found:
+    """Return what a store found at ``uri``.
+
+    Raises:
+        DatasetNotFound: it found nothing.
+    """
+    if found is None:
+        raise DatasetNotFound(f"no dataset registered at {uri!r}")
+    return found
 
 
 def search_query(user: User, criteria: Mapping[str, Any]) -> SearchQuery:

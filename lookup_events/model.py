@@ -87,6 +87,19 @@ class DatasetRecord:
         return self.entry.uri
 
 
+@dataclass(frozen=True, slots=True)
+class DatasetCard:
+    """A dataset as its page shows it: the record without its manifest.
+
+    The routes for a dataset's README, annotations, tags and entry read this,
+    so a manifest of thousands of items is neither read nor decoded for them.
+    """
+
+    entry: DatasetEntry
+    readme: str
+    annotations: JSONDict
+
+
 def record_read(info: Mapping[str, Any]) -> DatasetRecord:
     """Build the record of a document a storage reader produced, with its stamp."""
     record = record_from_info(info)

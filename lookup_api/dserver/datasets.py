@@ -16,7 +16,7 @@ from lookup_api.errors import APIError
 from lookup_api.paging import page_request, paginate
 from lookup_api.uris import normalised_body
 from lookup_api.validation import check, check_search_size, storable, validated_body
-from lookup_events.model import DatasetRecord
+from lookup_events.model import DatasetCard
 
 _LIST_KEYS = ("creator_usernames", "base_uris", "uuids", "tags", "annotation_keys")
 _UNSTORABLE = "text must not contain NUL characters or unpaired surrogates"
@@ -91,9 +91,9 @@ class DatasetResource:
         sorting.set_sort_header(resp, order)
         resp.data = self._catalog.body(result)
 
-    def _record(self, req: falcon.Request, uri: str) -> DatasetRecord:
+    def _card(self, req: falcon.Request, uri: str) -> DatasetCard:
         dataset_uri = uri_from_path(uri)
-        return self._catalog.record(self._access.user(req), dataset_uri)
+        return self._catalog.card(self._access.user(req), dataset_uri)
 
 
 class URIsResource(DatasetResource):
@@ -115,7 +115,7 @@ class URIResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the dataset's entry."""
-        resp.media = list_item(self._record(req, uri).entry)
+        resp.media = list_item(self._card(req, uri).entry)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Register the body as the dataset at ``uri``: 201 if new, else 200."""
@@ -152,7 +152,7 @@ class ReadmeResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the README."""
-        resp.media = {"readme": self._record(req, uri).readme}
+        resp.media = {"readme": self._card(req, uri).readme}
 
 
 class ManifestResource(DatasetResource):
@@ -160,7 +160,8 @@ class ManifestResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the manifest."""
-        resp.media = self._record(req, uri).manifest
+        dataset_uri = uri_from_path(uri)
+        resp.data = self._catalog.manifest_json(self._access.user(req), dataset_uri)
 
 
 class AnnotationsResource(DatasetResource):
@@ -168,7 +169,7 @@ class AnnotationsResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the annotations."""
-        resp.media = {"annotations": self._record(req, uri).annotations}
+        resp.media = {"annotations": self._card(req, uri).annotations}
 
 
 class TagsResource(DatasetResource):
@@ -176,4 +177,4 @@ class TagsResource(DatasetResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, uri: str) -> None:
         """Return the tags."""
-        resp.media = {"tags": list(self._record(req, uri).entry.tags)}
+        resp.media = {"tags": list(self._card(req, uri).entry.tags)}

@@ -88,7 +88,7 @@ class ReadmeResource(DatasetResource):
         """Return the README as a JSON string."""
         body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
-        resp.media = self._catalog.record(user, body.get("uri")).readme
+        resp.media = self._catalog.card(user, body.get("uri")).readme
 
 
 class ManifestResource(DatasetResource):
@@ -98,7 +98,7 @@ class ManifestResource(DatasetResource):
         """Return the manifest object."""
         body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
-        resp.media = self._catalog.record(user, body.get("uri")).manifest
+        resp.data = self._catalog.manifest_json(user, body.get("uri"))
 
 
 class AnnotationsResource(DatasetResource):
@@ -108,4 +108,4 @@ class AnnotationsResource(DatasetResource):
         """Return the annotations object."""
         body = normalised_body(validated_body(req, schemas.URI))
         user = self._access.user(req)
-        resp.media = self._catalog.record(user, body.get("uri")).annotations
+        resp.media = self._catalog.card(user, body.get("uri")).annotations

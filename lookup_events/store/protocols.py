@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
-from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.model import DatasetCard, DatasetEntry, DatasetRecord
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import AggregateQuery
 from lookup_events.store.structured import StructuredQuery
@@ -157,6 +157,14 @@ class DatasetStore(Protocol):
 
     def get(self, uri: str) -> DatasetRecord | None:
         """Return the full record for ``uri``, or None."""
+        ...
+
+    def card(self, uri: str) -> DatasetCard | None:
+        """Return the record for ``uri`` without its manifest, or None."""
+        ...
+
+    def manifest_json(self, uri: str) -> str | None:
+        """Return the manifest of the record for ``uri`` as JSON text, or None."""
         ...
 
     def search(

@@ -47,6 +47,7 @@ used here (``$in``, ``$all``, ``$group``, ``$unwind``, upserts, bulk writes,
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -73,7 +74,7 @@ from lookup_events.errors import (
     InvalidDataset,
     QueryTimedOut,
 )
-from lookup_events.model import DatasetEntry, DatasetRecord, readme_document
+from lookup_events.model import DatasetCard, DatasetEntry, DatasetRecord, readme_document
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor
 from lookup_events.store.aggregation import MAX_INPUT, AggregateQuery, too_many_inputs
 from lookup_events.store.annotations import keys_of_interest
@@ -149,6 +150,8 @@ _INDEXES: tuple[tuple[list[tuple[str, Any]], dict[str, Any]], ...] = (
 
 
 _REMOVED: Document = {"_id": 0, "uri": 1, "base_uri": 1, "uuid": 1, "name": 1}
+_CARD_PROJECTION: Document = {k: v for k, v in RECORD_PROJECTION.items() if k != "manifest"}
+_MANIFEST_PROJECTION: Document = {"_id": 0, "manifest": 1}
 
 
 def _nothing() -> None:
@@ -412,6 +415,22 @@ class MongoDatasetStore:
         """Return the full record for ``uri``, or None."""
         document = self._ready().datasets.find_one({"uri": uri}, RECORD_PROJECTION)
         return None if document is None else record_of(document)
+
+    @translate_errors
+    def card(self, uri: str) -> DatasetCard | None:
+        """Return the record for ``uri`` without its manifest, or None."""
+        document = self._ready().datasets.find_one({"uri": uri}, _CARD_PROJECTION)
+        if document is None:
+            return None
+        return DatasetCard(
+            entry_of(document), document.get("readme", ""), dict(document.get("annotations", {}))
+        )
+
+    @translate_errors
+    def manifest_json(self, uri: str) -> str | None:
+        """Return the manifest of the record for ``uri`` as JSON text, or None."""
+        document = self._ready().datasets.find_one({"uri": uri}, _MANIFEST_PROJECTION)
+        return None if document is None else json.dumps(document.get("manifest", {}))
 
     @translate_errors
     def search(

@@ -28,8 +28,10 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    Text,
     UnaryExpression,
     bindparam,
+    cast,
     delete,
     func,
     literal_column,
@@ -38,7 +40,7 @@ from sqlalchemy import (
 )
 
 from lookup_events.errors import InvalidDataset
-from lookup_events.model import DatasetEntry, DatasetRecord
+from lookup_events.model import DatasetCard, DatasetEntry, DatasetRecord
 from lookup_events.store.actors import SYSTEM, Actor, ActorFor, actor_of
 from lookup_events.store.aggregation import (
     MAX_INPUT,
@@ -118,6 +120,12 @@ _ENTRY_COLUMNS = (
 )
 _RECORD_COLUMNS = (*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.manifest, datasets.c.annotations)
 _GET = select(*_RECORD_COLUMNS).where(datasets.c.uri == bindparam("uri"))
+_CARD = select(*_ENTRY_COLUMNS, datasets.c.readme, datasets.c.annotations).where(
+    datasets.c.uri == bindparam("uri")
+)
+# NOTE(dev): the stored JSON text as it is (a CAST, so neither SQLAlchemy nor
+# psycopg decodes it): the manifest route sends it without decoding it.
+_MANIFEST_JSON = select(cast(datasets.c.manifest, Text)).where(datasets.c.uri == bindparam("uri"))
 # The rows a write replaces, when auditing: what ``_write`` needs and what an
 # audit summary compares (everything but the manifest: its items and size
 # stand for it), in the one read ``_write`` makes anyway.
@@ -301,6 +309,20 @@ class SqlDatasetStore:
         if row is None:
             return None
         return DatasetRecord(_entry(row), row.readme, row.manifest, row.annotations)
+
+    @translate_errors(InvalidDataset)
+    def card(self, uri: str) -> DatasetCard | None:
+        """Return the record for ``uri`` without its manifest, or None."""
+        with self._reader.connect() as conn:
+            row = conn.execute(_CARD, {"uri": uri}).first()
+        return None if row is None else DatasetCard(_entry(row), row.readme, row.annotations)
+
+    @translate_errors(InvalidDataset)
+    def manifest_json(self, uri: str) -> str | None:
+        """Return the manifest of the record for ``uri`` as its stored JSON text, or None."""
+        with self._reader.connect() as conn:
+            text: str | None = conn.execute(_MANIFEST_JSON, {"uri": uri}).scalar()
+        return text
 
     @translate_errors(InvalidDataset)
     def search(

@@ -9,6 +9,7 @@ documents the MongoDB store sends instead.
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import Any
 import pytest
 
 from lookup_events.errors import DatabaseUnavailable, InvalidDataset
-from lookup_events.model import STAMP, DatasetRecord, record_from_info, record_read
+from lookup_events.model import (
+    STAMP,
+    DatasetCard,
+    DatasetRecord,
+    record_from_info,
+    record_read,
+)
 from lookup_events.store import Stores, open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey, Summary
 from tests.support.data import (
@@ -159,6 +166,21 @@ def test_delete_base_uri_removes_only_its_records(anchored: Stores) -> None:
 
 def test_get_missing_returns_none(anchored: Stores) -> None:
     assert anchored.datasets.get(f"{SNOW_WHITE}/dontexist") is None
+    assert anchored.datasets.card(f"{SNOW_WHITE}/dontexist") is None
+    assert anchored.datasets.manifest_json(f"{SNOW_WHITE}/dontexist") is None
+
+
+def test_a_card_and_the_manifest_json_are_the_record_in_parts(stores: Stores) -> None:
+    record = changed_bad_apples()
+    odd = {"relpath": 'data/ümlaut "quoted".csv', "hash": "x", "size_in_bytes": 2**40}
+    record.manifest["items"]["f" * 40] = {**odd, "utc_timestamp": 1.5}
+    stores.datasets.upsert(record)
+
+    assert stores.datasets.card(record.uri) == DatasetCard(
+        record.entry, record.readme, record.annotations
+    )
+    text = stores.datasets.manifest_json(record.uri)
+    assert text is not None and json.loads(text) == record.manifest
 
 
 def test_frozen_at_by_uri(anchored: Stores) -> None:
