@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from lookup_api.access import require_register, require_search, searchable
-from lookup_api.bodies import entries
+from lookup_api.bodies import entries, sized_summary_body, summary_body
 from lookup_api.memo import Memo
 from lookup_events.errors import DatasetNotFound, InvalidDataset
 from lookup_events.model import DatasetCard, DatasetEntry, DatasetRecord, record_from_info
@@ -38,6 +38,7 @@ class Catalog:
         self._datasets = datasets
         self._registrar = registrar
         self._encoded = EncodedPages()
+        self._summaries = EncodedSummaries()
 
     def body(self, page: ResultPage[DatasetEntry], search: bool = False) -> bytes:
         """Return the JSON body of a page of entries (0.18's list or search shape)."""
@@ -47,6 +48,10 @@ class Catalog:
         """Return facet counts over every dataset the user may search."""
         base_uris = searchable(user)
         return self._datasets.summary(base_uris) if base_uris else Summary()
+
+    def summary_json(self, user: User, *, sized: bool) -> bytes:
+        """Return the user's summary as JSON: 0.18's shape, or dservercore's when ``sized``."""
+        return self._summaries.body(self.summary(user), sized)
 
     def search(
         self,
@@ -252,4 +257,27 @@ class EncodedPages:
         if known is None:
             encoded = json.dumps(entries(page, search), ensure_ascii=False).encode()
             known = self._bodies.put(key, (tuple(page.items), encoded))
+        return known[1]
+
+
+class EncodedSummaries:
+    """The JSON bodies of summaries, remembered per summary object.
+
+    The SQL store answers a repeated summary with the object it cached for the
+    revision; encoding its facets (a key per creator, base URI and tag) cost
+    four times a cached lookup. Each remembered body holds its summary, so
+    the summary's id cannot be reused by another object meanwhile.
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._bodies: Memo[tuple[bool, int], tuple[Summary, bytes]] = Memo(capacity)
+
+    def body(self, summary: Summary, sized: bool) -> bytes:
+        """Return the JSON body of ``summary``, dservercore's shape when ``sized``."""
+        key = (sized, id(summary))
+        known = self._bodies.get(key)
+        if known is None:
+            shape = sized_summary_body if sized else summary_body
+            encoded = json.dumps(shape(summary), ensure_ascii=False).encode()
+            known = self._bodies.put(key, (summary, encoded))
         return known[1]

@@ -6,7 +6,7 @@ import falcon
 
 from lookup_api import schemas, sorting
 from lookup_api.access import Access
-from lookup_api.bodies import sized_summary_body, user_body
+from lookup_api.bodies import user_body
 from lookup_api.catalog import Catalog
 from lookup_api.dserver.admin import Administration
 from lookup_api.dserver.paths import path_value, uri_from_path
@@ -36,7 +36,7 @@ class MySummaryResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the summary."""
-        resp.media = sized_summary_body(self._catalog.summary(self._access.user(req)))
+        resp.data = self._catalog.summary_json(self._access.user(req), sized=True)
 
 
 class UsersResource:
@@ -112,7 +112,7 @@ class UserSummaryResource:
         """Return the summary."""
         path_value("username", username)
         user = self._administration.user(self._access.user(req), username)
-        resp.media = sized_summary_body(self._catalog.summary(user))
+        resp.data = self._catalog.summary_json(user, sized=True)
 
 
 class PermissionResource:

@@ -6,7 +6,6 @@ import falcon
 
 from lookup_api import schemas
 from lookup_api.access import Access
-from lookup_api.bodies import summary_body
 from lookup_api.catalog import Catalog
 from lookup_api.paging import page_request, paginate
 from lookup_api.uris import normalised_body
@@ -27,7 +26,7 @@ class SummaryResource(DatasetResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the summary."""
         user = self._access.user(req)
-        resp.media = summary_body(self._catalog.summary(user))
+        resp.data = self._catalog.summary_json(user, sized=False)
 
 
 class ListResource(DatasetResource):

@@ -13,7 +13,7 @@ import pytest
 from falcon import testing
 
 from tests.support.api import Header
-from tests.support.data import MR_MEN, SNOW_WHITE
+from tests.support.data import MR_MEN, SNOW_WHITE, register_body
 
 ZERO_SUMMARY: dict[str, Any] = {
     "number_of_datasets": 0,
@@ -41,6 +41,18 @@ GRUMPY_SUMMARY: dict[str, Any] = {
     "size_in_bytes_per_base_uri": {MR_MEN: 5741810, SNOW_WHITE: 5741810},
     "size_in_bytes_per_tag": {"evil": 11483620, "fruit": 11483620, "good": 0},
 }
+
+
+LEGACY_SUMMARY_KEYS = (
+    "number_of_datasets",
+    "creator_usernames",
+    "base_uris",
+    "datasets_per_creator",
+    "datasets_per_base_uri",
+    "tags",
+    "datasets_per_tag",
+)
+NEW_UUID = "2e0a7fa6-3d41-4d6b-9d8a-5e3c2b1a0f99"
 
 
 def user(
@@ -86,6 +98,35 @@ def test_user_summary(data_client: testing.TestClient, auth: Header) -> None:
     assert other.status_code == 403
     assert unregistered.status_code == 401
     assert unknown.status_code == 404
+
+
+def test_both_summaries_follow_a_registration_each_in_its_shape(
+    data_client: testing.TestClient, auth: Header
+) -> None:
+    grumpy = auth("grumpy")
+    legacy = {key: GRUMPY_SUMMARY[key] for key in LEGACY_SUMMARY_KEYS}
+    for _ in range(2):  # the second time from what the first remembered
+        assert data_client.simulate_get("/dataset/summary", headers=grumpy).json == legacy
+        assert data_client.simulate_get("/me/summary", headers=grumpy).json == GRUMPY_SUMMARY
+
+    body = register_body(uuid=NEW_UUID, uri=f"{SNOW_WHITE}/{NEW_UUID}", creator_username="king")
+    assert data_client.simulate_post("/dataset/register", json=body, headers=grumpy).status == (
+        "201 Created"
+    )
+
+    after = data_client.simulate_get("/me/summary", headers=grumpy).json
+    old_shape = data_client.simulate_get("/dataset/summary", headers=grumpy).json
+    assert after["number_of_datasets"] == old_shape["number_of_datasets"] == 4
+    assert (
+        after["datasets_per_creator"]
+        == old_shape["datasets_per_creator"]
+        == {
+            "king": 1,
+            "queen": 3,
+        }
+    )
+    assert old_shape.keys() == set(LEGACY_SUMMARY_KEYS)
+    assert after.keys() == GRUMPY_SUMMARY.keys()
 
 
 def test_get_user(data_client: testing.TestClient, auth: Header) -> None:
