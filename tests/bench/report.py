@@ -91,6 +91,7 @@ class Goal:
 
 GOALS: dict[str, Goal] = {
     "GET /dataset/lookup/<uuid>": Goal("≥ 80% of bare req/s", lambda r, pct: pct >= 80.0),
+    "GET /uuids/<uuid>": Goal("≥ 80% of bare req/s", lambda r, pct: pct >= 80.0),
     "GET /dataset/list?page=P": Goal("≥ 50% of bare req/s", lambda r, pct: pct >= 50.0),
     "GET /dataset/list?page=P&page_size=100": Goal(
         "≥ 50% of bare req/s", lambda r, pct: pct >= 50.0

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from tests.bench.synthetic import BASE_URIS, CREATORS, TAGS, WORDS, Corpus
 
 LOOKUP_SAMPLES = 500
+LEGACY_LOOKUP = "/dataset/lookup"  # 0.18's route
+SUCCESSOR_LOOKUP = "/uuids"  # dserver's (dtool-lookup-api >= 0.8, the web app)
 LIST_PAGES = 50
 SEARCH_BODIES = 60
 PAGE_SIZE = 10
@@ -41,6 +43,7 @@ def api_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
     """Return lookup, list, search and summary targets over ``corpus``."""
     return [
         lookup_target(corpus),
+        lookup_target(corpus, route=SUCCESSOR_LOOKUP),
         list_target(corpus.size),
         list_target(corpus.size, page_size=LONG_PAGE_SIZE),
         search_target(random.Random(seed)),
@@ -57,6 +60,7 @@ def single_client_targets(corpus: Corpus, seed: int = 7) -> list[Target]:
     """
     return [
         lookup_target(corpus, first=max(1, corpus.size // LOOKUP_SAMPLES) // 2),
+        lookup_target(corpus, max(1, corpus.size // LOOKUP_SAMPLES) // 2, SUCCESSOR_LOOKUP),
         list_target(corpus.size, shift=1),
         list_target(corpus.size, shift=1, page_size=LONG_PAGE_SIZE),
         search_target(random.Random(seed + 1)),
@@ -69,12 +73,12 @@ def summary_target() -> Target:
     return Target("GET /dataset/summary", (Request("GET", "/dataset/summary"),))
 
 
-def lookup_target(corpus: Corpus, first: int = 0) -> Target:
-    """Look up UUIDs spread evenly over the corpus, from the ``first``-th on."""
+def lookup_target(corpus: Corpus, first: int = 0, route: str = LEGACY_LOOKUP) -> Target:
+    """Look up UUIDs spread evenly over the corpus, from the ``first``-th on, at ``route``."""
     step = max(1, corpus.size // LOOKUP_SAMPLES)
     indices = range(first, corpus.size, step)
-    requests = tuple(Request("GET", f"/dataset/lookup/{corpus.uuid_of(i)}") for i in indices)
-    return Target("GET /dataset/lookup/<uuid>", requests)
+    requests = tuple(Request("GET", f"{route}/{corpus.uuid_of(i)}") for i in indices)
+    return Target(f"GET {route}/<uuid>", requests)
 
 
 def list_target(size: int, shift: int = 0, page_size: int = PAGE_SIZE) -> Target:
