@@ -11,6 +11,9 @@ one prepared statement on it: ``sqlite3``
 directly, or libpq through psycopg's ``pgconn`` (text results, parsed here
 exactly as psycopg's text loaders parse them). A kept connection that fails
 is replaced once; one made before a fork is never used by the child.
+A lookup sorted as dserver's ``/uuids/<uuid>`` sorts (``+uri`` by default)
+sends the same statement with its ``ORDER BY`` (the server's collation decides,
+as through SQLAlchemy), unprepared on PostgreSQL.
 
 The statement bound of reads holds here too: PostgreSQL connections of the
 read engine carry their ``statement_timeout``; on SQLite the reader sets
@@ -19,16 +22,18 @@ the same progress handler ``engine.timed_reads`` sets.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from lookup_events.errors import QueryTimedOut
 from lookup_events.model import ENTRY_FIELDS, DatasetEntry
+from lookup_events.store.protocols import DATASET_SORT_FIELDS, SortKey
 from lookup_events.store.sql.kept import (
     KeptConnections,
     check_result,
@@ -41,6 +46,7 @@ R = TypeVar("R")
 
 COLUMNS = ENTRY_FIELDS
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM datasets WHERE uuid = {{}} ORDER BY id"
+_SELECT_SORTED = f"SELECT {', '.join(COLUMNS)} FROM datasets WHERE uuid = {{}} ORDER BY {{}}, id"
 _PREPARED_NAME = b"dtool_lookup_copies"
 _QUERY_CANCELED = b"57014"  # SQLSTATE query_canceled: the statement timeout
 _SQLITE_INTERRUPTED = "interrupted"
@@ -55,16 +61,20 @@ class CopyReader:
         self._timeout = timeout or None
         self._connections = KeptConnections(engine, _prepare)
 
-    def read(self, uuid: str) -> list[DatasetEntry]:
-        """Return the entry of every copy of ``uuid`` (every base URI), by row id.
+    def read(self, uuid: str, sort: Sequence[SortKey] = ()) -> list[DatasetEntry]:
+        """Return the entry of every copy of ``uuid`` (every base URI), sorted, then by row id.
 
         Raises:
+            ValueError: a sort field is not one of ``DATASET_SORT_FIELDS``.
             QueryTimedOut: the read ran past the time budget of reads.
             DatabaseUnavailable: the database cannot be reached.
         """
+        ordering = order_clause(sort) if sort else None
         if self._postgres:
-            return _postgres_entries(self._run(_postgres_rows, uuid))
-        return _sqlite_entries(self._run(self._sqlite_rows, uuid))
+            rows = functools.partial(_postgres_rows, ordering=ordering)
+            return _postgres_entries(self._run(rows, uuid))
+        rows = functools.partial(self._sqlite_rows, ordering=ordering)
+        return _sqlite_entries(self._run(rows, uuid))
 
     def _run(self, query: Callable[[Any, str], R], uuid: str) -> R:
         """Run ``query`` on this thread's connection; replace a failing one, once."""
@@ -72,11 +82,16 @@ class CopyReader:
             lambda connection, _fresh: query(connection, uuid), passes=(QueryTimedOut,)
         )
 
-    def _sqlite_rows(self, connection: sqlite3.Connection, uuid: str) -> list[Any]:
+    def _sqlite_rows(
+        self, connection: sqlite3.Connection, uuid: str, ordering: str | None
+    ) -> list[Any]:
         if self._timeout is not None:
             connection.set_progress_handler(_past(self._timeout), _SQLITE_PROGRESS_STEPS)
+        statement = (
+            _SELECT.format("?") if ordering is None else _SELECT_SORTED.format("?", ordering)
+        )
         try:
-            return connection.execute(_SELECT.format("?"), (uuid,)).fetchall()
+            return connection.execute(statement, (uuid,)).fetchall()
         except sqlite3.OperationalError as ex:
             if str(ex) == _SQLITE_INTERRUPTED:
                 raise QueryTimedOut(f"the query ran out of time: {ex}") from ex
@@ -85,6 +100,20 @@ class CopyReader:
     def close(self) -> None:
         """Close every connection this reader opened."""
         self._connections.close()
+
+
+def order_clause(sort: Sequence[SortKey]) -> str:
+    """Return the ``ORDER BY`` list of ``sort`` (row id last, added by the statement).
+
+    Raises:
+        ValueError: a sort field is not one of ``DATASET_SORT_FIELDS``.
+    """
+    for key in sort:
+        if key.field not in DATASET_SORT_FIELDS:  # NOTE(dev): only these names reach the SQL
+            raise ValueError(
+                f"cannot sort by {key.field!r}; use one of {sorted(DATASET_SORT_FIELDS)}"
+            )
+    return ", ".join(f"{key.field} {'DESC' if key.descending else 'ASC'}" for key in sort)
 
 
 def _past(seconds: float) -> Callable[[], bool]:
@@ -98,8 +127,8 @@ def _prepare(pgconn: Any) -> None:
     check_result(pgconn.prepare(_PREPARED_NAME, _SELECT.format("$1").encode()), pgconn)
 
 
-def _postgres_rows(connection: Any, uuid: str) -> Any:
-    """Run the prepared statement; return its result (text values).
+def _postgres_rows(connection: Any, uuid: str, ordering: str | None = None) -> Any:
+    """Run the prepared statement (or, sorted, the whole one); return its result (text values).
 
     Behind a pooler in transaction mode the statement may reach a server
     connection it was never prepared on: it is then sent whole.
@@ -109,7 +138,12 @@ def _postgres_rows(connection: Any, uuid: str) -> Any:
         ConnectionError: any other failure (the connection is replaced).
     """
     pgconn, pq = connection.pgconn, libpq()
-    result = run_prepared(pgconn, _PREPARED_NAME, _SELECT.format("$1"), [uuid.encode()])
+    if ordering is None:
+        result = run_prepared(pgconn, _PREPARED_NAME, _SELECT.format("$1"), [uuid.encode()])
+    else:
+        result = pgconn.exec_params(
+            _SELECT_SORTED.format("$1", ordering).encode(), [uuid.encode()]
+        )
     state = result.error_field(pq.DiagnosticField.SQLSTATE)
     if result.status != pq.ExecStatus.TUPLES_OK:
         message = server_error(result, pgconn)

@@ -370,9 +370,10 @@ class SqlDatasetStore:
         Such a query matches at most one row per UUID and base URI: reading
         them all costs less than caching their ids first.
         """
+        one = query == SearchQuery(query.base_uris, uuids=query.uuids) and len(query.uuids) == 1
+        if one:
+            return self._lookup_one(query.uuids[0], query.base_uris, page, sort)
         plain = query == SearchQuery(query.base_uris, uuids=query.uuids) and not sort
-        if plain and len(query.uuids) == 1:
-            return self._lookup_one(query.uuids[0], query.base_uris, page)
         if plain:
             statement, parameters = _LOOKUP, {"uuids": query.uuids, "base_uris": query.base_uris}
         elif (where := self._where(query)) is not None:
@@ -385,13 +386,13 @@ class SqlDatasetStore:
         return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
 
     def _lookup_one(
-        self, uuid: str, base_uris: Sequence[str], page: PageRequest
+        self, uuid: str, base_uris: Sequence[str], page: PageRequest, sort: Sequence[SortKey]
     ) -> ResultPage[DatasetEntry]:
-        """Return the copies of one dataset in ``base_uris``, in registration order."""
+        """Return the copies of one dataset in ``base_uris``, sorted (then registration order)."""
         # NOTE(dev): a copy is one row per base URI, so few rows: every copy is
         # read, on a raw connection (``copies.py``), and filtered here.
         allowed = set(base_uris)
-        entries = [entry for entry in self._copies.read(uuid) if entry.base_uri in allowed]
+        entries = [entry for entry in self._copies.read(uuid, sort) if entry.base_uri in allowed]
         return ResultPage(entries[page.offset : page.offset + page.size], len(entries))
 
     def _ids_from_text_index(

@@ -17,9 +17,10 @@ from sqlalchemy import insert, select
 from lookup_events.errors import DatabaseUnavailable, QueryTimedOut
 from lookup_events.model import DatasetEntry, record_from_info
 from lookup_events.store import Stores
-from lookup_events.store.protocols import PageRequest, SearchQuery
+from lookup_events.store.protocols import DATASET_SORT_FIELDS, PageRequest, SearchQuery, SortKey
 from lookup_events.store.sql.copies import COLUMNS, CopyReader
 from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.query import order_by
 from lookup_events.store.sql.schema import datasets
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import terminate_other_backends
@@ -59,11 +60,21 @@ def copies(stores: Stores) -> Stores:
     return stores
 
 
-def sqlalchemy_entries(url: str, uuid: str) -> list[DatasetEntry]:
-    """Return the copies of ``uuid`` as SQLAlchemy reads them, by row id."""
+SORTS = [
+    (SortKey("uri"),),  # dserver's default
+    (SortKey("name", descending=True),),
+    (SortKey("frozen_at"), SortKey("uri", descending=True)),
+    (SortKey("base_uri", descending=True),),
+    (SortKey("creator_username"),),  # a tie everywhere: registration order decides
+]
+
+
+def sqlalchemy_entries(url: str, uuid: str, sort: tuple[SortKey, ...] = ()) -> list[DatasetEntry]:
+    """Return the copies of ``uuid`` as SQLAlchemy reads them, sorted, then by row id."""
     engine = make_engine(url)
     columns = [datasets.c[name] for name in COLUMNS]
-    statement = select(*columns).where(datasets.c.uuid == uuid).order_by(datasets.c.id)
+    ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
+    statement = select(*columns).where(datasets.c.uuid == uuid).order_by(*ordering)
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
     engine.dispose()
@@ -84,6 +95,32 @@ def test_the_raw_reader_returns_what_sqlalchemy_reads(copies: Stores, database_u
         assert reader.read("00000000-0000-0000-0000-00000000abcd") == []
     finally:
         reader.close()
+
+
+@pytest.mark.parametrize("sort", SORTS, ids=lambda sort: ",".join(map(str, sort)))
+def test_the_raw_reader_sorts_as_the_database_does(
+    copies: Stores, database_url: str, sort: tuple[SortKey, ...]
+) -> None:
+    reader = CopyReader(make_engine(database_url))
+    try:
+        assert reader.read(UUID, sort) == sqlalchemy_entries(database_url, UUID, sort)
+        with pytest.raises(ValueError, match="cannot sort by"):
+            reader.read(UUID, (SortKey("uuid; DROP TABLE datasets"),))
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("sort", SORTS, ids=lambda sort: ",".join(map(str, sort)))
+def test_a_sorted_lookup_shows_the_copies_a_user_may_search_in_order(
+    copies: Stores, database_url: str, sort: tuple[SortKey, ...]
+) -> None:
+    every = sqlalchemy_entries(database_url, UUID, sort)
+    for allowed in combinations(BASE_URIS, 2):
+        visible = [entry for entry in every if entry.base_uri in allowed]
+        for page in (PageRequest(1, 10), PageRequest(2, 1)):
+            result = copies.datasets.search(SearchQuery(allowed, uuids=(UUID,)), page, sort)
+            assert result.items == visible[page.offset : page.offset + page.size]
+            assert result.total == len(visible)
 
 
 def test_a_lookup_shows_the_copies_a_user_may_search(copies: Stores, database_url: str) -> None:
