@@ -41,6 +41,7 @@ from lookup_events.store.sql.kept import (
     run_prepared,
     server_error,
 )
+from lookup_events.store.sql.query import checked_sort
 
 R = TypeVar("R")
 
@@ -108,12 +109,8 @@ def order_clause(sort: Sequence[SortKey]) -> str:
     Raises:
         ValueError: a sort field is not one of ``DATASET_SORT_FIELDS``.
     """
-    for key in sort:
-        if key.field not in DATASET_SORT_FIELDS:  # NOTE(dev): only these names reach the SQL
-            raise ValueError(
-                f"cannot sort by {key.field!r}; use one of {sorted(DATASET_SORT_FIELDS)}"
-            )
-    return ", ".join(f"{key.field} {'DESC' if key.descending else 'ASC'}" for key in sort)
+    checked = checked_sort(sort, DATASET_SORT_FIELDS)
+    return ", ".join(f"{key.field} {'DESC' if key.descending else 'ASC'}" for key in checked)
 
 
 def _past(seconds: float) -> Callable[[], bool]:

@@ -370,10 +370,10 @@ class SqlDatasetStore:
         Such a query matches at most one row per UUID and base URI: reading
         them all costs less than caching their ids first.
         """
-        one = query == SearchQuery(query.base_uris, uuids=query.uuids) and len(query.uuids) == 1
-        if one:
+        only_uuids = query == SearchQuery(query.base_uris, uuids=query.uuids)
+        if only_uuids and len(query.uuids) == 1:
             return self._lookup_one(query.uuids[0], query.base_uris, page, sort)
-        plain = query == SearchQuery(query.base_uris, uuids=query.uuids) and not sort
+        plain = only_uuids and not sort
         if plain:
             statement, parameters = _LOOKUP, {"uuids": query.uuids, "base_uris": query.base_uris}
         elif (where := self._where(query)) is not None:

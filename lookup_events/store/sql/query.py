@@ -23,13 +23,23 @@ def order_by(
         ValueError: a sort field is not one of ``allowed``.
     """
     clauses: list[UnaryExpression[Any]] = []
-    for key in sort:
-        if key.field not in allowed:
-            raise ValueError(f"cannot sort by {key.field!r}; use one of {sorted(allowed)}")
+    for key in checked_sort(sort, allowed):
         column = table.c[key.field]
         clauses.append(column.desc() if key.descending else column.asc())
     clauses.append(table.c.id.asc())
     return clauses
+
+
+def checked_sort(sort: Sequence[SortKey], allowed: frozenset[str]) -> Sequence[SortKey]:
+    """Return ``sort`` once every field is one of ``allowed`` (only those names reach SQL).
+
+    Raises:
+        ValueError: a sort field is not one of ``allowed``.
+    """
+    for key in sort:
+        if key.field not in allowed:
+            raise ValueError(f"cannot sort by {key.field!r}; use one of {sorted(allowed)}")
+    return sort
 
 
 def paged(query: S, page: PageRequest | None) -> S:
