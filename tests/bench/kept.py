@@ -149,7 +149,7 @@ def kept_groups(
             seed_kept(kept, folder, corpus, username, progress=_echo)
             stores = open_stores(Settings(data_dir=folder, database_url=kept.url).completed())
             try:
-                yield SeededGroup(backend, size, corpus, stores)
+                yield SeededGroup(backend, size, corpus, stores, kept.url)
             finally:
                 stores.close()
 

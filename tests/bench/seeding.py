@@ -38,6 +38,7 @@ class SeededGroup(Generic[CorpusT]):
     size: int
     corpus: CorpusT
     stores: Stores
+    url: str = ""  # the database's
 
 
 def seeded_groups(
@@ -59,7 +60,7 @@ def seeded_groups(
                     print(f"seeded in {seeded.seconds:.0f} s", file=sys.stderr)
                     stores = open_stores(Settings(data_dir=workdir, database_url=url).completed())
                     try:
-                        yield SeededGroup(backend, size, corpus, stores)
+                        yield SeededGroup(backend, size, corpus, stores, url)
                     finally:
                         stores.close()
 

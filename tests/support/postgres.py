@@ -22,6 +22,7 @@ DATA_TABLES = (
     "base_uris",
     "dataset_annotations",
     "dataset_counts",
+    "summary_counts",
 )
 
 

@@ -18,6 +18,7 @@ from lookup_events.store.sql.schema import (
     dataset_counts,
     dataset_dependencies,
     dataset_fields,
+    summary_counts,
 )
 from tests.support.stores import settings_for
 
@@ -110,16 +111,20 @@ def stamp_column(url: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def count_table(url: str) -> Iterator[None]:
-    """Give a database at a revision before 0018 the table of datasets per base URI.
+    """Give a database at a revision before 0018 the tables of kept counts.
 
-    Dropped again before the test upgrades, so migration 0018 creates and fills it.
+    ``dataset_counts`` (0018) and ``summary_counts`` (0019) are dropped again
+    before the test upgrades, so the migrations create and fill them.
     """
     engine = make_engine(url)
+    tables = (dataset_counts, summary_counts)
     try:
-        dataset_counts.create(engine)
+        for table in tables:
+            table.create(engine)
         yield
     finally:
-        dataset_counts.drop(engine, checkfirst=True)
+        for table in tables:
+            table.drop(engine, checkfirst=True)
         engine.dispose()
 
 

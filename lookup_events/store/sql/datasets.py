@@ -65,7 +65,7 @@ from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.copies import CopyReader
-from lookup_events.store.sql.counts import add_counts, datasets_in
+from lookup_events.store.sql.counts import FacetChanges, add_counts, add_facets, datasets_in
 from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
@@ -154,9 +154,16 @@ _PRESENT = _FIRST_BASE_URI.union_all(
 )
 _BASE_URIS_IN_USE = select(_PRESENT.c.base_uri).where(_PRESENT.c.base_uri.is_not(None))
 _ID_BY_URI = select(datasets.c.id, datasets.c.uri).where(datasets.c.uri.in_(bindparam("uris")))
-_OLD_BY_URI = select(
-    datasets.c.id, datasets.c.uri, datasets.c.tags, datasets.c.size_in_bytes
-).where(datasets.c.uri.in_(bindparam("uris")))
+# What a deleted row takes out of the kept counts (``counts.py``).
+_COUNTED_COLUMNS = (
+    datasets.c.base_uri,
+    datasets.c.creator_username,
+    datasets.c.size_in_bytes,
+    datasets.c.tags,
+)
+_OLD_BY_URI = select(datasets.c.id, datasets.c.uri, *_COUNTED_COLUMNS).where(
+    datasets.c.uri.in_(bindparam("uris"))
+)
 # NOTE(dev): executemany derives the SET clause from the keys of the parameters.
 _UPDATE = update(datasets).where(datasets.c.id == bindparam("row_id"))
 # NOTE(dev): an unchanged text is not written, so its free-text index entry is
@@ -225,6 +232,7 @@ class SqlDatasetStore:
             if self._outbox:
                 record_written(conn, [record])
             add_counts(conn, _added(existing, [record]))
+            add_facets(conn, _facet_changes(existing, [record]))
         self._statistics.wrote(1)
         return created
 
@@ -242,6 +250,7 @@ class SqlDatasetStore:
             if self._outbox:
                 record_written(conn, unique)
             add_counts(conn, _added(existing, unique))
+            add_facets(conn, _facet_changes(existing, unique))
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -266,11 +275,12 @@ class SqlDatasetStore:
     def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
         """Delete the rows ``where`` selects, recording them in the outbox if kept."""
         columns = (datasets.c.uri, datasets.c.uuid, datasets.c.name) if self._outbox else ()
-        statement = delete(datasets).where(where).returning(datasets.c.base_uri, *columns)
+        statement = delete(datasets).where(where).returning(*_COUNTED_COLUMNS, *columns)
         removed = conn.execute(statement).all()
         if self._outbox:
             record_removed(conn, removed)
         add_counts(conn, _removed(removed))
+        add_facets(conn, _facets_removed(removed))
         return len(removed)
 
     def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
@@ -800,6 +810,29 @@ def _graph_nodes(
 def _added(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> Counter[str]:
     """Return how many of ``records`` are new, by base URI."""
     return Counter(r.entry.base_uri for r in records if r.uri not in existing)
+
+
+def _facet_changes(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> FacetChanges:
+    """Return what replacing ``existing`` rows by ``records`` moves in the summary counts."""
+    changes = FacetChanges()
+    for record in records:
+        entry = record.entry
+        counted = (entry.base_uri, entry.creator_username, entry.size_in_bytes, entry.tags)
+        if (old := existing.get(record.uri)) is not None:
+            before = (old.base_uri, old.creator_username, old.size_in_bytes, tuple(old.tags))
+            if before == counted:  # registered again as it was: nothing moves
+                continue
+            changes.count(*before, -1)
+        changes.count(*counted, 1)
+    return changes
+
+
+def _facets_removed(rows: Sequence[Any]) -> FacetChanges:
+    """Return what deleting ``rows`` (of ``_COUNTED_COLUMNS``) moves in the summary counts."""
+    changes = FacetChanges()
+    for row in rows:
+        changes.count(row.base_uri, row.creator_username, row.size_in_bytes, row.tags, -1)
+    return changes
 
 
 def _removed(rows: Sequence[Any]) -> Counter[str]:

@@ -177,6 +177,23 @@ class DatasetCountRow(Base):
     datasets: Mapped[int] = mapped_column(BigInteger)
 
 
+class SummaryCountRow(Base):
+    """Datasets and bytes per base URI and creator or tag, kept in every write's transaction.
+
+    A summary over some base URIs is then a read of their few hundred rows
+    instead of a GROUP BY over every dataset they hold (0.6-2 s at a million,
+    and every summary after a write is a first-time one).
+    """
+
+    __tablename__ = "summary_counts"
+
+    base_uri: Mapped[str] = mapped_column(_string(1024), primary_key=True)
+    facet: Mapped[str] = mapped_column(_string(16), primary_key=True)  # "creator" or "tag"
+    value: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    datasets: Mapped[int] = mapped_column(BigInteger)
+    size_in_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
 class DatasetTextRow(Base):
     """The searchable words of one dataset, apart from its wide row.
 
@@ -429,6 +446,7 @@ users = cast(Table, UserRow.__table__)
 base_uris = cast(Table, BaseURIRow.__table__)
 datasets = cast(Table, DatasetRow.__table__)
 dataset_counts = cast(Table, DatasetCountRow.__table__)
+summary_counts = cast(Table, SummaryCountRow.__table__)
 dataset_tags = cast(Table, DatasetTagRow.__table__)
 dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)

@@ -1,54 +1,53 @@
-"""Facet counts in SQL: two GROUP BY queries, never a row per dataset."""
+"""A summary in SQL: the kept counts of its base URIs (``counts.py``), never a row per dataset."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from lookup_events.store.protocols import Summary
-from lookup_events.store.sql.schema import dataset_tags, datasets
+from lookup_events.store.sql.schema import summary_counts
 
-
-def _facet(table: Table, *keys: str) -> Select[Any]:
-    size = func.coalesce(func.sum(table.c.size_in_bytes), 0)
-    where = table.c.base_uri.in_(bindparam("base_uris", expanding=True))
-    columns = [table.c[key] for key in keys]
-    return select(*columns, func.count(), size).where(where).group_by(*columns)
-
-
-# NOTE(dev): one pass over ix_datasets_facets (base URI, creator, size) gives both
-# the per-base-URI and the per-creator facets; two GROUP BYs scanned every
-# dataset twice (at a million datasets, most of a first summary's time).
-_PER_BASE_URI_AND_CREATOR = _facet(datasets, "base_uri", "creator_username")
-_PER_TAG = _facet(dataset_tags, "tag")
+_IN_BASE_URIS = summary_counts.c.base_uri.in_(bindparam("base_uris", expanding=True))
+_DATASETS = func.sum(summary_counts.c.datasets)
+_SIZE = func.sum(summary_counts.c.size_in_bytes)
+# NOTE(dev): the database adds up the base URIs' rows (a few thousand: the
+# pairs of base URI and creator or tag); Python sees one row a creator or tag.
+_PER_VALUE = (
+    select(summary_counts.c.facet, summary_counts.c.value, _DATASETS, _SIZE)
+    .where(_IN_BASE_URIS)
+    .group_by(summary_counts.c.facet, summary_counts.c.value)
+)
+# Every dataset has one creator, so its base URI's creator rows add up to it.
+_PER_BASE_URI = (
+    select(summary_counts.c.base_uri, _DATASETS, _SIZE)
+    .where(_IN_BASE_URIS, summary_counts.c.facet == "creator")
+    .group_by(summary_counts.c.base_uri)
+)
 
 
 def summarise(conn: Connection, base_uris: tuple[str, ...]) -> Summary:
-    """Return the summary of the datasets in ``base_uris``, computed by the database."""
+    """Return the summary of the datasets in ``base_uris`` from the kept counts."""
     params = {"base_uris": list(base_uris)}
-    count_base: Counter[str] = Counter()
-    size_base: Counter[str] = Counter()
-    count_creator: Counter[str] = Counter()
-    size_creator: Counter[str] = Counter()
-    for base_uri, creator, count, size in conn.execute(_PER_BASE_URI_AND_CREATOR, params):
-        count_base[str(base_uri)] += int(count)
-        size_base[str(base_uri)] += int(size)
-        count_creator[str(creator)] += int(count)
-        size_creator[str(creator)] += int(size)
-    tags = sorted((str(k), int(n), int(s)) for k, n, s in conn.execute(_PER_TAG, params))
+    per_base_uri = _split(conn.execute(_PER_BASE_URI, params))
+    per_facet: dict[str, list[Any]] = {"creator": [], "tag": []}
+    for facet, value, datasets, size in conn.execute(_PER_VALUE, params):
+        per_facet[facet].append((value, datasets, size))
+    per_creator, per_tag = _split(per_facet["creator"]), _split(per_facet["tag"])
     return Summary(
-        number_of_datasets=sum(count_base.values()),
-        datasets_per_creator=_sorted(count_creator),
-        datasets_per_base_uri=_sorted(count_base),
-        datasets_per_tag={tag: count for tag, count, _ in tags},
-        total_size_in_bytes=sum(size_base.values()),
-        size_in_bytes_per_creator=_sorted(size_creator),
-        size_in_bytes_per_base_uri=_sorted(size_base),
-        size_in_bytes_per_tag={tag: size for tag, _, size in tags},
+        number_of_datasets=sum(per_base_uri[0].values()),
+        datasets_per_creator=per_creator[0],
+        datasets_per_base_uri=per_base_uri[0],
+        datasets_per_tag=per_tag[0],
+        total_size_in_bytes=sum(per_base_uri[1].values()),
+        size_in_bytes_per_creator=per_creator[1],
+        size_in_bytes_per_base_uri=per_base_uri[1],
+        size_in_bytes_per_tag=per_tag[1],
     )
 
 
-def _sorted(counter: Counter[str]) -> dict[str, int]:
-    return {key: counter[key] for key in sorted(counter)}
+def _split(rows: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """Return ``(key, datasets, size)`` rows as datasets and sizes by key, in key order."""
+    ordered = sorted((str(key), int(datasets), int(size)) for key, datasets, size in rows)
+    return {k: n for k, n, _ in ordered}, {k: s for k, _, s in ordered}

@@ -1,8 +1,10 @@
-"""Datasets per base URI (``dataset_counts``): exact after every write, read for unfiltered totals.
+"""Kept counts: exact after every write, read for unfiltered totals and summaries.
 
-The counts must equal what counting the rows gives after inserts,
-re-registrations, deletions and concurrent writers; an unfiltered list longer
-than the id cache takes its total from them and reads no ids to page.
+Datasets per base URI (``dataset_counts``) and datasets and bytes per base URI
+and creator or tag (``summary_counts``) must equal what grouping the rows gives
+after inserts, re-registrations that change tags, sizes or creators, deletions
+and concurrent writers; an unfiltered list longer than the id cache takes its
+total from them and reads no ids to page, and a summary is read from them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from lookup_events.model import record_from_info
 from lookup_events.store import open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql.datasets import SqlDatasetStore
-from lookup_events.store.sql.schema import dataset_counts, datasets
+from lookup_events.store.sql.engine import make_engine
+from lookup_events.store.sql.schema import dataset_counts, dataset_tags, datasets, summary_counts
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.schema import count_table
 from tests.support.stores import settings_for
@@ -44,9 +47,60 @@ def kept_and_counted(url: str) -> tuple[dict[str, int], dict[str, int]]:
     return {uri: n for uri, n in kept.items() if n}, found
 
 
+Facets = dict[tuple[str, str, str], tuple[int, int]]
+
+
+def kept_and_grouped_facets(url: str) -> tuple[Facets, Facets]:
+    """Return the kept summary counts and the rows' own, by (base URI, facet, value)."""
+    engine = create_engine(url)
+    size = func.coalesce(func.sum(datasets.c.size_in_bytes), 0)
+    by_creator = select(datasets.c.base_uri, datasets.c.creator_username, func.count(), size)
+    tag_size = func.coalesce(func.sum(dataset_tags.c.size_in_bytes), 0)
+    by_tag = select(dataset_tags.c.base_uri, dataset_tags.c.tag, func.count(), tag_size)
+    try:
+        with engine.connect() as conn:
+            kept = {(b, f, v): (n, s) for b, f, v, n, s in conn.execute(select(summary_counts))}
+            grouped = {
+                (b, "creator", v): (n, s)
+                for b, v, n, s in conn.execute(
+                    by_creator.group_by(*by_creator.selected_columns[:2])
+                )
+            }
+            grouped.update(
+                ((b, "tag", v), (n, s))
+                for b, v, n, s in conn.execute(by_tag.group_by(*by_tag.selected_columns[:2]))
+            )
+    finally:
+        engine.dispose()
+    return kept, grouped
+
+
+def summary_of(facets: Facets) -> dict[str, Any]:
+    """Return the summary fields the grouped ``facets`` give, to compare with the store's."""
+    fields: dict[str, dict[str, int]] = {}
+    for (base_uri, facet, value), (count, size) in sorted(facets.items()):
+        for name, key in ((f"datasets_per_{facet}", value), (f"size_in_bytes_per_{facet}", value)):
+            fields.setdefault(name, {}).setdefault(key, 0)
+        fields[f"datasets_per_{facet}"][value] += count
+        fields[f"size_in_bytes_per_{facet}"][value] += size
+        if facet == "creator":
+            per_base = fields.setdefault("datasets_per_base_uri", {})
+            per_base[base_uri] = per_base.get(base_uri, 0) + count
+            sizes = fields.setdefault("size_in_bytes_per_base_uri", {})
+            sizes[base_uri] = sizes.get(base_uri, 0) + size
+    fields["number_of_datasets"] = sum(fields.get("datasets_per_base_uri", {}).values())
+    fields["total_size_in_bytes"] = sum(fields.get("size_in_bytes_per_base_uri", {}).values())
+    return fields
+
+
+def changed(i: int, base_uri: str = MR_MEN, **fields: Any) -> Any:
+    """Return dataset ``i`` registered again with ``fields`` (and 5 items) changed."""
+    return record_from_info({**make_info(i, base_uri, items=5), **fields})
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[SqlDatasetStore]:
-    opened = SqlDatasetStore(create_engine(database_url))
+    opened = SqlDatasetStore(make_engine(database_url))  # as the server opens it: cascades on
     yield opened
     opened.close()
 
@@ -70,6 +124,31 @@ def test_every_kind_of_write_keeps_the_counts_exact(
         step()
         assert kept_and_counted(database_url) == (counts, counts)
         assert store.search(SearchQuery(BOTH), PageRequest(1, 5)).total == sum(counts.values())
+
+
+def test_every_kind_of_write_keeps_the_summary_counts_exact(
+    store: SqlDatasetStore, database_url: str
+) -> None:
+    steps = [
+        lambda: store.upsert_many(infos(range(30)) + infos(range(30, 40), SNOW_WHITE)),
+        lambda: store.upsert_many(infos(range(25, 35))),  # 5 again, 5 new
+        lambda: store.upsert(changed(3, tags=["tag1", "renamed"])),  # tags and size
+        lambda: store.upsert(changed(4, creator_username="someone-else", tags=[])),
+        lambda: store.upsert_many([changed(5, tags=["only"]), changed(6), *infos(range(7, 9))]),
+        lambda: store.upsert(infos(range(3, 4), SNOW_WHITE)[0]),  # a copy elsewhere
+        lambda: store.delete(infos(range(4, 5))[0].uri),  # someone-else's only dataset
+        lambda: store.delete(infos(range(4, 5))[0].uri),  # gone already
+        lambda: store.delete_base_uri(SNOW_WHITE),
+        lambda: store.delete_base_uri(MR_MEN),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        kept, grouped = kept_and_grouped_facets(database_url)
+        assert kept == grouped, f"after step {number}"
+        summary = store.summary(BOTH)
+        expected = summary_of(grouped)
+        assert {name: getattr(summary, name) for name in expected} == expected
+    assert store.summary(BOTH).number_of_datasets == 0
 
 
 def test_an_unfiltered_list_past_the_cache_pages_without_reading_its_ids(
@@ -120,12 +199,15 @@ def test_concurrent_writers_count_every_new_dataset_once(postgres_url_migrated: 
     assert failures == []
     expected = {MR_MEN: 360, SNOW_WHITE: 5}
     assert kept_and_counted(url) == (expected, expected)
+    kept, grouped = kept_and_grouped_facets(url)
+    assert kept == grouped
+    assert kept[(SNOW_WHITE, "tag", "tag0")] == (2, 2 * 1000)  # make_info: items=1
 
 
 @pytest.mark.parametrize(
     "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def test_upgrading_to_0018_counts_the_datasets_there(
+def test_upgrading_to_0018_and_0019_counts_the_datasets_there(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
@@ -140,3 +222,6 @@ def test_upgrading_to_0018_counts_the_datasets_there(
     upgrade_database(url)
 
     assert kept_and_counted(url) == ({MR_MEN: 40, SNOW_WHITE: 15},) * 2
+    kept, grouped = kept_and_grouped_facets(url)
+    assert kept == grouped
+    assert sum(n for (_, facet, _), (n, _) in kept.items() if facet == "creator") == 55
