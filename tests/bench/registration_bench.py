@@ -146,11 +146,17 @@ class Workspace:
         return LookupProcess(args, self.env(**extra), log)
 
     def count(self) -> int:
-        """Return how many datasets the store holds (on a read-only connection)."""
+        """Return how many datasets the store holds (on a read-only connection).
+
+        Read from the counts every write keeps (``dataset_counts``, 8 µs): polled
+        every 5 ms, a ``count(*)`` of 100,000 rows (1.6 ms) took about a quarter
+        of a core from the registrars being measured on a 2-core machine.
+        """
         if self._reader is None:
             self._reader = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
             self._stack.callback(self._reader.close)
-        return int(self._reader.execute("SELECT count(*) FROM datasets").fetchone()[0])
+        total = self._reader.execute("SELECT coalesce(sum(datasets), 0) FROM dataset_counts")
+        return int(total.fetchone()[0])
 
     def found(self, base_uri: str, word: str) -> bool:
         """Tell whether a free-text search for ``word`` returns a dataset."""
