@@ -23,6 +23,8 @@ DATA_TABLES = (
     "dataset_annotations",
     "dataset_counts",
     "summary_counts",
+    "annotation_counts",
+    "annotation_key_counts",
 )
 
 

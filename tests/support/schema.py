@@ -14,6 +14,8 @@ from lookup_events.config import Settings
 from lookup_events.store import MIGRATIONS
 from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.schema import (
+    annotation_counts,
+    annotation_key_counts,
     dataset_annotations,
     dataset_counts,
     dataset_dependencies,
@@ -113,11 +115,12 @@ def stamp_column(url: str) -> Iterator[None]:
 def count_table(url: str) -> Iterator[None]:
     """Give a database at a revision before 0018 the tables of kept counts.
 
-    ``dataset_counts`` (0018) and ``summary_counts`` (0019) are dropped again
-    before the test upgrades, so the migrations create and fill them.
+    ``dataset_counts`` (0018), ``summary_counts`` (0019), ``annotation_key_counts``
+    and ``annotation_counts`` (0020) are dropped again before the test upgrades,
+    so the migrations create and fill them.
     """
     engine = make_engine(url)
-    tables = (dataset_counts, summary_counts)
+    tables = (dataset_counts, summary_counts, annotation_key_counts, annotation_counts)
     try:
         for table in tables:
             table.create(engine)

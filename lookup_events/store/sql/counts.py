@@ -5,46 +5,58 @@ search over some base URIs has as its exact total the sum of their counts,
 no count of every visible row after each write. ``summary_counts`` holds
 the datasets and bytes per base URI and creator or tag: a summary reads the
 rows of its base URIs instead of grouping every dataset they hold.
+``annotation_key_counts`` and ``annotation_counts`` hold the datasets per
+base URI and annotation key, and per base URI and annotation pair:
+unfiltered annotation facets read them likewise (``facets.py``).
 
-A write changes the counts it moved, last in its transaction, in key order,
-so concurrent writers on PostgreSQL hold a count's row lock only until they
-commit and never wait for each other in a cycle.
+A write moves the counts it changed in one statement per table, in key
+order, and removes the rows it left at zero datasets. Every write first
+bumps the datasets revision (``revisions.bump_revision``), so writers on
+PostgreSQL take the counts' row locks one transaction at a time.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select
+from sqlalchemy import Connection, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lookup_events.store.sql.schema import dataset_counts, summary_counts
+from lookup_events.store.sql.schema import (
+    annotation_counts,
+    annotation_key_counts,
+    dataset_counts,
+    summary_counts,
+)
 
 # A summary row's key: base URI, "creator" or "tag", and the creator or tag.
 Facet = tuple[str, str, str]
-_KEY = ("base_uri", "facet", "value")
+# An annotation count's key: base URI, annotation key and canonical value.
+Pair = tuple[str, str, str]
+# What a write moves: by a row's key, the change of each summed column (datasets first).
+Deltas = Mapping[tuple[str, ...], tuple[int, ...]]
 
 
-def _upsert(insert: Any) -> Any:
-    statement = insert(summary_counts)
-    return statement.on_conflict_do_update(
-        index_elements=[summary_counts.c[name] for name in _KEY],
-        set_={
-            "datasets": summary_counts.c.datasets + statement.excluded.datasets,
-            "size_in_bytes": summary_counts.c.size_in_bytes + statement.excluded.size_in_bytes,
-        },
-    )
+@dataclass(frozen=True)
+class KeptTable:
+    """A table of kept counts: the columns of its key and those summed (datasets first)."""
+
+    table: Table
+    key: tuple[str, ...]
+    sums: tuple[str, ...]
 
 
-_UPSERTS = {"postgresql": _upsert(postgres_insert), "sqlite": _upsert(sqlite_insert)}
-_DELETE_EMPTY = delete(summary_counts).where(
-    and_(*(summary_counts.c[name] == bindparam(f"key_{name}") for name in _KEY)),
-    summary_counts.c.datasets == 0,
+PER_BASE_URI = KeptTable(dataset_counts, ("base_uri",), ("datasets",))
+PER_FACET = KeptTable(
+    summary_counts, ("base_uri", "facet", "value"), ("datasets", "size_in_bytes")
 )
+PER_KEY = KeptTable(annotation_key_counts, ("base_uri", "key"), ("datasets",))
+PER_PAIR = KeptTable(annotation_counts, ("base_uri", "key", "value"), ("datasets",))
 
 
 @dataclass
@@ -62,23 +74,64 @@ class FacetChanges:
             self.datasets[facet] += sign
             self.size[facet] += sign * (size or 0)
 
-    def moved(self) -> list[Facet]:
-        """Return the facets whose datasets or bytes changed, in key order."""
-        changed = self.datasets.keys() | self.size.keys()
-        return sorted(key for key in changed if self.datasets[key] or self.size[key])
+    def deltas(self) -> dict[tuple[str, ...], tuple[int, int]]:
+        """Return the change of datasets and bytes by facet."""
+        return {
+            key: (self.datasets[key], self.size[key])
+            for key in self.datasets.keys() | self.size.keys()
+        }
+
+
+def move_counts(conn: Connection, kept: KeptTable, deltas: Deltas) -> None:
+    """Add ``deltas`` to ``kept``'s rows (made if missing); drop rows left with no dataset."""
+    moved = sorted(key for key, changes in deltas.items() if any(changes))
+    if not moved:
+        return
+    upsert, empty = _statements(kept, conn.dialect.name)
+    columns = kept.key + kept.sums
+    conn.execute(upsert, [dict(zip(columns, key + deltas[key], strict=True)) for key in moved])
+    emptied = [key for key in moved if deltas[key][0] < 0]
+    if emptied:
+        keys = [{f"key_{n}": v for n, v in zip(kept.key, key, strict=True)} for key in emptied]
+        conn.execute(empty, keys)
+
+
+@functools.cache
+def _statements(kept: KeptTable, dialect: str) -> tuple[Any, Any]:
+    """Return the upsert adding to ``kept``'s sums and the delete of its empty rows."""
+    table = kept.table
+    statement = (postgres_insert if dialect == "postgresql" else sqlite_insert)(table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in kept.key],
+        set_={name: table.c[name] + statement.excluded[name] for name in kept.sums},
+    )
+    empty = delete(table).where(
+        *(table.c[name] == bindparam(f"key_{name}") for name in kept.key),
+        table.c[kept.sums[0]] == 0,
+    )
+    return upsert, empty
 
 
 def add_counts(conn: Connection, changes: Counter[str]) -> None:
     """Add ``changes`` (datasets added, or removed if negative, by base URI) to the counts."""
-    insert = postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    for base_uri in sorted(uri for uri, change in changes.items() if change):
-        statement = insert(dataset_counts).values(base_uri=base_uri, datasets=changes[base_uri])
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[dataset_counts.c.base_uri],
-                set_={"datasets": dataset_counts.c.datasets + statement.excluded.datasets},
-            )
-        )
+    move_counts(conn, PER_BASE_URI, {(uri,): (change,) for uri, change in changes.items()})
+
+
+def add_facets(conn: Connection, changes: FacetChanges) -> None:
+    """Add ``changes`` to the summary counts."""
+    move_counts(conn, PER_FACET, changes.deltas())
+
+
+def add_pairs(conn: Connection, changes: Counter[Pair]) -> None:
+    """Add ``changes`` (datasets by base URI and annotation pair) to the annotation counts.
+
+    A dataset holds one value a key, so a key's change is the sum of its pairs'.
+    """
+    keys: Counter[tuple[str, str]] = Counter()
+    for (base_uri, key, _), change in changes.items():
+        keys[base_uri, key] += change
+    move_counts(conn, PER_KEY, {key: (change,) for key, change in keys.items()})
+    move_counts(conn, PER_PAIR, {pair: (change,) for pair, change in changes.items()})
 
 
 def datasets_in(conn: Connection, base_uris: Iterable[str]) -> int:
@@ -87,25 +140,3 @@ def datasets_in(conn: Connection, base_uris: Iterable[str]) -> int:
         dataset_counts.c.base_uri.in_(sorted(set(base_uris)))
     )
     return int(conn.execute(total).scalar_one())
-
-
-def add_facets(conn: Connection, changes: FacetChanges) -> None:
-    """Add ``changes`` to the summary counts; drop the rows left with no dataset."""
-    moved = changes.moved()
-    if not moved:
-        return
-    rows = [
-        {
-            **dict(zip(_KEY, key, strict=True)),
-            "datasets": changes.datasets[key],
-            "size_in_bytes": changes.size[key],
-        }
-        for key in moved
-    ]
-    conn.execute(_UPSERTS[conn.dialect.name], rows)
-    emptied = [key for key in moved if changes.datasets[key] < 0]
-    if emptied:
-        conn.execute(
-            _DELETE_EMPTY,
-            [{f"key_{n}": v for n, v in zip(_KEY, key, strict=True)} for key in emptied],
-        )

@@ -79,6 +79,7 @@ from lookup_events.store.sql.engine import (
 from lookup_events.store.sql.facets import (
     annotation_filters,
     key_counts,
+    remove_annotations,
     value_counts,
     write_annotations,
 )
@@ -275,6 +276,7 @@ class SqlDatasetStore:
     def _delete(self, conn: Connection, where: ColumnElement[bool]) -> int:
         """Delete the rows ``where`` selects, recording them in the outbox if kept."""
         columns = (datasets.c.uri, datasets.c.uuid, datasets.c.name) if self._outbox else ()
+        remove_annotations(conn, select(datasets.c.id).where(where))
         statement = delete(datasets).where(where).returning(*_COUNTED_COLUMNS, *columns)
         removed = conn.execute(statement).all()
         if self._outbox:

@@ -194,6 +194,36 @@ class SummaryCountRow(Base):
     size_in_bytes: Mapped[int] = mapped_column(BigInteger)
 
 
+class AnnotationKeyCountRow(Base):
+    """Datasets per base URI and annotation key, kept in every write's transaction.
+
+    The key facet over some base URIs with no other filter (a search page's
+    first view) then sums a row per base URI and key instead of grouping
+    every dataset's annotation rows.
+    """
+
+    __tablename__ = "annotation_key_counts"
+
+    base_uri: Mapped[str] = mapped_column(_string(1024), primary_key=True)
+    key: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    datasets: Mapped[int] = mapped_column(BigInteger)
+
+
+class AnnotationCountRow(Base):
+    """Datasets per base URI and annotation pair, kept in every write's transaction.
+
+    A key's value facet over some base URIs with no other filter then sums
+    a row per base URI and value instead of grouping the key's rows.
+    """
+
+    __tablename__ = "annotation_counts"
+
+    base_uri: Mapped[str] = mapped_column(_string(1024), primary_key=True)
+    key: Mapped[str] = mapped_column(_string(255), primary_key=True)
+    value: Mapped[str] = mapped_column(_string(256), primary_key=True)
+    datasets: Mapped[int] = mapped_column(BigInteger)
+
+
 class DatasetTextRow(Base):
     """The searchable words of one dataset, apart from its wide row.
 
@@ -447,6 +477,8 @@ base_uris = cast(Table, BaseURIRow.__table__)
 datasets = cast(Table, DatasetRow.__table__)
 dataset_counts = cast(Table, DatasetCountRow.__table__)
 summary_counts = cast(Table, SummaryCountRow.__table__)
+annotation_counts = cast(Table, AnnotationCountRow.__table__)
+annotation_key_counts = cast(Table, AnnotationKeyCountRow.__table__)
 dataset_tags = cast(Table, DatasetTagRow.__table__)
 dataset_annotations = cast(Table, DatasetAnnotationRow.__table__)
 dataset_texts = cast(Table, DatasetTextRow.__table__)

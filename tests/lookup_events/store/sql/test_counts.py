@@ -1,10 +1,12 @@
 """Kept counts: exact after every write, read for unfiltered totals and summaries.
 
-Datasets per base URI (``dataset_counts``) and datasets and bytes per base URI
-and creator or tag (``summary_counts``) must equal what grouping the rows gives
-after inserts, re-registrations that change tags, sizes or creators, deletions
-and concurrent writers; an unfiltered list longer than the id cache takes its
-total from them and reads no ids to page, and a summary is read from them.
+Datasets per base URI (``dataset_counts``), datasets and bytes per base URI
+and creator or tag (``summary_counts``) and datasets per base URI and
+annotation pair (``annotation_counts``) must equal what grouping the rows gives
+after inserts, re-registrations that change tags, sizes, creators or
+annotations, deletions and concurrent writers; an unfiltered list longer than
+the id cache takes its total from them and reads no ids to page, and a summary
+and unfiltered annotation facets are read from them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from lookup_events.store import open_stores, upgrade_database
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql.datasets import SqlDatasetStore
 from lookup_events.store.sql.engine import make_engine
-from lookup_events.store.sql.schema import dataset_counts, dataset_tags, datasets, summary_counts
+from lookup_events.store.sql.schema import (
+    annotation_counts,
+    annotation_key_counts,
+    dataset_annotations,
+    dataset_counts,
+    dataset_tags,
+    datasets,
+    summary_counts,
+)
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.schema import count_table
 from tests.support.stores import settings_for
@@ -73,6 +83,34 @@ def kept_and_grouped_facets(url: str) -> tuple[Facets, Facets]:
     finally:
         engine.dispose()
     return kept, grouped
+
+
+def kept_and_grouped_pairs(url: str) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Return the kept annotation counts and the rows' own, by (base URI, key[, value])."""
+    engine = create_engine(url)
+    a = dataset_annotations.c
+    by_pair = select(a.base_uri, a.key, a.value, func.count()).group_by(a.base_uri, a.key, a.value)
+    by_key = select(a.base_uri, a.key, func.count()).group_by(a.base_uri, a.key)
+    kept_tables = (select(annotation_counts), select(annotation_key_counts))
+    try:
+        with engine.connect() as conn:
+            kept = {tuple(r[:-1]): r[-1] for t in kept_tables for r in conn.execute(t)}
+            grouped = {tuple(r[:-1]): r[-1] for g in (by_pair, by_key) for r in conn.execute(g)}
+    finally:
+        engine.dispose()
+    return kept, grouped
+
+
+def facets_of(pairs: dict[Any, int], key: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the key facet and ``key``'s value facet that grouped ``pairs`` give."""
+    keys: dict[str, int] = {}
+    values: dict[str, int] = {}
+    for row, count in pairs.items():
+        if len(row) == 2:  # (base URI, key)
+            keys[row[1]] = keys.get(row[1], 0) + count
+        elif row[1] == key:
+            values[row[2]] = values.get(row[2], 0) + count
+    return dict(sorted(keys.items())), dict(sorted(values.items()))
 
 
 def summary_of(facets: Facets) -> dict[str, Any]:
@@ -126,7 +164,7 @@ def test_every_kind_of_write_keeps_the_counts_exact(
         assert store.search(SearchQuery(BOTH), PageRequest(1, 5)).total == sum(counts.values())
 
 
-def test_every_kind_of_write_keeps_the_summary_counts_exact(
+def test_every_kind_of_write_keeps_the_summary_and_annotation_counts_exact(
     store: SqlDatasetStore, database_url: str
 ) -> None:
     steps = [
@@ -135,6 +173,7 @@ def test_every_kind_of_write_keeps_the_summary_counts_exact(
         lambda: store.upsert(changed(3, tags=["tag1", "renamed"])),  # tags and size
         lambda: store.upsert(changed(4, creator_username="someone-else", tags=[])),
         lambda: store.upsert_many([changed(5, tags=["only"]), changed(6), *infos(range(7, 9))]),
+        lambda: store.upsert(changed(8, annotations={"group": "moved", "new": True})),
         lambda: store.upsert(infos(range(3, 4), SNOW_WHITE)[0]),  # a copy elsewhere
         lambda: store.delete(infos(range(4, 5))[0].uri),  # someone-else's only dataset
         lambda: store.delete(infos(range(4, 5))[0].uri),  # gone already
@@ -148,6 +187,12 @@ def test_every_kind_of_write_keeps_the_summary_counts_exact(
         summary = store.summary(BOTH)
         expected = summary_of(grouped)
         assert {name: getattr(summary, name) for name in expected} == expected
+        kept_pairs, grouped_pairs = kept_and_grouped_pairs(database_url)
+        assert kept_pairs == grouped_pairs, f"after step {number}"
+        keys, groups = facets_of(grouped_pairs, "group")
+        assert store.annotation_keys(SearchQuery(BOTH)) == keys
+        values = store.annotation_values(SearchQuery(BOTH, annotation_keys=("group",)))
+        assert values == ({"group": groups} if groups else {})
     assert store.summary(BOTH).number_of_datasets == 0
 
 
@@ -202,12 +247,15 @@ def test_concurrent_writers_count_every_new_dataset_once(postgres_url_migrated: 
     kept, grouped = kept_and_grouped_facets(url)
     assert kept == grouped
     assert kept[(SNOW_WHITE, "tag", "tag0")] == (2, 2 * 1000)  # make_info: items=1
+    kept_pairs, grouped_pairs = kept_and_grouped_pairs(url)
+    assert kept_pairs == grouped_pairs
+    assert kept_pairs[(SNOW_WHITE, "group", '"group0"')] == 1
 
 
 @pytest.mark.parametrize(
     "dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def test_upgrading_to_0018_and_0019_counts_the_datasets_there(
+def test_upgrading_to_0018_0019_and_0020_counts_the_datasets_there(
     dialect: str, new_postgres_database: str, tmp_path: Path
 ) -> None:
     url = new_postgres_database if dialect == "postgresql" else f"sqlite:///{tmp_path}/old.db"
@@ -225,3 +273,6 @@ def test_upgrading_to_0018_and_0019_counts_the_datasets_there(
     kept, grouped = kept_and_grouped_facets(url)
     assert kept == grouped
     assert sum(n for (_, facet, _), (n, _) in kept.items() if facet == "creator") == 55
+    kept_pairs, grouped_pairs = kept_and_grouped_pairs(url)
+    assert kept_pairs == grouped_pairs
+    assert sum(n for row, n in kept_pairs.items() if row[1:] == ("index",)) == 55
