@@ -77,12 +77,11 @@ def key_counts(
     """Return ``{key: datasets}`` over the datasets matching ``where``."""
     if _unfiltered(query):
         kept = select(_KEPT_KEYS.key, func.sum(_KEPT_KEYS.datasets))
-        in_base_uris = _KEPT_KEYS.base_uri.in_(sorted(set(query.base_uris)))
-        rows = conn.execute(kept.where(in_base_uris).group_by(_KEPT_KEYS.key))
+        statement = kept.where(_KEPT_KEYS.base_uri.in_(query.base_uris)).group_by(_KEPT_KEYS.key)
     else:
-        statement = select(_A.key, func.count()).where(*_facet_rows(query, where))
-        rows = conn.execute(statement.group_by(_A.key))
-    return {str(key): int(count) for key, count in sorted(rows)}
+        grouped = select(_A.key, func.count()).where(*_facet_rows(query, where))
+        statement = grouped.group_by(_A.key)
+    return {str(key): int(count) for key, count in sorted(conn.execute(statement))}
 
 
 def value_counts(
@@ -96,17 +95,13 @@ def value_counts(
         # NOTE(dev): the rows counted are those of the one key: no need to ask for it twice.
         query = dataclasses.replace(query, annotation_keys=())
     if _unfiltered(query):
-        statement = (
-            select(_KEPT.key, _KEPT.value, func.sum(_KEPT.datasets))
-            .where(_KEPT.key.in_(keys), _KEPT.base_uri.in_(sorted(set(query.base_uris))))
-            .group_by(_KEPT.key, _KEPT.value)
-        )
+        kept = select(_KEPT.key, _KEPT.value, func.sum(_KEPT.datasets))
+        where_kept = (_KEPT.key.in_(keys), _KEPT.base_uri.in_(query.base_uris))
+        statement = kept.where(*where_kept).group_by(_KEPT.key, _KEPT.value)
     else:
-        statement = (
-            select(_A.key, _A.value, func.count())
-            .where(_A.key.in_(keys), *_facet_rows(query, where))
-            .group_by(_A.key, _A.value)
-        )
+        grouped = select(_A.key, _A.value, func.count())
+        statement = grouped.where(_A.key.in_(keys), *_facet_rows(query, where))
+        statement = statement.group_by(_A.key, _A.value)
     counts: dict[str, dict[str, int]] = {}
     for key, value, count in sorted(conn.execute(statement)):
         counts.setdefault(str(key), {})[str(value)] = int(count)
