@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 
 from lookup_events.store.sql.schema import (
     annotation_counts,
@@ -49,6 +50,11 @@ class KeptTable:
     table: Table
     key: tuple[str, ...]
     sums: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Return the key's columns, then the summed ones: the order of a row of changes."""
+        return self.key + self.sums
 
 
 PER_BASE_URI = KeptTable(dataset_counts, ("base_uri",), ("datasets",))
@@ -87,29 +93,41 @@ def move_counts(conn: Connection, kept: KeptTable, deltas: Deltas) -> None:
     moved = sorted(key for key, changes in deltas.items() if any(changes))
     if not moved:
         return
-    upsert, empty = _statements(kept, conn.dialect.name)
-    columns = kept.key + kept.sums
-    conn.execute(upsert, [dict(zip(columns, key + deltas[key], strict=True)) for key in moved])
+    upsert, picks, empty = _statements(kept, conn.dialect)
+    rows = [key + deltas[key] for key in moved]
+    # NOTE(dev): the compiled upsert goes straight to the driver's executemany
+    # (keys and counts need no bind processing): SQLAlchemy's own executemany
+    # cost a registration more than the rows themselves (see ``bulk.py``).
+    if picks is None:  # named parameters (psycopg)
+        conn.exec_driver_sql(upsert, [dict(zip(kept.columns, row, strict=True)) for row in rows])
+    else:
+        conn.exec_driver_sql(upsert, [tuple(row[at] for at in picks) for row in rows])
     emptied = [key for key in moved if deltas[key][0] < 0]
     if emptied:
         keys = [{f"key_{n}": v for n, v in zip(kept.key, key, strict=True)} for key in emptied]
         conn.execute(empty, keys)
 
 
-@functools.cache
-def _statements(kept: KeptTable, dialect: str) -> tuple[Any, Any]:
-    """Return the upsert adding to ``kept``'s sums and the delete of its empty rows."""
+@functools.lru_cache(maxsize=64)
+def _statements(kept: KeptTable, dialect: Dialect) -> tuple[str, tuple[int, ...] | None, Any]:
+    """Return the driver's upsert adding to ``kept``'s sums, and the delete of empty rows.
+
+    With positional parameters, the upsert's come with where each is in a
+    row of ``kept.columns``; None with named ones.
+    """
     table = kept.table
-    statement = (postgres_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = (postgres_insert if dialect.name == "postgresql" else sqlite_insert)(table)
     upsert = statement.on_conflict_do_update(
         index_elements=[table.c[name] for name in kept.key],
         set_={name: table.c[name] + statement.excluded[name] for name in kept.sums},
-    )
+    ).compile(dialect=dialect)
     empty = delete(table).where(
         *(table.c[name] == bindparam(f"key_{name}") for name in kept.key),
         table.c[kept.sums[0]] == 0,
     )
-    return upsert, empty
+    order = upsert.positiontup
+    picks = None if order is None else tuple(kept.columns.index(name) for name in order)
+    return str(upsert), picks, empty
 
 
 def add_counts(conn: Connection, changes: Counter[str]) -> None:
