@@ -87,6 +87,14 @@ class FacetChanges:
             for key in self.datasets.keys() | self.size.keys()
         }
 
+    def per_base_uri(self) -> dict[tuple[str, ...], tuple[int]]:
+        """Return the change of datasets by base URI: every dataset has one creator facet."""
+        moved: Counter[str] = Counter()
+        for (base_uri, facet, _), change in self.datasets.items():
+            if facet == "creator":
+                moved[base_uri] += change
+        return {(base_uri,): (change,) for base_uri, change in moved.items()}
+
 
 def move_counts(conn: Connection, kept: KeptTable, deltas: Deltas) -> None:
     """Add ``deltas`` to ``kept``'s rows (made if missing); drop rows left with no dataset."""
@@ -130,13 +138,9 @@ def _statements(kept: KeptTable, dialect: Dialect) -> tuple[str, tuple[int, ...]
     return str(upsert), picks, empty
 
 
-def add_counts(conn: Connection, changes: Counter[str]) -> None:
-    """Add ``changes`` (datasets added, or removed if negative, by base URI) to the counts."""
-    move_counts(conn, PER_BASE_URI, {(uri,): (change,) for uri, change in changes.items()})
-
-
-def add_facets(conn: Connection, changes: FacetChanges) -> None:
-    """Add ``changes`` to the summary counts."""
+def add_counts(conn: Connection, changes: FacetChanges) -> None:
+    """Add ``changes`` to the datasets per base URI and to the summary counts."""
+    move_counts(conn, PER_BASE_URI, changes.per_base_uri())
     move_counts(conn, PER_FACET, changes.deltas())
 
 

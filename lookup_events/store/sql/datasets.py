@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ from lookup_events.store.sql.audit import Clock, record_removals
 from lookup_events.store.sql.audit import record as record_audit
 from lookup_events.store.sql.bulk import insert_rows
 from lookup_events.store.sql.copies import CopyReader
-from lookup_events.store.sql.counts import FacetChanges, add_counts, add_facets, datasets_in
+from lookup_events.store.sql.counts import FacetChanges, add_counts, datasets_in
 from lookup_events.store.sql.dependencies import rebuild_dependencies, write_dependencies
 from lookup_events.store.sql.engine import (
     PlannerStatistics,
@@ -232,8 +231,7 @@ class SqlDatasetStore:
             self._record_upserts(conn, existing, [record], actor)
             if self._outbox:
                 record_written(conn, [record])
-            add_counts(conn, _added(existing, [record]))
-            add_facets(conn, _facet_changes(existing, [record]))
+            add_counts(conn, _facet_changes(existing, [record]))
         self._statistics.wrote(1)
         return created
 
@@ -250,8 +248,7 @@ class SqlDatasetStore:
             self._record_upserts(conn, existing, unique, actor)
             if self._outbox:
                 record_written(conn, unique)
-            add_counts(conn, _added(existing, unique))
-            add_facets(conn, _facet_changes(existing, unique))
+            add_counts(conn, _facet_changes(existing, unique))
         self._statistics.wrote(len(unique))
         return len(unique)
 
@@ -281,8 +278,7 @@ class SqlDatasetStore:
         removed = conn.execute(statement).all()
         if self._outbox:
             record_removed(conn, removed)
-        add_counts(conn, _removed(removed))
-        add_facets(conn, _facets_removed(removed))
+        add_counts(conn, _facets_removed(removed))
         return len(removed)
 
     def _existing(self, conn: Connection, records: list[DatasetRecord]) -> dict[str, Any]:
@@ -809,13 +805,8 @@ def _graph_nodes(
     ]
 
 
-def _added(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> Counter[str]:
-    """Return how many of ``records`` are new, by base URI."""
-    return Counter(r.entry.base_uri for r in records if r.uri not in existing)
-
-
 def _facet_changes(existing: dict[str, Any], records: Sequence[DatasetRecord]) -> FacetChanges:
-    """Return what replacing ``existing`` rows by ``records`` moves in the summary counts."""
+    """Return what replacing ``existing`` rows by ``records`` moves in the kept counts."""
     changes = FacetChanges()
     for record in records:
         entry = record.entry
@@ -830,16 +821,11 @@ def _facet_changes(existing: dict[str, Any], records: Sequence[DatasetRecord]) -
 
 
 def _facets_removed(rows: Sequence[Any]) -> FacetChanges:
-    """Return what deleting ``rows`` (of ``_COUNTED_COLUMNS``) moves in the summary counts."""
+    """Return what deleting ``rows`` (of ``_COUNTED_COLUMNS``) moves in the kept counts."""
     changes = FacetChanges()
     for row in rows:
         changes.count(row.base_uri, row.creator_username, row.size_in_bytes, row.tags, -1)
     return changes
-
-
-def _removed(rows: Sequence[Any]) -> Counter[str]:
-    """Return what the deleted ``rows`` take from each base URI's count (negative)."""
-    return Counter({uri: -n for uri, n in Counter(row.base_uri for row in rows).items()})
 
 
 @dataclass(frozen=True, slots=True)
