@@ -2,11 +2,12 @@
 
 Datasets per base URI (``dataset_counts``), datasets and bytes per base URI
 and creator or tag (``summary_counts``) and datasets per base URI and
-annotation pair (``annotation_counts``) must equal what grouping the rows gives
-after inserts, re-registrations that change tags, sizes, creators or
-annotations, deletions and concurrent writers; an unfiltered list longer than
-the id cache takes its total from them and reads no ids to page, and a summary
-and unfiltered annotation facets are read from them.
+annotation key or pair (``annotation_key_counts``, ``annotation_counts``)
+must equal what grouping the rows gives after inserts, re-registrations that
+change tags, sizes, creators or annotations, deletions and concurrent
+writers; an unfiltered list longer than the id cache takes its total from
+them and reads no ids to page, and a summary and unfiltered annotation
+facets are read from them.
 """
 
 from __future__ import annotations
@@ -116,16 +117,16 @@ def facets_of(pairs: dict[Any, int], key: str) -> tuple[dict[str, int], dict[str
 def summary_of(facets: Facets) -> dict[str, Any]:
     """Return the summary fields the grouped ``facets`` give, to compare with the store's."""
     fields: dict[str, dict[str, int]] = {}
+
+    def add(name: str, key: str, amount: int) -> None:
+        fields.setdefault(name, {})[key] = fields.get(name, {}).get(key, 0) + amount
+
     for (base_uri, facet, value), (count, size) in sorted(facets.items()):
-        for name, key in ((f"datasets_per_{facet}", value), (f"size_in_bytes_per_{facet}", value)):
-            fields.setdefault(name, {}).setdefault(key, 0)
-        fields[f"datasets_per_{facet}"][value] += count
-        fields[f"size_in_bytes_per_{facet}"][value] += size
-        if facet == "creator":
-            per_base = fields.setdefault("datasets_per_base_uri", {})
-            per_base[base_uri] = per_base.get(base_uri, 0) + count
-            sizes = fields.setdefault("size_in_bytes_per_base_uri", {})
-            sizes[base_uri] = sizes.get(base_uri, 0) + size
+        add(f"datasets_per_{facet}", value, count)
+        add(f"size_in_bytes_per_{facet}", value, size)
+        if facet == "creator":  # every dataset has one creator: these add up to its base URI
+            add("datasets_per_base_uri", base_uri, count)
+            add("size_in_bytes_per_base_uri", base_uri, size)
     fields["number_of_datasets"] = sum(fields.get("datasets_per_base_uri", {}).values())
     fields["total_size_in_bytes"] = sum(fields.get("size_in_bytes_per_base_uri", {}).values())
     return fields
