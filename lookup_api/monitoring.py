@@ -35,6 +35,7 @@ import falcon
 from lookup_api.access import Access
 from lookup_api.errors import APIError
 from lookup_events.observability import listener, logs, metrics
+from lookup_events.processes import current_pid
 
 access_log = logging.getLogger("lookup_api.access")
 
@@ -62,7 +63,7 @@ class RequestIds:
 
     def __call__(self) -> str:
         """Return a new request id."""
-        pid = os.getpid()
+        pid = current_pid()
         if pid != self._pid:
             self._prefix, self._counter = self._random_bytes(8).hex(), itertools.count()
             self._pid = pid

@@ -14,7 +14,6 @@ parent's socket, and opens its own.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from lookup_events.errors import DatabaseUnavailable
+from lookup_events.processes import current_pid
 
 _NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
 
@@ -62,9 +62,9 @@ class KeptConnections:
             DatabaseUnavailable: no connection could be opened or prepared.
         """
         kept: _Kept | None = getattr(self._local, "kept", None)
-        if kept is not None and kept.pid == os.getpid():
+        if kept is not None and kept.pid == current_pid():
             return kept.connection, False
-        self._local.kept = kept = _Kept(os.getpid(), self._open())
+        self._local.kept = kept = _Kept(current_pid(), self._open())
         with self._lock:
             self._opened.append(kept)
         return kept.connection, True
@@ -95,7 +95,7 @@ class KeptConnections:
         """Close this thread's connection, which failed; the next ``get`` opens another."""
         kept: _Kept | None = getattr(self._local, "kept", None)
         self._local.kept = None
-        if kept is None or kept.pid != os.getpid():
+        if kept is None or kept.pid != current_pid():
             return
         with self._lock:
             self._opened = [other for other in self._opened if other is not kept]
@@ -105,7 +105,7 @@ class KeptConnections:
         """Close every connection this process opened here (not a forked child's parent's)."""
         with self._lock:
             opened, self._opened = self._opened, []
-        pid = os.getpid()
+        pid = current_pid()
         for kept in opened:
             if kept.pid == pid:
                 _close_quietly(kept.connection)
