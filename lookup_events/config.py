@@ -134,8 +134,9 @@ class Settings:
         "DTOOL_LOOKUP_CACHE_NOTIFY",
         default=True,
         parse=_bool,
-        help="PostgreSQL: learn of other processes' writes by LISTEN/NOTIFY, not a query per "
-        "request (true); false behind a pooler in transaction mode.",
+        help="Learn of other processes' writes without a query per request (true): "
+        "LISTEN/NOTIFY on PostgreSQL, a token file beside a SQLite database; false behind a "
+        "PostgreSQL pooler in transaction mode.",
     )
     jwt_public_key: str = setting(
         "JWT_PUBLIC_KEY",

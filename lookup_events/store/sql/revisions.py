@@ -8,8 +8,16 @@ revisions of a database are looked at once.
 
 How a reader learns the current revisions:
 
-- **SQLite**: one primary-key read on a raw connection per look, a few
-  microseconds.
+- **SQLite, following** (the default for a database file): a process that
+  committed a revising write then leaves a new token in a file beside the
+  database (``signals.py``). The reader maps that file and reads the
+  revisions again only when the token changed, this process committed a
+  write, or ``FOLLOW_AT_MOST_S`` have passed; otherwise a look is a
+  comparison in memory. A write is seen by every read that starts after it
+  returned.
+- **SQLite, not following** (``DTOOL_LOOKUP_CACHE_NOTIFY=false``, or no
+  file to signal through): one primary-key read on a raw connection per
+  look, a few microseconds and the file locks around it.
 - **PostgreSQL, following** (the default): a write transaction also sends
   ``NOTIFY dtool_lookup_revisions``, delivered at commit to every listening
   connection. The reader's connection listens, and reads the revisions
@@ -43,6 +51,7 @@ from sqlalchemy import Connection, Engine, event, update
 
 from lookup_events.store.sql.kept import KeptConnections, check_result, run_prepared
 from lookup_events.store.sql.schema import revisions
+from lookup_events.store.sql.signals import CommitSignal, signal_for
 
 CHANNEL = "dtool_lookup_revisions"
 # A following reader asks the database again at least this often, whatever it heard.
@@ -62,17 +71,24 @@ def bump_revision(connection: Connection, name: str) -> None:
     )
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"NOTIFY {CHANNEL}")  # sent at commit, once per transaction
-    connection.info[_REVISED] = True
+    connection.info[_REVISED] = signal_for(connection.engine) or True
     view = _REVISION_VIEW.get()
     if view is not None:
         view.clear()  # later reads in this view must see this write
 
 
 def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-    """Count a revising transaction of this process once it has ended (committed or not)."""
+    """Count a revising transaction of this process once it has ended (committed or not).
+
+    On SQLite, tell the other processes' readers too (``signals.py``).
+    """
     global _last_commit  # noqa: PLW0603 - one process-wide counter, read without a lock
-    if record is not None and record.info.pop(_REVISED, False):
-        _last_commit = next(_COMMITS)
+    revised = record.info.pop(_REVISED, None) if record is not None else None
+    if revised is None:
+        return
+    _last_commit = next(_COMMITS)
+    if isinstance(revised, CommitSignal):
+        revised.send()
 
 
 # Revisions read so far in the current view, by (database, name); None outside one.
@@ -115,6 +131,7 @@ class _Heard:
     revisions: dict[str, int] = field(default_factory=dict)
     read_at: float = -1.0
     commit_seen: int = -1
+    token: bytes = b""  # the SQLite commit signal's, taken before the read
 
 
 class RevisionReader:
@@ -129,7 +146,8 @@ class RevisionReader:
     def __init__(self, engine: Engine, follow: bool = True) -> None:
         self._database = engine.url.render_as_string(hide_password=True)
         self._postgres = engine.dialect.name == "postgresql"
-        self._follow = follow and self._postgres
+        self._signal = signal_for(engine) if follow else None
+        self._follow = follow and (self._postgres or self._signal is not None)
         prepare = functools.partial(_prepare, listen=self._follow)
         self._connections = KeptConnections(engine, prepare)
         self._local = threading.local()
@@ -154,12 +172,28 @@ class RevisionReader:
     def _look(self, connection: Any, fresh: bool) -> dict[str, int]:
         """Return the revisions as far as heard on ``connection``, reading them when needed."""
         heard = self._heard(fresh)
-        if self._follow and _unchanged(connection, heard):
+        if self._follow and self._unchanged(connection, heard):
             return heard.revisions
-        commit_seen = _last_commit  # before the query: a later commit reads again
+        # Both taken before the query: a commit after it changes them, and reads again.
+        commit_seen, token = _last_commit, self._token()
         heard.revisions = {n: int(value) for n, value in self._rows(connection)}
-        heard.read_at, heard.commit_seen = time.monotonic(), commit_seen
+        heard.read_at, heard.commit_seen, heard.token = time.monotonic(), commit_seen, token
         return heard.revisions
+
+    def _unchanged(self, connection: Any, heard: _Heard) -> bool:
+        """Tell whether the revisions ``heard`` holds are still the database's, as far as heard."""
+        if self._signal is not None:
+            signalled = self._signal.token() != heard.token
+        else:
+            signalled = _drain_notifications(connection.pgconn)
+        return (
+            not signalled
+            and heard.commit_seen == _last_commit
+            and time.monotonic() - heard.read_at < FOLLOW_AT_MOST_S
+        )
+
+    def _token(self) -> bytes:
+        return self._signal.token() if self._signal is not None else b""
 
     def _heard(self, fresh: bool) -> _Heard:
         """Return what this thread has heard; nothing yet on a connection opened just now."""
@@ -181,16 +215,6 @@ class RevisionReader:
         """Close every connection this reader opened."""
         self._connections.close()
         self._local = threading.local()
-
-
-def _unchanged(connection: Any, heard: _Heard) -> bool:
-    """Tell whether the revisions ``heard`` holds are still the database's, as far as heard."""
-    notified = _drain_notifications(connection.pgconn)
-    return (
-        not notified
-        and heard.commit_seen == _last_commit
-        and time.monotonic() - heard.read_at < FOLLOW_AT_MOST_S
-    )
 
 
 def _prepare(pgconn: Any, listen: bool) -> None:

@@ -4,14 +4,19 @@ Within a ``revision_view`` the revisions are read once; a view sees its own
 writes. On PostgreSQL readers follow other processes' writes by
 LISTEN/NOTIFY, not a query per request, and read the revisions through libpq.
 
+On SQLite they follow a token that every revising commit leaves in a file beside
+the database.
+
 The "other process" here is either a real Python process writing through its
 own stores, or a raw connection changing the revisions table directly, which
-is how a write whose notification was lost (or never sent) looks to a reader.
+is how a write whose notification or token was lost (or never sent) looks to a
+reader.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,6 +33,7 @@ from lookup_events.store import Stores, open_stores, revision_view
 from lookup_events.store.protocols import PageRequest, SearchQuery
 from lookup_events.store.sql import engine as sql_engine
 from lookup_events.store.sql import revisions as sql_revisions
+from lookup_events.store.sql import signals
 from lookup_events.store.sql.engine import make_engine
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import libpq_dsn, terminate_other_backends
@@ -268,3 +274,85 @@ def test_an_unmigrated_postgres_database_is_unavailable_not_a_crash(
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_reader(sqlite_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
+    stores = open_stores(settings_for(sqlite_url_migrated, tmp_path))
+    stores.admin.add_base_uri(MR_MEN)
+    yield stores
+    stores.close()
+
+
+@pytest.fixture
+def sqlite_queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the revision queries sent to a SQLite database."""
+    sent: list[int] = []
+    real = sql_revisions.RevisionReader._rows
+
+    def counting(reader: sql_revisions.RevisionReader, connection: object) -> list[object]:
+        sent.append(1)
+        return real(reader, connection)
+
+    monkeypatch.setattr(sql_revisions.RevisionReader, "_rows", counting)
+    return sent
+
+
+def bump_behind_the_stores(url: str) -> None:
+    """Change the datasets revision of a SQLite file the way no store would: no token."""
+    with sqlite3.connect(make_url(url).database or "") as connection:
+        connection.execute("UPDATE revisions SET value = value + 1 WHERE name = 'datasets'")
+
+
+def test_sqlite_requests_with_nothing_written_make_no_query(
+    sqlite_reader: Stores, sqlite_queries: list[int]
+) -> None:
+    assert total(sqlite_reader) == 0
+    first = len(sqlite_queries)
+    for _ in range(100):
+        assert total(sqlite_reader) == 0
+    assert first == 1
+    assert len(sqlite_queries) == first  # a hundred requests answered from the token
+
+
+def test_sqlite_another_process_write_is_seen_by_the_next_read(
+    sqlite_reader: Stores,
+    sqlite_url_migrated: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 3600.0)  # only the token helps
+    assert total(sqlite_reader) == 0
+
+    for number in (1, 2):  # no waiting: the token is left before the writer returns
+        write_in_another_process(sqlite_url_migrated, tmp_path, number)
+        assert total(sqlite_reader) == number
+
+
+def test_sqlite_a_write_leaving_no_token_is_seen_within_the_follow_bound(
+    sqlite_reader: Stores, sqlite_url_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 0.2)
+    reader = sqlite_reader.datasets._revisions  # type: ignore[attr-defined]
+    seen = reader.read("datasets")
+
+    bump_behind_the_stores(sqlite_url_migrated)
+
+    assert reader.read("datasets") == seen  # no token changed: the reader trusts memory
+    assert wait_until(lambda: reader.read("datasets") == seen + 1, timeout=2.0, interval=0.005)
+
+
+def test_sqlite_without_a_token_file_reads_every_time(
+    sqlite_url_migrated: str, tmp_path: Path, sqlite_queries: list[int]
+) -> None:
+    database = make_url(sqlite_url_migrated).database or ""
+    (Path(database).parent / (Path(database).name + signals.SUFFIX)).mkdir()  # cannot be opened
+    stores = open_stores(settings_for(sqlite_url_migrated, tmp_path))
+    try:
+        reader = stores.datasets._revisions  # type: ignore[attr-defined]
+        seen = reader.read("datasets")
+        bump_behind_the_stores(sqlite_url_migrated)
+        assert reader.read("datasets") == seen + 1
+        assert len(sqlite_queries) == 2
+    finally:
+        stores.close()
