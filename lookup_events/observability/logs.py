@@ -211,8 +211,9 @@ class TextFormatter(_Redacting):
 
     @staticmethod
     def _with_fields(line: str, fields: dict[str, Any]) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in fields.items())
-        return f"{line} [{extra}]" if extra else line
+        if not fields:
+            return line
+        return f"{line} [{' '.join([f'{k}={v}' for k, v in fields.items()])}]"
 
 
 class JsonFormatter(_Redacting):
@@ -252,11 +253,15 @@ _JSON = json.JSONEncoder(default=str)
 
 def _merged(given: Mapping[str, Any]) -> dict[str, Any]:
     """Return the context's fields, then those of ``FIELDS`` in ``given``, empty ones left out."""
-    found = context_fields()
+    bound = _context.get()
+    found = dict(bound) if bound else {}
     for name in FIELDS:
         if name in given:
             found[name] = given[name]
-    return {k: v for k, v in found.items() if v is not None and v != ""}
+    values = found.values()
+    if None in values or "" in values:
+        return {k: v for k, v in found.items() if v is not None and v != ""}
+    return found
 
 
 class Line(NamedTuple):
