@@ -91,8 +91,9 @@ def gunicorn(
 ) -> Iterator[Server]:
     """Run ``app_spec`` under gunicorn with ``workers`` sync workers until the block ends.
 
-    ``options`` come before the app (``-c infra/gunicorn.conf.py``, say); with
-    any, the server's own output (the app's log lines) goes to its log file too.
+    ``options`` come before the app (``-c infra/gunicorn.conf.py``, say). The
+    server's own output (the app's log lines: an access line a request) goes to
+    its log file, not to the terminal of whoever runs the benchmark.
     """
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
@@ -101,8 +102,7 @@ def gunicorn(
         f"--bind={LOOPBACK}:{port}", "--log-level=warning", f"--error-logfile={log_path}",
         app_spec,
     ]  # fmt: skip
-    with contextlib.ExitStack() as stack:
-        output = stack.enter_context(log_path.open("ab")) if options else None
+    with log_path.open("ab") as output:
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=dict(env), stdout=output, stderr=output
         )
