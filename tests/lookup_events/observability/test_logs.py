@@ -116,6 +116,15 @@ def test_no_token_password_or_secret_reaches_a_log_line(
     assert "***" in written
 
 
+def test_the_one_search_finds_every_trigger_anywhere_in_a_line() -> None:
+    triggers = [trigger for words, _, _ in logs._PATTERNS for trigger in words]
+    for trigger in triggers:
+        for line in (trigger, f"x {trigger}", f"/a/{trigger}=1 tail", f"{trigger[:-1]} {trigger}"):
+            assert logs._ANY_TRIGGER.search(line), line
+        assert not logs._ANY_TRIGGER.search(trigger[:-1] + " " + trigger[-1]), trigger
+    assert not logs._ANY_TRIGGER.search("/dataset/lookup/81313c5f-58ca-4118-9e58-619a320fdbdc")
+
+
 # -- lines written straight to the handler's stream ---------------------------
 
 FIELDS = {"method": "GET", "route": "/x/{y}", "path": "/x/s3cr3t-Pa55word", "status": 200}
