@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 SUFFIX = "-revisions"
 TOKEN_BYTES = 8
 _IN_MEMORY = ("", ":memory:")
-_UNKNOWN = object()
 
 
 class CommitSignal:
@@ -75,9 +74,8 @@ _lock = threading.Lock()
 
 def signal_for(engine: Engine) -> CommitSignal | None:
     """Return this process's signal for the SQLite database of ``engine``; None if it has none."""
-    known = _by_engine.get(engine, _UNKNOWN)
-    if known is not _UNKNOWN:
-        return known  # type: ignore[return-value]
+    if engine in _by_engine:
+        return _by_engine[engine]
     with _lock:
         path = database_file(engine.url)
         signal = None if path is None else _by_file.get(path) or _open(path)
