@@ -55,25 +55,40 @@ stores.close()
 """
 
 
-@pytest.fixture
-def reader_stores(postgres_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
-    stores = open_stores(settings_for(postgres_url_migrated, tmp_path))
+def open_reader(url: str, data_dir: Path) -> Iterator[Stores]:
+    stores = open_stores(settings_for(url, data_dir))
     stores.admin.add_base_uri(MR_MEN)
     yield stores
     stores.close()
 
 
 @pytest.fixture
+def reader_stores(postgres_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
+    yield from open_reader(postgres_url_migrated, tmp_path)
+
+
+@pytest.fixture
+def sqlite_reader(sqlite_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
+    yield from open_reader(sqlite_url_migrated, tmp_path)
+
+
+@pytest.fixture
+def following_reader(database_url: str, tmp_path: Path) -> Iterator[Stores]:
+    """A reader following writes on each SQL backend: NOTIFY, or SQLite's token file."""
+    yield from open_reader(database_url, tmp_path)
+
+
+@pytest.fixture
 def queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the revision queries sent to the server."""
+    """Count the revision queries sent to the database."""
     sent: list[int] = []
-    real = sql_revisions._libpq_rows
+    real = sql_revisions.RevisionReader._rows
 
-    def counting(pgconn: object) -> list[tuple[str, ...]]:
+    def counting(reader: sql_revisions.RevisionReader, connection: object) -> list[object]:
         sent.append(1)
-        return real(pgconn)
+        return real(reader, connection)
 
-    monkeypatch.setattr(sql_revisions, "_libpq_rows", counting)
+    monkeypatch.setattr(sql_revisions.RevisionReader, "_rows", counting)
     return sent
 
 
@@ -91,20 +106,24 @@ def write_in_another_process(url: str, data_dir: Path, number: int) -> None:
     )
 
 
-def bump_without_notifying(url: str) -> None:
-    """Change the datasets revision the way no store would: without a NOTIFY."""
+def bump_behind_the_stores(url: str) -> None:
+    """Change the datasets revision the way no store would: no NOTIFY, no SQLite token."""
+    bump = "UPDATE revisions SET value = value + 1 WHERE name = 'datasets'"
+    if make_url(url).get_backend_name() == "sqlite":
+        with sqlite3.connect(make_url(url).database or "") as connection:
+            connection.execute(bump)
+        return
     with psycopg.connect(libpq_dsn(url), autocommit=True) as connection:
-        connection.execute("UPDATE revisions SET value = value + 1 WHERE name = 'datasets'")
+        connection.execute(bump)
 
 
-@pytest.mark.postgres
-def test_requests_with_nothing_written_make_no_round_trip(
-    reader_stores: Stores, queries: list[int]
+def test_requests_with_nothing_written_make_no_query(
+    following_reader: Stores, queries: list[int]
 ) -> None:
-    assert total(reader_stores) == 0
+    assert total(following_reader) == 0
     first = len(queries)
     for _ in range(100):
-        assert total(reader_stores) == 0
+        assert total(following_reader) == 0
     assert first == 1
     assert len(queries) == first  # a hundred requests answered from what was heard
 
@@ -137,15 +156,14 @@ def test_this_process_sees_its_own_writes_at_once(
         writer.close()
 
 
-@pytest.mark.postgres
-def test_a_write_never_notified_is_seen_within_the_follow_bound(
-    reader_stores: Stores, postgres_url_migrated: str, monkeypatch: pytest.MonkeyPatch
+def test_a_write_never_signalled_is_seen_within_the_follow_bound(
+    following_reader: Stores, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 0.2)
-    reader = reader_stores.datasets._revisions  # type: ignore[attr-defined]
+    reader = following_reader.datasets._revisions  # type: ignore[attr-defined]
     seen = reader.read("datasets")
 
-    bump_without_notifying(postgres_url_migrated)
+    bump_behind_the_stores(database_url)
 
     assert reader.read("datasets") == seen  # nothing heard yet: the reader trusts memory
     assert wait_until(lambda: reader.read("datasets") == seen + 1, timeout=2.0, interval=0.005)
@@ -162,7 +180,7 @@ def test_a_reader_not_following_asks_every_time(
     try:
         reader = stores.datasets._revisions  # type: ignore[attr-defined]
         seen = reader.read("datasets")
-        bump_without_notifying(postgres_url_migrated)
+        bump_behind_the_stores(postgres_url_migrated)
         assert reader.read("datasets") == seen + 1
     finally:
         stores.close()
@@ -276,45 +294,6 @@ def test_an_unmigrated_postgres_database_is_unavailable_not_a_crash(
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sqlite_reader(sqlite_url_migrated: str, tmp_path: Path) -> Iterator[Stores]:
-    stores = open_stores(settings_for(sqlite_url_migrated, tmp_path))
-    stores.admin.add_base_uri(MR_MEN)
-    yield stores
-    stores.close()
-
-
-@pytest.fixture
-def sqlite_queries(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the revision queries sent to a SQLite database."""
-    sent: list[int] = []
-    real = sql_revisions.RevisionReader._rows
-
-    def counting(reader: sql_revisions.RevisionReader, connection: object) -> list[object]:
-        sent.append(1)
-        return real(reader, connection)
-
-    monkeypatch.setattr(sql_revisions.RevisionReader, "_rows", counting)
-    return sent
-
-
-def bump_behind_the_stores(url: str) -> None:
-    """Change the datasets revision of a SQLite file the way no store would: no token."""
-    with sqlite3.connect(make_url(url).database or "") as connection:
-        connection.execute("UPDATE revisions SET value = value + 1 WHERE name = 'datasets'")
-
-
-def test_sqlite_requests_with_nothing_written_make_no_query(
-    sqlite_reader: Stores, sqlite_queries: list[int]
-) -> None:
-    assert total(sqlite_reader) == 0
-    first = len(sqlite_queries)
-    for _ in range(100):
-        assert total(sqlite_reader) == 0
-    assert first == 1
-    assert len(sqlite_queries) == first  # a hundred requests answered from the token
-
-
 def test_sqlite_another_process_write_is_seen_by_the_next_read(
     sqlite_reader: Stores,
     sqlite_url_migrated: str,
@@ -329,21 +308,8 @@ def test_sqlite_another_process_write_is_seen_by_the_next_read(
         assert total(sqlite_reader) == number
 
 
-def test_sqlite_a_write_leaving_no_token_is_seen_within_the_follow_bound(
-    sqlite_reader: Stores, sqlite_url_migrated: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sql_revisions, "FOLLOW_AT_MOST_S", 0.2)
-    reader = sqlite_reader.datasets._revisions  # type: ignore[attr-defined]
-    seen = reader.read("datasets")
-
-    bump_behind_the_stores(sqlite_url_migrated)
-
-    assert reader.read("datasets") == seen  # no token changed: the reader trusts memory
-    assert wait_until(lambda: reader.read("datasets") == seen + 1, timeout=2.0, interval=0.005)
-
-
 def test_sqlite_without_a_token_file_reads_every_time(
-    sqlite_url_migrated: str, tmp_path: Path, sqlite_queries: list[int]
+    sqlite_url_migrated: str, tmp_path: Path, queries: list[int]
 ) -> None:
     database = make_url(sqlite_url_migrated).database or ""
     (Path(database).parent / (Path(database).name + signals.SUFFIX)).mkdir()  # cannot be opened
@@ -353,6 +319,6 @@ def test_sqlite_without_a_token_file_reads_every_time(
         seen = reader.read("datasets")
         bump_behind_the_stores(sqlite_url_migrated)
         assert reader.read("datasets") == seen + 1
-        assert len(sqlite_queries) == 2
+        assert len(queries) == 2
     finally:
         stores.close()
