@@ -94,6 +94,7 @@ from lookup_events.store.sql.schema import (
     datasets,
 )
 from lookup_events.store.sql.structured import (
+    field_ids,
     shared_row_paths,
     single_valued,
     structured_where,
@@ -608,13 +609,13 @@ class SqlDatasetStore:
             return cached
         ordering = order_by(datasets, sort, DATASET_SORT_FIELDS)
         with self._reader.connect() as conn:
+            single = self._single_valued(conn, revision, query.node)
             where = [
                 datasets.c.base_uri.in_(query.base_uris),
-                self._structured_where(conn, revision, query.node),
+                structured_where(query.node, single),
             ]
-            statement = select(datasets.c.id).where(*where).order_by(*ordering)
-            found = self._ordered_ids(
-                conn, revision, ("structured", query, tuple(sort)), statement
+            found = self._structured_ids(
+                conn, revision, query, sort, single=single, where=where, ordering=ordering
             )
             rows, total = self._page_of_found(
                 conn, revision, query, page, found, where=where, ordering=ordering
@@ -623,19 +624,48 @@ class SqlDatasetStore:
         self._cache.put(revision, key, cached, weight=1 + len(cached.items))
         return cached
 
-    def _structured_where(
-        self, conn: Connection, revision: int, node: Node
-    ) -> ColumnElement[bool]:
-        """Return ``structured_where`` of ``node``, told which of its paths hold one value."""
+    def _structured_ids(
+        self,
+        conn: Connection,
+        revision: int,
+        query: StructuredQuery,
+        sort: Sequence[SortKey],
+        *,
+        single: frozenset[str],
+        where: _Where,
+        ordering: list[UnaryExpression[Any]],
+    ) -> _Found:
+        """Return ``_ordered_ids`` of a structured query, from field rows alone where they say.
+
+        In registration order, over base URIs holding every dataset, a node
+        one field row decides needs no dataset row (``field_ids``).
+        """
+        key = ("structured", query, tuple(sort))
+        by_rows = None if sort else field_ids(query.node, single, query.base_uris)
+        if by_rows is not None and self._base_uris_in_use(revision) <= set(query.base_uris):
+            found = self._ordered_ids(conn, revision, ("by rows", *key), by_rows)
+            if found.ids:  # NOTE(dev): none may mean another base URI holds datasets now
+                return found
+        statement = select(datasets.c.id).where(*where).order_by(*ordering)
+        return self._ordered_ids(conn, revision, key, statement)
+
+    def _single_valued(self, conn: Connection, revision: int, node: Node) -> frozenset[str]:
+        """Return which of the paths ``node`` ANDs row tests on hold one value a dataset."""
         paths = shared_row_paths(node)
         if not paths:
-            return structured_where(node)
+            return frozenset()
         key = ("single-valued", paths)
         single: frozenset[str] | None = self._cache.get(revision, key)
         if single is None:
             single = single_valued(conn, paths)
             self._cache.put(revision, key, single, weight=1 + len(paths))
-        return structured_where(node, single)
+        return single
+
+    def _structured_where(
+        self, conn: Connection, revision: int, node: Node
+    ) -> ColumnElement[bool]:
+        """Return ``structured_where`` of ``node``, told which of its paths hold one value."""
+        return structured_where(node, self._single_valued(conn, revision, node))
 
     @translate_errors(InvalidDataset)
     def aggregate(self, query: AggregateQuery) -> list[dict[str, Any]]:

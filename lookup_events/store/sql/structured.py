@@ -36,6 +36,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Select,
     and_,
     delete,
     exists,
@@ -51,7 +52,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from lookup_events.model import DatasetRecord
-from lookup_events.store.sql.schema import dataset_fields, datasets
+from lookup_events.store.sql.schema import dataset_counts, dataset_fields, datasets
 from lookup_events.store.structured import (
     NULLABLE_FIELDS,
     NUMBER_FIELDS,
@@ -184,19 +185,16 @@ class _Translation:
         if self._scope is None and _on_column(test.path):
             return column_test(test)
         path = test.path if self._scope is None else f"{self._scope[0]}.{test.path}"
-        if test.op == "exists":
-            found = self.rows(path, lambda row: true())
-            return found if test.value else not_(found)
-        if test.op == "elem":
-            return self.rows(path, lambda row: _elem_match(row, path, test.value))
-        values = test.value if test.op == "in" else (test.value,)
-        if test.op in ("eq", "in") and None in values:
+        if test.op == "exists" and not test.value:
+            return not_(self.rows(path, lambda row: true()))
+        if _matches_null(test):
+            values = test.value if test.op == "in" else (test.value,)
             others = Condition(test.path, "in", tuple(v for v in values if v is not None))
             return or_(
                 self.rows(path, lambda row: or_(row.c.kind == "null", _values_in(row, others))),
                 not_(self.rows(path, lambda row: true())),
             )
-        return self.rows(path, lambda row: value_test(row, test))
+        return self.rows(path, row_predicate(path, test))
 
     def rows(self, path: str, predicate: Callable[[FromClause], Clause]) -> Clause:
         """Return: some row at ``path`` (in scope) satisfies ``predicate``."""
@@ -213,6 +211,71 @@ class _Translation:
         return exists(
             select(row.c.id).where(row.c.dataset_id == element.c.dataset_id, inside, *conditions)
         )
+
+
+def row_predicate(path: str, test: Condition) -> Callable[[FromClause], Clause]:
+    """Return what one row at ``path`` must pass for ``test``, a test some row must pass."""
+    if test.op == "exists":
+        return lambda row: true()
+    if test.op == "elem":
+        return lambda row: _elem_match(row, path, test.value)
+    return lambda row: value_test(row, test)
+
+
+def _matches_null(test: Condition) -> bool:
+    """Return: ``test`` is an equality that ``null`` (or a missing field) passes."""
+    values = test.value if test.op == "in" else (test.value,)
+    return test.op in ("eq", "in") and None in values
+
+
+def field_ids(
+    node: Node, single: frozenset[str], visible: Sequence[str]
+) -> Select[tuple[int]] | None:
+    """Return the ids of the datasets ``node`` matches in order, from their field rows alone.
+
+    For a node one row decides (``one_row_test``; None for any other) asked
+    over base URIs that hold every dataset: no dataset is then probed by id
+    to check its base URI (a quarter of a million probes at a million
+    datasets). The statement checks that itself, in its own snapshot: while
+    ``dataset_counts`` names a base URI outside ``visible``, it returns
+    nothing, and the caller asks ``structured_where`` instead.
+    """
+    decided = one_row_test(node, single)
+    if decided is None:
+        return None
+    path, predicate = decided
+    row = dataset_fields.alias()
+    elsewhere = select(dataset_counts.c.base_uri).where(dataset_counts.c.base_uri.not_in(visible))
+    return (
+        select(row.c.dataset_id)
+        .where(row.c.path == path, predicate(row), ~exists(elsewhere))
+        .distinct()
+        .order_by(row.c.dataset_id)
+    )
+
+
+def one_row_test(
+    node: Node, single: frozenset[str] = frozenset()
+) -> tuple[str, Callable[[FromClause], Clause]] | None:
+    """Return the path and row test deciding ``node`` alone, or None.
+
+    A dataset matches such a node exactly when one of its rows at the path
+    passes the test: a test some row must pass (not on an entry column, not
+    ``$exists: false``, not an equality ``null`` passes), or row tests
+    AND-ed on one single-valued path (``single_valued``).
+    """
+    if isinstance(node, Condition):
+        if _on_column(node.path) or _matches_null(node):
+            return None
+        if node.op == "exists" and not node.value:
+            return None
+        return node.path, row_predicate(node.path, node)
+    if isinstance(node, And):
+        tests = [item for item in _conjuncts(node) if _row_test(item)]
+        paths = {test.path for test in tests}
+        if len(paths) == 1 and len(tests) == len(list(_conjuncts(node))) and paths <= single:
+            return tests[0].path, partial(_all_of, tests)
+    return None
 
 
 def _all_of(tests: Sequence[Condition], row: FromClause) -> Clause:
