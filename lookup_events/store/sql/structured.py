@@ -172,12 +172,10 @@ class _Translation:
 
     def conjunction(self, node: And) -> Iterator[Clause]:
         """Yield the clauses of an AND, the row tests on one single-valued path as one."""
-        shared: dict[str, list[Condition]] = {}
-        for item in _conjuncts(node):
-            if self._scope is None and _row_test(item) and item.path in self._single:
-                shared.setdefault(item.path, []).append(item)
-            else:
-                yield self.node(item)
+        single = self._single if self._scope is None else frozenset()
+        items, shared = _split_conjunction(node, single)
+        for item in items:
+            yield self.node(item)
         for path, tests in shared.items():
             yield self.rows(path, partial(_all_of, tests))
 
@@ -228,54 +226,81 @@ def _matches_null(test: Condition) -> bool:
     return test.op in ("eq", "in") and None in values
 
 
+RowTest = tuple[str, Callable[[FromClause], Clause]]  # a path and what one row there passes
+
+
 def field_ids(
     node: Node, single: frozenset[str], visible: Sequence[str]
 ) -> Select[tuple[int]] | None:
     """Return the ids of the datasets ``node`` matches in order, from their field rows alone.
 
-    For a node one row decides (``one_row_test``; None for any other) asked
-    over base URIs that hold every dataset: no dataset is then probed by id
-    to check its base URI (a quarter of a million probes at a million
-    datasets). The statement checks that itself, in its own snapshot: while
-    ``dataset_counts`` names a base URI outside ``visible``, it returns
-    nothing, and the caller asks ``structured_where`` instead.
+    For a node that row tests decide (``row_tests``; None for any other)
+    asked over base URIs that hold every dataset: no dataset is then probed
+    by id to check its base URI (a quarter of a million probes at a million
+    datasets). The first test's rows are read, each other test is an ``IN``
+    on the ids. The statement checks the base URIs itself, in its own
+    snapshot: while ``dataset_counts`` names one outside ``visible``, it
+    returns nothing, and the caller asks ``structured_where`` instead.
     """
-    decided = one_row_test(node, single)
-    if decided is None:
+    tests = row_tests(node, single)
+    if not tests:
         return None
-    path, predicate = decided
+    (path, predicate), *others = tests
     row = dataset_fields.alias()
+    also = [row.c.dataset_id.in_(_dataset_ids(*other)) for other in others]
     elsewhere = select(dataset_counts.c.base_uri).where(dataset_counts.c.base_uri.not_in(visible))
     return (
         select(row.c.dataset_id)
-        .where(row.c.path == path, predicate(row), ~exists(elsewhere))
+        .where(row.c.path == path, predicate(row), *also, ~exists(elsewhere))
         .distinct()
         .order_by(row.c.dataset_id)
     )
 
 
-def one_row_test(
-    node: Node, single: frozenset[str] = frozenset()
-) -> tuple[str, Callable[[FromClause], Clause]] | None:
-    """Return the path and row test deciding ``node`` alone, or None.
+def _dataset_ids(path: str, predicate: Callable[[FromClause], Clause]) -> Select[tuple[int]]:
+    row = dataset_fields.alias()
+    return select(row.c.dataset_id).where(row.c.path == path, predicate(row))
 
-    A dataset matches such a node exactly when one of its rows at the path
-    passes the test: a test some row must pass (not on an entry column, not
-    ``$exists: false``, not an equality ``null`` passes), or row tests
-    AND-ed on one single-valued path (``single_valued``).
+
+def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowTest] | None:
+    """Return the row tests a dataset matching ``node`` passes all of, and only such; or None.
+
+    A dataset passes a row test when one of its rows at the path passes it.
+    Such are a test some row must pass (not on an entry column, not
+    ``$exists: false``, not an equality ``null`` passes), the row tests
+    AND-ed on one single-valued path (``single_valued``) together, and an
+    AND of such; an OR or a NOT is not.
     """
     if isinstance(node, Condition):
-        if _on_column(node.path) or _matches_null(node):
+        return None if _needs_no_row(node) else [(node.path, row_predicate(node.path, node))]
+    if not isinstance(node, And):
+        return None
+    items, shared = _split_conjunction(node, single)
+    tests: list[RowTest] = [(path, partial(_all_of, group)) for path, group in shared.items()]
+    for item in items:
+        if not isinstance(item, Condition) or _needs_no_row(item):
             return None
-        if node.op == "exists" and not node.value:
-            return None
-        return node.path, row_predicate(node.path, node)
-    if isinstance(node, And):
-        tests = [item for item in _conjuncts(node) if _row_test(item)]
-        paths = {test.path for test in tests}
-        if len(paths) == 1 and len(tests) == len(list(_conjuncts(node))) and paths <= single:
-            return tests[0].path, partial(_all_of, tests)
-    return None
+        tests.append((item.path, row_predicate(item.path, item)))
+    return tests or None
+
+
+def _needs_no_row(test: Condition) -> bool:
+    """Return: ``test`` is on an entry column, or a dataset without the field passes it."""
+    return _on_column(test.path) or _matches_null(test) or (test.op == "exists" and not test.value)
+
+
+def _split_conjunction(
+    node: And, single: frozenset[str]
+) -> tuple[list[Node], dict[str, list[Condition]]]:
+    """Return the items of an AND but its row tests on single-valued paths, and those by path."""
+    items: list[Node] = []
+    shared: dict[str, list[Condition]] = {}
+    for item in _conjuncts(node):
+        if _row_test(item) and item.path in single:
+            shared.setdefault(item.path, []).append(item)
+        else:
+            items.append(item)
+    return items, shared
 
 
 def _all_of(tests: Sequence[Condition], row: FromClause) -> Clause:

@@ -24,9 +24,12 @@ from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 REVIEW = {"annotations.status": "needs-review"}
 
 
-def register(stores: Stores, i: int, base_uri: str, status: str) -> str:
+def register(
+    stores: Stores, i: int, base_uri: str, status: str, tags: tuple[str, ...] = ()
+) -> str:
     info = make_info(i, base_uri)
     info["annotations"] = {"status": status}
+    info["tags"] = list(tags)
     stores.datasets.upsert(record_from_info(info))
     return f"{base_uri}/{info['uuid']}"
 
@@ -92,3 +95,20 @@ def test_an_out_of_date_answer_about_base_uris_in_use_shows_and_counts_nothing_h
 
     assert [entry.uri for entry in page.items] == seen
     assert page.total == 2
+
+
+def test_tests_anded_over_several_paths_are_answered_from_the_field_rows_too(
+    stores: Stores, statements: list[str]
+) -> None:
+    wanted = register(stores, 0, MR_MEN, "needs-review", ("raw", "microscopy"))
+    register(stores, 1, MR_MEN, "needs-review", ("processed",))
+    register(stores, 2, MR_MEN, "done", ("raw",))
+    register(stores, 3, MR_MEN, "needs-review", ())
+    statements.clear()
+
+    page = search(stores, (MR_MEN,), {**REVIEW, "tags": "raw", "readme.project": "project0"})
+
+    assert ([entry.uri for entry in page.items], page.total) == ([wanted], 1)
+    id_queries = [s for s in statements if "dataset_fields" in s]
+    assert id_queries, statements
+    assert all(" FROM datasets" not in s for s in id_queries), id_queries
