@@ -638,14 +638,20 @@ class SqlDatasetStore:
         """Return ``_ordered_ids`` of a structured query, from field rows alone where they say.
 
         In registration order, over base URIs holding every dataset, a node
-        one field row decides needs no dataset row (``field_ids``).
+        that field rows decide needs no dataset row (``field_ids``); when it
+        matches too many to keep their ids, its total is counted from those
+        rows too, for ``_count`` to find.
         """
         key = ("structured", query, tuple(sort))
         by_rows = None if sort else field_ids(query.node, single, query.base_uris)
         if by_rows is not None and self._base_uris_in_use(revision) <= set(query.base_uris):
             found = self._ordered_ids(conn, revision, ("by rows", *key), by_rows)
-            if found.ids:  # NOTE(dev): none may mean another base URI holds datasets now
-                return found
+            if found.ids and not found.complete:
+                total = int(conn.scalar(select(func.count()).select_from(by_rows.subquery())) or 0)
+                if total >= len(found.ids):  # else another base URI appeared in between
+                    self._cache.put(revision, ("count", query), total)
+            if found.ids or not found.complete:
+                return found  # NOTE(dev): none found may mean another base URI holds datasets now
         statement = select(datasets.c.id).where(*where).order_by(*ordering)
         return self._ordered_ids(conn, revision, key, statement)
 

@@ -226,7 +226,7 @@ def _matches_null(test: Condition) -> bool:
     return test.op in ("eq", "in") and None in values
 
 
-RowTest = tuple[str, Callable[[FromClause], Clause]]  # a path and what one row there passes
+RowTest = Callable[[FromClause], Clause]  # what one field row passes, its path included
 
 
 def field_ids(
@@ -245,43 +245,69 @@ def field_ids(
     tests = row_tests(node, single)
     if not tests:
         return None
-    (path, predicate), *others = tests
+    first, *others = tests
     row = dataset_fields.alias()
-    also = [row.c.dataset_id.in_(_dataset_ids(*other)) for other in others]
+    also = [row.c.dataset_id.in_(_passing(other)) for other in others]
     elsewhere = select(dataset_counts.c.base_uri).where(dataset_counts.c.base_uri.not_in(visible))
     return (
         select(row.c.dataset_id)
-        .where(row.c.path == path, predicate(row), *also, ~exists(elsewhere))
+        .where(first(row), *also, ~exists(elsewhere))
         .distinct()
         .order_by(row.c.dataset_id)
     )
 
 
-def _dataset_ids(path: str, predicate: Callable[[FromClause], Clause]) -> Select[tuple[int]]:
+def _passing(test: RowTest) -> Select[tuple[int]]:
     row = dataset_fields.alias()
-    return select(row.c.dataset_id).where(row.c.path == path, predicate(row))
+    return select(row.c.dataset_id).where(test(row))
 
 
 def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowTest] | None:
     """Return the row tests a dataset matching ``node`` passes all of, and only such; or None.
 
-    A dataset passes a row test when one of its rows at the path passes it.
-    Such are a test some row must pass (not on an entry column, not
-    ``$exists: false``, not an equality ``null`` passes), the row tests
-    AND-ed on one single-valued path (``single_valued``) together, and an
-    AND of such; an OR or a NOT is not.
+    A dataset passes a row test when one of its rows passes it. ``node``
+    gives such tests when one row decides it (``_one_row_test``) or it is an
+    AND of such; anything with a NOT or an entry column in it does not.
     """
-    if isinstance(node, Condition):
-        return None if _needs_no_row(node) else [(node.path, row_predicate(node.path, node))]
+    one = _one_row_test(node, single)
+    if one is not None:
+        return [one]
     if not isinstance(node, And):
         return None
     items, shared = _split_conjunction(node, single)
-    tests: list[RowTest] = [(path, partial(_all_of, group)) for path, group in shared.items()]
+    tests = [_at(path, partial(_all_of, group)) for path, group in shared.items()]
     for item in items:
-        if not isinstance(item, Condition) or _needs_no_row(item):
+        one = _one_row_test(item, single)
+        if one is None:
             return None
-        tests.append((item.path, row_predicate(item.path, item)))
+        tests.append(one)
     return tests or None
+
+
+def _one_row_test(node: Node, single: frozenset[str]) -> RowTest | None:
+    """Return the test one row of a dataset matching ``node`` passes, or None.
+
+    Such are a test some row must pass (not on an entry column, not
+    ``$exists: false``, not an equality ``null`` passes), the row tests
+    AND-ed on one single-valued path (``single_valued``), and an OR of such.
+    """
+    if isinstance(node, Condition):
+        return None if _needs_no_row(node) else _at(node.path, row_predicate(node.path, node))
+    if isinstance(node, And):
+        items, shared = _split_conjunction(node, single)
+        if not items and len(shared) == 1:
+            ((path, group),) = shared.items()
+            return _at(path, partial(_all_of, group))
+    if isinstance(node, Or):
+        alternatives = [_one_row_test(item, single) for item in node.items]
+        tests = [test for test in alternatives if test is not None]
+        if tests and len(tests) == len(alternatives):
+            return lambda row: or_(*(test(row) for test in tests))
+    return None
+
+
+def _at(path: str, predicate: Callable[[FromClause], Clause]) -> RowTest:
+    return lambda row: and_(row.c.path == path, predicate(row))
 
 
 def _needs_no_row(test: Condition) -> bool:

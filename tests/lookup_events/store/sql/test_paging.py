@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 from lookup_events.model import record_from_info
 from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from lookup_events.store.sql.datasets import SqlDatasetStore
+from lookup_events.store.sql.engine import make_engine
 from lookup_events.store.sql.paging import ANCHOR_EVERY
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import make_info
@@ -70,7 +70,7 @@ def seeded_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     else:
         url = request.getfixturevalue("_migrated_postgres_url")
         empty_postgres(url)
-    seeder = SqlDatasetStore(create_engine(url))
+    seeder = SqlDatasetStore(make_engine(url))
     seeder.upsert_many([record_from_info(_info(i)) for i in range(SIZE)])
     seeder.close()
     return url
@@ -83,8 +83,8 @@ def _info(i: int) -> dict[str, Any]:
 @pytest.fixture
 def two_stores(seeded_url: str) -> Iterator[tuple[SqlDatasetStore, SqlDatasetStore]]:
     """Yield a store caching every id and one caching ten, on the seeded database."""
-    caching = SqlDatasetStore(create_engine(seeded_url))
-    anchored = SqlDatasetStore(create_engine(seeded_url), max_cached_ids=10)
+    caching = SqlDatasetStore(make_engine(seeded_url))
+    anchored = SqlDatasetStore(make_engine(seeded_url), max_cached_ids=10)
     yield caching, anchored
     caching.close()
     anchored.close()
@@ -131,6 +131,10 @@ FIRST_CALL_QUERIES = {
     "structured, one base URI": StructuredQuery(
         BASE_URIS, parse_filter({"base_uri": BASE_URIS[1]})
     ),
+    # NOTE(dev): 80% of the datasets, from their field rows alone (``field_ids``)
+    "structured, README field rows": StructuredQuery(
+        BASE_URIS, parse_filter({"readme.project": {"$in": [f"project{i}" for i in range(8)]}})
+    ),
 }
 
 
@@ -145,7 +149,7 @@ def test_a_first_call_pages_and_counts_from_the_ids_it_read(
     caching, _ = two_stores
     query = FIRST_CALL_QUERIES[name]
     for page in FIRST_CALLS:
-        fresh = SqlDatasetStore(create_engine(seeded_url), max_cached_ids=FIRST_READ)
+        fresh = SqlDatasetStore(make_engine(seeded_url), max_cached_ids=FIRST_READ)
         try:
             assert _page(fresh, query, page, sort) == _page(caching, query, page, sort), page
         finally:

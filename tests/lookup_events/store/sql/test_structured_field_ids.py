@@ -112,3 +112,19 @@ def test_tests_anded_over_several_paths_are_answered_from_the_field_rows_too(
     id_queries = [s for s in statements if "dataset_fields" in s]
     assert id_queries, statements
     assert all(" FROM datasets" not in s for s in id_queries), id_queries
+
+
+def test_an_or_of_row_tests_is_one_pass_over_the_field_rows(
+    stores: Stores, statements: list[str]
+) -> None:
+    reviewed = register(stores, 0, MR_MEN, "needs-review")
+    tagged = register(stores, 1, MR_MEN, "done", ("raw",))
+    register(stores, 2, MR_MEN, "done", ("processed",))
+    statements.clear()
+
+    page = search(stores, (MR_MEN,), {"$or": [REVIEW, {"tags": "raw"}]})
+
+    assert ([entry.uri for entry in page.items], page.total) == ([reviewed, tagged], 2)
+    id_queries = [s for s in statements if "dataset_fields" in s]
+    assert len(id_queries) == 1, id_queries
+    assert " FROM datasets" not in id_queries[0]
