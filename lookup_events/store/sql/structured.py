@@ -34,6 +34,7 @@ from typing import Any, TypeGuard
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    CompoundSelect,
     Connection,
     FromClause,
     Select,
@@ -47,9 +48,11 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import SelectBase
 
 from lookup_events.model import DatasetRecord
 from lookup_events.store.sql.schema import dataset_counts, dataset_fields, datasets
@@ -226,7 +229,7 @@ def _matches_null(test: Condition) -> bool:
     return test.op in ("eq", "in") and None in values
 
 
-RowTest = Callable[[FromClause], Clause]  # what one field row passes, its path included
+RowIds = Select[tuple[int]] | CompoundSelect[tuple[int]]  # the ids of the datasets some row passes
 
 
 def field_ids(
@@ -237,37 +240,33 @@ def field_ids(
     For a node that row tests decide (``row_tests``; None for any other)
     asked over base URIs that hold every dataset: no dataset is then probed
     by id to check its base URI (a quarter of a million probes at a million
-    datasets). The first test's rows are read, each other test is an ``IN``
-    on the ids. The statement checks the base URIs itself, in its own
+    datasets). The first test's ids are read, each other test is an ``IN``
+    on them. The statement checks the base URIs itself, in its own
     snapshot: while ``dataset_counts`` names one outside ``visible``, it
     returns nothing, and the caller asks ``structured_where`` instead.
     """
     tests = row_tests(node, single)
     if not tests:
         return None
-    first, *others = tests
-    row = dataset_fields.alias()
-    also = [row.c.dataset_id.in_(_passing(other)) for other in others]
+    # NOTE(dev): a plain SELECT first: SQLite flattens it, a UNION is a co-routine.
+    first, *others = sorted(tests, key=lambda test: isinstance(test, CompoundSelect))
+    ids = first.subquery()
+    also = [ids.c.dataset_id.in_(other) for other in others]
     elsewhere = select(dataset_counts.c.base_uri).where(dataset_counts.c.base_uri.not_in(visible))
     return (
-        select(row.c.dataset_id)
-        .where(first(row), *also, ~exists(elsewhere))
+        select(ids.c.dataset_id)
+        .where(*also, ~exists(elsewhere))
         .distinct()
-        .order_by(row.c.dataset_id)
+        .order_by(ids.c.dataset_id)
     )
 
 
-def _passing(test: RowTest) -> Select[tuple[int]]:
-    row = dataset_fields.alias()
-    return select(row.c.dataset_id).where(test(row))
-
-
-def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowTest] | None:
+def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowIds] | None:
     """Return the row tests a dataset matching ``node`` passes all of, and only such; or None.
 
-    A dataset passes a row test when one of its rows passes it. ``node``
-    gives such tests when one row decides it (``_one_row_test``) or it is an
-    AND of such; anything with a NOT or an entry column in it does not.
+    Each test is the ids of the datasets one of whose rows passes it.
+    ``node`` gives such tests when one row decides it (``_one_row_test``) or
+    it is an AND of such; anything with a NOT or an entry column in it does not.
     """
     one = _one_row_test(node, single)
     if one is not None:
@@ -275,7 +274,9 @@ def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowTest]
     if not isinstance(node, And):
         return None
     items, shared = _split_conjunction(node, single)
-    tests = [_at(path, partial(_all_of, group)) for path, group in shared.items()]
+    tests: list[RowIds] = [
+        _ids_at(path, partial(_all_of, group)) for path, group in shared.items()
+    ]
     for item in items:
         one = _one_row_test(item, single)
         if one is None:
@@ -284,30 +285,38 @@ def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowTest]
     return tests or None
 
 
-def _one_row_test(node: Node, single: frozenset[str]) -> RowTest | None:
-    """Return the test one row of a dataset matching ``node`` passes, or None.
+def _one_row_test(node: Node, single: frozenset[str]) -> RowIds | None:
+    """Return the ids of the datasets matching ``node`` by one row each, or None.
 
-    Such are a test some row must pass (not on an entry column, not
+    Such nodes are a test some row must pass (not on an entry column, not
     ``$exists: false``, not an equality ``null`` passes), the row tests
-    AND-ed on one single-valued path (``single_valued``), and an OR of such.
+    AND-ed on one single-valued path (``single_valued``), and an OR of such
+    (a ``UNION``: on PostgreSQL one pass with ``OR`` read the table's pages
+    through a bitmap instead of the index alone, 62 -> 282 ms at 100,000).
     """
     if isinstance(node, Condition):
-        return None if _needs_no_row(node) else _at(node.path, row_predicate(node.path, node))
+        return None if _needs_no_row(node) else _ids_at(node.path, row_predicate(node.path, node))
     if isinstance(node, And):
         items, shared = _split_conjunction(node, single)
         if not items and len(shared) == 1:
             ((path, group),) = shared.items()
-            return _at(path, partial(_all_of, group))
+            return _ids_at(path, partial(_all_of, group))
     if isinstance(node, Or):
         alternatives = [_one_row_test(item, single) for item in node.items]
         tests = [test for test in alternatives if test is not None]
         if tests and len(tests) == len(alternatives):
-            return lambda row: or_(*(test(row) for test in tests))
+            return union(*(part for test in tests for part in _selects(test)))
     return None
 
 
-def _at(path: str, predicate: Callable[[FromClause], Clause]) -> RowTest:
-    return lambda row: and_(row.c.path == path, predicate(row))
+def _selects(ids: RowIds) -> Sequence[SelectBase]:
+    """Return the SELECTs of a UNION (nested ORs), or the one SELECT."""
+    return ids.selects if isinstance(ids, CompoundSelect) else (ids,)
+
+
+def _ids_at(path: str, predicate: Callable[[FromClause], Clause]) -> Select[tuple[int]]:
+    row = dataset_fields.alias()
+    return select(row.c.dataset_id).where(row.c.path == path, predicate(row))
 
 
 def _needs_no_row(test: Condition) -> bool:
