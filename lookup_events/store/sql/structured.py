@@ -199,10 +199,10 @@ class _Translation:
 
     def rows(self, path: str, predicate: Callable[[FromClause], Clause]) -> Clause:
         """Return: some row at ``path`` (in scope) satisfies ``predicate``."""
+        if self._scope is None:
+            return datasets.c.id.in_(_ids_at(path, predicate))
         row = dataset_fields.alias()
         conditions = [row.c.path == path, predicate(row)]
-        if self._scope is None:
-            return datasets.c.id.in_(select(row.c.dataset_id).where(*conditions))
         element = self._scope[1]
         inside = or_(
             row.c.element == element.c.element,
@@ -268,11 +268,9 @@ def row_tests(node: Node, single: frozenset[str] = frozenset()) -> list[RowIds] 
     ``node`` gives such tests when one row decides it (``_one_row_test``) or
     it is an AND of such; anything with a NOT or an entry column in it does not.
     """
-    one = _one_row_test(node, single)
-    if one is not None:
-        return [one]
     if not isinstance(node, And):
-        return None
+        one = _one_row_test(node, single)
+        return None if one is None else [one]
     items, shared = _split_conjunction(node, single)
     tests: list[RowIds] = [
         _ids_at(path, partial(_all_of, group)) for path, group in shared.items()
