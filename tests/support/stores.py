@@ -1,4 +1,5 @@
-"""Store backends for the tests: settings naming a database, and every backend by name.
+"""Store backends for the tests: settings naming a database, every backend by name, and
+``Capture``, which records the statements any engine sends.
 
 ``BACKENDS`` maps each backend to a function returning the URL of a migrated,
 empty database (for the MongoDB ones, of an empty dataset store); the
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 
 from lookup_events.config import Settings
 from lookup_events.store import Stores, open_stores
@@ -127,3 +129,22 @@ def store_backend(request: pytest.FixtureRequest, name: str, data_dir: Path) -> 
 
     server = request.getfixturevalue("mongomock_server")
     return StoreBackend(settings, functools.partial(mongomock.MongoClient, _store=server))
+
+
+class Capture:
+    """Within the block, record every statement any engine sends and on which connection."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Any]] = []
+        self.connections: list[Any] = []
+
+    def __enter__(self) -> Capture:
+        event.listen(Engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        self.statements.append((sql, parameters))
+        self.connections.append(cursor.connection)

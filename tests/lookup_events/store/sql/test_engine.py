@@ -31,7 +31,7 @@ from lookup_events.store.protocols import PageRequest, SearchQuery, SortKey
 from lookup_events.store.sql import engine as sql_engine
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
 from tests.support.postgres import empty_postgres, libpq_dsn, terminate_other_backends
-from tests.support.stores import settings_for
+from tests.support.stores import Capture, settings_for
 
 DATASETS = 2000  # enough for the store's own ANALYZE to run after the load
 
@@ -143,25 +143,6 @@ def test_the_planner_settings_end_with_the_free_text_query(stores: Stores) -> No
         assert connection.execute("SHOW enable_indexscan").fetchone() == ("on",)
         assert connection.execute("SHOW enable_seqscan").fetchone() == ("on",)
         connection.rollback()
-
-
-class Capture:
-    """Within the block, record every statement any engine sends and on which connection."""
-
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, Any]] = []
-        self.connections: list[Any] = []
-
-    def __enter__(self) -> Capture:
-        event.listen(Engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        event.remove(Engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn: Any, cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
-        self.statements.append((sql, parameters))
-        self.connections.append(cursor.connection)
 
 
 def explain(url: str, capture: Capture) -> list[dict[str, Any]]:

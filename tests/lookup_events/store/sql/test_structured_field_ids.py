@@ -8,18 +8,16 @@ when the cached answer is out of date.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy
-from sqlalchemy import event
 
 from lookup_events.model import record_from_info
 from lookup_events.store import Stores
 from lookup_events.store.protocols import PageRequest
 from lookup_events.store.structured import StructuredQuery, parse_filter
 from tests.support.data import MR_MEN, SNOW_WHITE, make_info
+from tests.support.stores import Capture
 
 REVIEW = {"annotations.status": "needs-review"}
 
@@ -39,32 +37,28 @@ def search(stores: Stores, base_uris: tuple[str, ...], document: dict[str, Any])
     return stores.datasets.structured_search(query, PageRequest(1, 100))
 
 
-@pytest.fixture
-def statements(stores: Stores) -> Iterator[list[str]]:
-    """Collect the text of every statement the stores run."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", record)
+def id_statements(
+    stores: Stores, base_uris: tuple[str, ...], document: dict[str, Any]
+) -> tuple[Any, list[str]]:
+    """Return ``search``'s page and the statements it sent that read field rows."""
+    with Capture() as capture:
+        page = search(stores, base_uris, document)
+    return page, [
+        " ".join(sql.split()) for sql, _ in capture.statements if "dataset_fields" in sql
+    ]
 
 
 def test_over_every_base_uri_the_ids_come_from_the_field_rows_alone(
-    stores: Stores, statements: list[str]
+    stores: Stores,
 ) -> None:
     review = [register(stores, i, MR_MEN, "needs-review") for i in range(3)]
     register(stores, 3, MR_MEN, "done")
-    statements.clear()
 
-    page = search(stores, (MR_MEN,), REVIEW)
+    page, id_queries = id_statements(stores, (MR_MEN,), REVIEW)
 
     assert [entry.uri for entry in page.items] == review
     assert page.total == 3
-    id_queries = [s for s in statements if "dataset_fields" in s]
-    assert id_queries, statements
+    assert id_queries
     assert all(" FROM datasets" not in s for s in id_queries), id_queries
 
 
@@ -98,33 +92,31 @@ def test_an_out_of_date_answer_about_base_uris_in_use_shows_and_counts_nothing_h
 
 
 def test_tests_anded_over_several_paths_are_answered_from_the_field_rows_too(
-    stores: Stores, statements: list[str]
+    stores: Stores,
 ) -> None:
     wanted = register(stores, 0, MR_MEN, "needs-review", ("raw", "microscopy"))
     register(stores, 1, MR_MEN, "needs-review", ("processed",))
     register(stores, 2, MR_MEN, "done", ("raw",))
     register(stores, 3, MR_MEN, "needs-review", ())
-    statements.clear()
 
-    page = search(stores, (MR_MEN,), {**REVIEW, "tags": "raw", "readme.project": "project0"})
+    page, id_queries = id_statements(
+        stores, (MR_MEN,), {**REVIEW, "tags": "raw", "readme.project": "project0"}
+    )
 
     assert ([entry.uri for entry in page.items], page.total) == ([wanted], 1)
-    id_queries = [s for s in statements if "dataset_fields" in s]
-    assert id_queries, statements
+    assert id_queries
     assert all(" FROM datasets" not in s for s in id_queries), id_queries
 
 
 def test_an_or_of_row_tests_is_one_pass_over_the_field_rows(
-    stores: Stores, statements: list[str]
+    stores: Stores,
 ) -> None:
     reviewed = register(stores, 0, MR_MEN, "needs-review")
     tagged = register(stores, 1, MR_MEN, "done", ("raw",))
     register(stores, 2, MR_MEN, "done", ("processed",))
-    statements.clear()
 
-    page = search(stores, (MR_MEN,), {"$or": [REVIEW, {"tags": "raw"}]})
+    page, id_queries = id_statements(stores, (MR_MEN,), {"$or": [REVIEW, {"tags": "raw"}]})
 
     assert ([entry.uri for entry in page.items], page.total) == ([reviewed, tagged], 2)
-    id_queries = [s for s in statements if "dataset_fields" in s]
     assert len(id_queries) == 1, id_queries
     assert " FROM datasets" not in id_queries[0]
